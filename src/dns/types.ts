@@ -1,0 +1,53 @@
+/** A/AAAA only: goavail never looks at other record types. */
+export type RecordType = 'A' | 'AAAA';
+
+/** A DNS record as the provider reports it. */
+export interface DnsRecord {
+  readonly id: string;
+  readonly type: RecordType;
+  /** Fully qualified, lower case, no trailing dot. */
+  readonly name: string;
+  /** The IP address, normalised. */
+  readonly content: string;
+  readonly proxied: boolean;
+  readonly ttl: number;
+}
+
+/** A record to create: everything but the id the provider assigns. */
+export type NewRecord = Omit<DnsRecord, 'id'>;
+
+/** One step of a plan. Deletes carry the record (with id) they remove. */
+export type Change =
+  | { readonly op: 'create'; readonly record: NewRecord }
+  | { readonly op: 'delete'; readonly record: DnsRecord };
+
+/**
+ * The narrow seam in front of a DNS API: only the calls goavail needs.
+ * `listRecords` returns every A/AAAA record of the given names.
+ * `apply` performs the changes (atomically where the API allows) or throws
+ * a DnsError.
+ */
+export interface DnsProvider {
+  readonly name: string;
+  listRecords(names: readonly string[], signal?: AbortSignal): Promise<DnsRecord[]>;
+  apply(changes: readonly Change[], signal?: AbortSignal): Promise<void>;
+}
+
+/** Why a DNS call failed, and whether trying again can help. */
+export type DnsErrorKind = 'auth' | 'rate-limit' | 'server' | 'timeout' | 'network' | 'not-found' | 'conflict' | 'bad-request' | 'bad-response';
+
+export class DnsError extends Error {
+  readonly kind: DnsErrorKind;
+  readonly retryable: boolean;
+  /** Seconds the API asked us to wait (Retry-After), if any. */
+  readonly retryAfterSeconds: number | undefined;
+  readonly status: number | undefined;
+  constructor(kind: DnsErrorKind, message: string, opts: { status?: number; retryAfterSeconds?: number; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = 'DnsError';
+    this.kind = kind;
+    this.status = opts.status;
+    this.retryAfterSeconds = opts.retryAfterSeconds;
+    this.retryable = kind === 'rate-limit' || kind === 'server' || kind === 'timeout' || kind === 'network' || kind === 'conflict';
+  }
+}

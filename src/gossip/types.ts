@@ -1,0 +1,62 @@
+import type { Verdict } from '../detect/detector.js';
+
+/** One agent's local verdict on one IP. */
+export interface Observation {
+  readonly ip: string;
+  readonly verdict: Verdict;
+}
+
+/**
+ * What an agent publishes: its verdicts (all of them when `full`, only the
+ * changed ones otherwise), with a per-sender sequence number and send time
+ * for replay protection. The sender is never a payload field: it is the
+ * libp2p-signed message origin.
+ */
+export interface ObservationBatch {
+  readonly seq: number;
+  /** Sender's wall clock, ms since epoch. */
+  readonly sentAt: number;
+  readonly full: boolean;
+  readonly observations: readonly Observation[];
+}
+
+/** Why an incoming message was dropped; each reason is counted. */
+export type DropReason =
+  | 'oversized'
+  | 'bad-version'
+  | 'bad-tag'
+  | 'malformed'
+  | 'replayed'
+  | 'too-old'
+  | 'too-new'
+  | 'unknown-sender'
+  | 'unknown-ip'
+  | 'unsigned';
+
+export interface PeerStatus {
+  /** libp2p peer id, once known. */
+  readonly id: string | undefined;
+  /** Configured address (host:port or multiaddr). */
+  readonly addr: string;
+  readonly connected: boolean;
+  /** Last time a valid observation arrived from it (ms), if ever. */
+  readonly lastHeard: number | undefined;
+}
+
+export type ObservationHandler = (from: string, batch: ObservationBatch, receivedAt: number) => void;
+
+/**
+ * The gossip seam the agent uses. Implemented by the libp2p node and by an
+ * in-memory network for tests. Nothing a peer sends may make it throw: bad
+ * messages are dropped and counted.
+ */
+export interface Gossip {
+  readonly selfId: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Seal and publish; assigns seq and sentAt. Returns recipients (0 before the mesh forms). */
+  publish(observations: readonly Observation[], full: boolean): Promise<number>;
+  onObservations(handler: ObservationHandler): void;
+  peers(): PeerStatus[];
+  drops(): Readonly<Record<DropReason, number>>;
+}
