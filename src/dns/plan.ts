@@ -1,0 +1,111 @@
+import { isIP } from 'node:net';
+import type { Verdict } from '../detect/detector.js';
+import type { Change, DnsRecord, RecordType } from './types.js';
+
+/** What the planner needs to know: the managed names and IPs, their verdicts, and what DNS holds now. */
+export interface PlanInput {
+  /** Fully qualified hostnames, lower case, no trailing dot. */
+  readonly hostnames: readonly string[];
+  /** Configured IPs, normalised. Only records whose content is one of these are ever touched. */
+  readonly ips: readonly string[];
+  /** The verdict each IP is acted on (the cluster verdict). Missing = unknown. */
+  readonly verdicts: ReadonlyMap<string, Verdict>;
+  /** Records DNS holds now (any name, any content: the planner filters). */
+  readonly current: readonly DnsRecord[];
+  readonly proxied: boolean;
+  readonly ttl: number;
+}
+
+/** A removal the safety policy refused, and why. */
+export interface HeldRemoval {
+  readonly record: DnsRecord;
+  readonly reason: 'last-record';
+}
+
+export interface Plan {
+  readonly changes: readonly Change[];
+  readonly held: readonly HeldRemoval[];
+}
+
+export function recordTypeOf(ip: string): RecordType {
+  return isIP(ip) === 6 ? 'AAAA' : 'A';
+}
+
+/**
+ * The difference between what DNS holds and what it should hold.
+ *
+ * | verdict | record for (hostname, ip) exists | change                 |
+ * |---------|----------------------------------|------------------------|
+ * | up      | no                               | create                 |
+ * | up      | yes                              | none (never duplicate) |
+ * | down    | yes (each copy)                  | delete                 |
+ * | down    | no                               | none                   |
+ * | unknown | either                           | none (keep what is)    |
+ *
+ * Pure: the same input always gives the same plan, and a plan applied to
+ * `current` gives a state whose plan is empty (idempotence).
+ */
+export function calculate(input: PlanInput): Change[] {
+  const changes: Change[] = [];
+  const managedIps = new Set(input.ips);
+  for (const name of input.hostnames) {
+    for (const ip of input.ips) {
+      const type = recordTypeOf(ip);
+      const existing = input.current.filter((r) => r.name === name && r.type === type && r.content === ip && managedIps.has(r.content));
+      const verdict = input.verdicts.get(ip) ?? 'unknown';
+      if (verdict === 'up' && existing.length === 0) {
+        changes.push({ op: 'create', record: { type, name, content: ip, proxied: input.proxied, ttl: input.ttl } });
+      } else if (verdict === 'down') {
+        for (const record of existing) changes.push({ op: 'delete', record });
+      }
+    }
+  }
+  return changes;
+}
+
+/**
+ * Safety policy: never remove the last configured record of a hostname
+ * (per record type, so IPv4-only clients keep an A record).
+ *
+ * If the plan would leave (name, type) with no record of a configured IP,
+ * every removal for that (name, type) is held back: DNS keeps pointing at
+ * the IPs it has (fail open, as Route 53 and Cloudflare Load Balancing do).
+ * Creates in the same plan count as records that remain.
+ */
+export function keepLastRecord(changes: readonly Change[], input: Pick<PlanInput, 'current' | 'ips' | 'hostnames'>): Plan {
+  const managedIps = new Set(input.ips);
+  const names = new Set(input.hostnames);
+  const key = (name: string, type: RecordType): string => `${type} ${name}`;
+  const remaining = new Map<string, Set<string>>();
+  for (const r of input.current) {
+    if (!names.has(r.name) || !managedIps.has(r.content)) continue;
+    const k = key(r.name, r.type);
+    if (!remaining.has(k)) remaining.set(k, new Set());
+    remaining.get(k)!.add(r.id);
+  }
+  const created = new Set<string>();
+  for (const c of changes) {
+    if (c.op === 'create') created.add(key(c.record.name, c.record.type));
+    else remaining.get(key(c.record.name, c.record.type))?.delete(c.record.id);
+  }
+  const emptied = new Set<string>();
+  for (const [k, ids] of remaining) if (ids.size === 0 && !created.has(k)) emptied.add(k);
+  const kept: Change[] = [];
+  const held: HeldRemoval[] = [];
+  for (const c of changes) {
+    if (c.op === 'delete' && emptied.has(key(c.record.name, c.record.type))) held.push({ record: c.record, reason: 'last-record' });
+    else kept.push(c);
+  }
+  return { changes: kept, held };
+}
+
+/** calculate() then every safety policy. */
+export function plan(input: PlanInput): Plan {
+  return keepLastRecord(calculate(input), input);
+}
+
+/** `would remove A test.example.com 203.0.113.7` — the one-line form used in logs. */
+export function describeChange(change: Change): string {
+  const verb = change.op === 'create' ? 'add' : 'remove';
+  return `${verb} ${change.record.type} ${change.record.name} ${change.record.content}`;
+}
