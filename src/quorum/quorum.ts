@@ -1,0 +1,167 @@
+import type { Verdict } from '../detect/detector.js';
+import type { Observation } from '../gossip/types.js';
+
+/**
+ * Cluster agreement over the agents' latest observations.
+ *
+ * A pure state machine: `step(state, event, now, opts)` returns the next
+ * state and the cluster verdicts that changed. One vote per agent (its
+ * latest observation of the IP); a vote older than `freshnessMs` does not
+ * count; an agent that left has no votes.
+ *
+ * | own verdict | fresh peer votes agreeing      | cluster verdict becomes |
+ * |-------------|--------------------------------|-------------------------|
+ * | down        | >= minPeersAgree say down      | down                    |
+ * | up          | >= minPeersAgree say up        | up                      |
+ * | any other case (unknown, or too few agree)   | unchanged (sticky)      |
+ *
+ * So a partitioned agent that alone sees an IP down never takes it out,
+ * an agent that restarts is `unknown` (it changes nothing) until its own
+ * detector and its peers agree again, and `minPeersAgree = 0` is the
+ * single-node behaviour.
+ */
+export interface QuorumOptions {
+  readonly minPeersAgree: number;
+  /** A peer's vote counts for this long after it was received. */
+  readonly freshnessMs: number;
+}
+
+export interface Vote {
+  readonly verdict: Verdict;
+  /** When it was received (this agent's clock). */
+  readonly at: number;
+}
+
+export interface ClusterVerdict {
+  readonly verdict: Verdict;
+  /** When the cluster verdict last changed; undefined while unknown. */
+  readonly since: number | undefined;
+  /** Agents (this one is `self`) whose agreement made the verdict, sorted. */
+  readonly agreed: readonly string[];
+}
+
+export interface QuorumState {
+  /** This agent's id (its libp2p peer id, or a fixed name in single node). */
+  readonly self: string;
+  /** The managed IPs; observations of other IPs are ignored. */
+  readonly ips: ReadonlySet<string>;
+  readonly local: ReadonlyMap<string, Verdict>;
+  /** peer → ip → latest vote. */
+  readonly votes: ReadonlyMap<string, ReadonlyMap<string, Vote>>;
+  readonly cluster: ReadonlyMap<string, ClusterVerdict>;
+}
+
+export type QuorumEvent =
+  /** This agent's own verdict for an IP. */
+  | { readonly type: 'local'; readonly ip: string; readonly verdict: Verdict }
+  /** A peer's observations; `full` replaces all its votes, otherwise they are merged. */
+  | { readonly type: 'observations'; readonly peer: string; readonly observations: readonly Observation[]; readonly full: boolean }
+  /** A peer left (disconnected): its votes no longer count. */
+  | { readonly type: 'peer-left'; readonly peer: string }
+  /** Time passed: votes may have gone stale. */
+  | { readonly type: 'tick' }
+  /** The managed IPs changed (config reload). */
+  | { readonly type: 'targets'; readonly ips: readonly string[] };
+
+export interface VerdictChange {
+  readonly ip: string;
+  readonly from: Verdict;
+  readonly to: Verdict;
+  readonly agreed: readonly string[];
+}
+
+export interface QuorumStep {
+  readonly state: QuorumState;
+  readonly changes: readonly VerdictChange[];
+}
+
+const UNKNOWN: ClusterVerdict = Object.freeze({ verdict: 'unknown', since: undefined, agreed: [] });
+
+export function initialQuorum(self: string, ips: readonly string[]): QuorumState {
+  return { self, ips: new Set(ips), local: new Map(), votes: new Map(), cluster: new Map() };
+}
+
+export function clusterVerdict(state: QuorumState, ip: string): ClusterVerdict {
+  return state.cluster.get(ip) ?? UNKNOWN;
+}
+
+/** Peers whose fresh vote on `ip` is `verdict`, sorted. */
+export function agreeingPeers(state: QuorumState, ip: string, verdict: Verdict, now: number, freshnessMs: number): string[] {
+  const out: string[] = [];
+  for (const [peer, votes] of state.votes) {
+    const v = votes.get(ip);
+    if (v && v.verdict === verdict && now - v.at <= freshnessMs && v.at <= now + freshnessMs) out.push(peer);
+  }
+  return out.sort();
+}
+
+function evaluate(state: QuorumState, ip: string, now: number, opts: QuorumOptions): ClusterVerdict | undefined {
+  const own = state.local.get(ip) ?? 'unknown';
+  if (own === 'unknown') return undefined;
+  const peers = agreeingPeers(state, ip, own, now, opts.freshnessMs);
+  if (peers.length < opts.minPeersAgree) return undefined;
+  return { verdict: own, since: now, agreed: [state.self, ...peers].sort() };
+}
+
+function reevaluate(state: QuorumState, ips: Iterable<string>, now: number, opts: QuorumOptions): QuorumStep {
+  let cluster: Map<string, ClusterVerdict> | undefined;
+  const changes: VerdictChange[] = [];
+  for (const ip of ips) {
+    if (!state.ips.has(ip)) continue;
+    const current = clusterVerdict(state, ip);
+    const next = evaluate(state, ip, now, opts);
+    if (!next || next.verdict === current.verdict) continue;
+    cluster ??= new Map(state.cluster);
+    cluster.set(ip, next);
+    changes.push({ ip, from: current.verdict, to: next.verdict, agreed: next.agreed });
+  }
+  return { state: cluster ? { ...state, cluster } : state, changes };
+}
+
+export function step(state: QuorumState, event: QuorumEvent, now: number, opts: QuorumOptions): QuorumStep {
+  switch (event.type) {
+    case 'local': {
+      if (!state.ips.has(event.ip)) return { state, changes: [] };
+      const local = new Map(state.local);
+      local.set(event.ip, event.verdict);
+      return reevaluate({ ...state, local }, [event.ip], now, opts);
+    }
+    case 'observations': {
+      if (event.peer === state.self) return { state, changes: [] };
+      const before = state.votes.get(event.peer);
+      const mine = new Map<string, Vote>(event.full || !before ? [] : before);
+      for (const o of event.observations) if (state.ips.has(o.ip)) mine.set(o.ip, { verdict: o.verdict, at: now });
+      const votes = new Map(state.votes);
+      votes.set(event.peer, mine);
+      return reevaluate({ ...state, votes }, state.ips, now, opts);
+    }
+    case 'peer-left': {
+      if (!state.votes.has(event.peer)) return { state, changes: [] };
+      const votes = new Map(state.votes);
+      votes.delete(event.peer);
+      return reevaluate({ ...state, votes }, state.ips, now, opts);
+    }
+    case 'tick':
+      return reevaluate(state, state.ips, now, opts);
+    case 'targets': {
+      const ips = new Set(event.ips);
+      const keep = <V>(m: ReadonlyMap<string, V>): Map<string, V> => new Map([...m].filter(([ip]) => ips.has(ip)));
+      const votes = new Map([...state.votes].map(([peer, v]) => [peer, keep(v)] as const));
+      return reevaluate({ ...state, ips, local: keep(state.local), cluster: keep(state.cluster), votes }, ips, now, opts);
+    }
+  }
+}
+
+/**
+ * One writer: of the agents that agree with the cluster verdict on `ip`
+ * (this one and the peers with a fresh agreeing vote), the one with the
+ * lowest id writes DNS. The others write only once the change has been
+ * pending longer than a grace period (the caller's rule), so a dead
+ * writer delays a change, never loses it.
+ */
+export function isDesignatedWriter(state: QuorumState, ip: string, now: number, opts: QuorumOptions): boolean {
+  const cv = clusterVerdict(state, ip);
+  if (cv.verdict === 'unknown') return false;
+  const peers = agreeingPeers(state, ip, cv.verdict, now, opts.freshnessMs);
+  return peers.every((p) => p > state.self);
+}

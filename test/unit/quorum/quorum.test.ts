@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import type { Verdict } from '../../../src/detect/detector.js';
+import {
+  clusterVerdict, initialQuorum, isDesignatedWriter, step, type QuorumEvent, type QuorumOptions, type QuorumState,
+} from '../../../src/quorum/quorum.js';
+
+const IP = '203.0.113.1';
+const OTHER = '203.0.113.2';
+const FRESH = 10_000;
+
+type Ev = [at: number, event: QuorumEvent];
+const local = (verdict: Verdict, ip = IP): QuorumEvent => ({ type: 'local', ip, verdict });
+const obs = (peer: string, verdict: Verdict, ip = IP, full = false): QuorumEvent => ({ type: 'observations', peer, observations: [{ ip, verdict }], full });
+
+function run(events: Ev[], minPeersAgree: number, self = 'b'): { state: QuorumState; changes: Array<[number, Verdict, Verdict]> } {
+  const opts: QuorumOptions = { minPeersAgree, freshnessMs: FRESH };
+  let state = initialQuorum(self, [IP, OTHER]);
+  const changes: Array<[number, Verdict, Verdict]> = [];
+  for (const [at, ev] of events) {
+    const r = step(state, ev, at, opts);
+    for (const c of r.changes) if (c.ip === IP) changes.push([at, c.from, c.to]);
+    state = r.state;
+  }
+  return { state, changes };
+}
+
+describe('quorum', () => {
+  it.each([
+    // name, min, events, final cluster verdict, changes
+    ['min 0: own verdict alone decides', 0, [[1, local('up')], [2, local('down')]], 'down', [[1, 'unknown', 'up'], [2, 'up', 'down']]],
+    ['min 0: unknown never decides', 0, [[1, local('unknown')]], 'unknown', []],
+    ['min 1: alone, own down is not enough', 1, [[1, local('down')]], 'unknown', []],
+    ['min 1: a peer agrees after → down', 1, [[1, local('down')], [2, obs('a', 'down')]], 'down', [[2, 'unknown', 'down']]],
+    ['min 1: a peer agreed before → down when own turns', 1, [[1, obs('a', 'down')], [2, local('down')]], 'down', [[2, 'unknown', 'down']]],
+    ['min 1: peer says up, own down → unchanged', 1, [[1, obs('a', 'up')], [2, local('up')], [3, local('down')]], 'up', [[2, 'unknown', 'up']]],
+    ['min 1: stale agreement does not count', 1, [[1, obs('a', 'down')], [1 + FRESH + 1, local('down')]], 'unknown', []],
+    ['min 1: fresh at the edge counts', 1, [[1, obs('a', 'down')], [1 + FRESH, local('down')]], 'down', [[1 + FRESH, 'unknown', 'down']]],
+    ['min 2: one peer is not enough', 2, [[1, obs('a', 'down')], [2, local('down')]], 'unknown', []],
+    ['min 2: duplicates from one peer are one vote', 2, [[1, obs('a', 'down')], [2, obs('a', 'down')], [3, obs('a', 'down')], [4, local('down')]], 'unknown', []],
+    ['min 2: two peers agree', 2, [[1, obs('a', 'down')], [2, obs('c', 'down')], [3, local('down')]], 'down', [[3, 'unknown', 'down']]],
+    ['latest vote of a peer replaces its earlier one', 1, [[1, obs('a', 'down')], [2, obs('a', 'up')], [3, local('down')]], 'unknown', []],
+    ['a peer that left does not count', 1, [[1, obs('a', 'down')], [2, { type: 'peer-left', peer: 'a' }], [3, local('down')]], 'unknown', []],
+    ['own messages echoed back are ignored', 1, [[1, obs('b', 'down')], [2, local('down')]], 'unknown', []],
+    ['full state replaces all votes of the peer', 1,
+      [[1, obs('a', 'down')], [2, { type: 'observations', peer: 'a', observations: [{ ip: OTHER, verdict: 'up' }], full: true }], [3, local('down')]], 'unknown', []],
+    ['partial update merges', 1,
+      [[1, obs('a', 'down')], [2, obs('a', 'up', OTHER)], [3, local('down')]], 'down', [[3, 'unknown', 'down']]],
+    ['recovery needs agreement too', 1,
+      [[1, obs('a', 'down')], [2, local('down')], [3, local('up')], [4, obs('a', 'up')]], 'up', [[2, 'unknown', 'down'], [4, 'down', 'up']]],
+    ['own verdict back to unknown (restart) keeps the cluster verdict', 1,
+      [[1, obs('a', 'down')], [2, local('down')], [3, local('unknown')], [4, obs('a', 'up')]], 'down', [[2, 'unknown', 'down']]],
+    ['observations of unmanaged IPs are ignored', 1,
+      [[1, obs('a', 'down', '198.51.100.7')], [2, local('down')]], 'unknown', []],
+  ] as Array<[string, number, Ev[], Verdict, Array<[number, Verdict, Verdict]>]>)('%s', (_name, min, events, verdict, changes) => {
+    const r = run(events, min);
+    expect(clusterVerdict(r.state, IP).verdict).toBe(verdict);
+    expect(r.changes).toEqual(changes);
+  });
+
+  it('records who agreed and since when', () => {
+    const r = run([[1, obs('c', 'down')], [2, obs('a', 'down')], [5, local('down')]], 1);
+    expect(clusterVerdict(r.state, IP)).toEqual({ verdict: 'down', since: 5, agreed: ['a', 'b', 'c'] });
+  });
+
+  it('a restarted agent starts unknown and changes nothing until it agrees', () => {
+    // peers have been saying down for a while; this agent just started
+    const r = run([[1, obs('a', 'down')], [2, obs('c', 'down')]], 1);
+    expect(r.changes).toEqual([]);
+    expect(clusterVerdict(r.state, IP).verdict).toBe('unknown');
+  });
+
+  it('tick re-evaluates with the current time but never reverts a verdict', () => {
+    const opts = { minPeersAgree: 1, freshnessMs: FRESH };
+    let s = initialQuorum('b', [IP]);
+    s = step(s, obs('a', 'down'), 1, opts).state;
+    s = step(s, local('down'), 2, opts).state;
+    const later = step(s, { type: 'tick' }, 2 + 10 * FRESH, opts);
+    expect(later.changes).toEqual([]);
+    expect(clusterVerdict(later.state, IP).verdict).toBe('down');
+  });
+
+  it('targets: removed IPs are forgotten, new IPs start unknown', () => {
+    const opts = { minPeersAgree: 0, freshnessMs: FRESH };
+    let s = initialQuorum('b', [IP]);
+    s = step(s, local('down'), 1, opts).state;
+    const r = step(s, { type: 'targets', ips: [OTHER] }, 2, opts);
+    expect(r.state.cluster.has(IP)).toBe(false);
+    expect(r.state.local.has(IP)).toBe(false);
+    expect(clusterVerdict(r.state, OTHER).verdict).toBe('unknown');
+    expect(step(r.state, local('down'), 3, opts).changes).toEqual([]); // IP no longer managed
+  });
+
+  it('does not mutate the previous state', () => {
+    const opts = { minPeersAgree: 0, freshnessMs: FRESH };
+    const s0 = initialQuorum('b', [IP]);
+    step(s0, local('down'), 1, opts);
+    expect(s0.local.size).toBe(0);
+    expect(s0.cluster.size).toBe(0);
+  });
+});
+
+describe('one writer', () => {
+  const opts = { minPeersAgree: 1, freshnessMs: FRESH };
+  function agreed(self: string, peers: Array<[string, Verdict]>, now = 5): QuorumState {
+    let s = initialQuorum(self, [IP]);
+    for (const [p, v] of peers) s = step(s, obs(p, v), 1, opts).state;
+    return step(s, local('down'), 2, opts).state;
+  }
+  it.each([
+    ['lowest of the agreeing agents writes', 'a', [['b', 'down'], ['c', 'down']], true],
+    ['a higher id does not', 'b', [['a', 'down'], ['c', 'down']], false],
+    ['a lower peer that disagrees does not count', 'b', [['a', 'up'], ['c', 'down']], true],
+    ['nobody writes while unknown', 'a', [['b', 'up']], false],
+  ] as Array<[string, string, Array<[string, Verdict]>, boolean]>)('%s', (_n, self, peers, expected) => {
+    expect(isDesignatedWriter(agreed(self, peers), IP, 5, opts)).toBe(expected);
+  });
+  it('when the lowest agent goes stale the next one becomes the writer', () => {
+    const s = agreed('b', [['a', 'down'], ['c', 'down']]);
+    expect(isDesignatedWriter(s, IP, 5, opts)).toBe(false);
+    expect(isDesignatedWriter(s, IP, 1 + FRESH + 1, opts)).toBe(true);
+  });
+});
