@@ -1,0 +1,371 @@
+import type { Config } from './config/schema.js';
+import { INITIAL, step as detect, type TargetState, type Verdict } from './detect/detector.js';
+import { plan, recordTypeOf, describeChange, type HeldRemoval } from './dns/plan.js';
+import { DnsError, type Change, type DnsProvider } from './dns/types.js';
+import type { Gossip, ObservationBatch } from './gossip/types.js';
+import type { Logger } from './log.js';
+import type { Prober } from './probe/types.js';
+import {
+  clusterVerdict, initialQuorum, isDesignatedWriter, step as quorumStep,
+  type ClusterVerdict, type QuorumEvent, type QuorumOptions, type QuorumState,
+} from './quorum/quorum.js';
+
+/**
+ * The agent owns the timers and wires the pipeline:
+ *
+ *   probe ──▶ detect ──▶ gossip ──▶ quorum ──▶ plan ▶ apply
+ *
+ * Every part it calls is pure or sits behind a seam passed in here, so the
+ * agent is the only place where time passes. DNS is reconciled, never
+ * fired at: on every cluster verdict change, on a timer, and after a
+ * failure (with backoff), it reads the records, plans, and applies.
+ */
+export interface AgentOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly dryRun: boolean;
+  /** Builds the prober for a config (called again when the probe type or port changes). */
+  readonly createProber: (config: Config) => Prober;
+  /** Builds the DNS provider for a config (called again when the zone changes). Dry-run wrapping is the caller's. */
+  readonly createProvider: (config: Config) => DnsProvider;
+  /** The cluster transport; absent in single-node mode. */
+  readonly gossip?: Gossip;
+  /** This agent's id in quorum (its peer id); default "self". */
+  readonly selfId?: string;
+  readonly now?: () => number;
+}
+
+/** What the agent last did to DNS, for logs and status. */
+export interface DnsActivity {
+  readonly at: number;
+  readonly ok: boolean;
+  readonly changes: readonly string[];
+  readonly error?: string;
+}
+
+export interface TargetStatus {
+  readonly ip: string;
+  readonly local: TargetState;
+  readonly cluster: ClusterVerdict;
+}
+
+export interface AgentStatus {
+  readonly targets: readonly TargetStatus[];
+  readonly lastReconcile: DnsActivity | undefined;
+  readonly consecutiveReconcileFailures: number;
+  readonly held: readonly string[];
+}
+
+/** How long an observation counts: long enough to survive two missed full-state rounds. */
+export function freshnessMs(config: Config): number {
+  return 3 * fullStateIntervalMs(config) + config.intervalMs;
+}
+
+/** Agents re-publish their whole state this often (publishes before the mesh forms are lost). */
+export function fullStateIntervalMs(config: Config): number {
+  return Math.max(2 * config.intervalMs, 5_000);
+}
+
+/** A non-writer applies a change itself once it has been pending this long. */
+export function writerGraceMs(config: Config): number {
+  return Math.max(3 * config.intervalMs, 3_000);
+}
+
+export class Agent {
+  private config: Config;
+  private prober: Prober;
+  private provider: DnsProvider;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly gossip: Gossip | undefined;
+  private targets = new Map<string, TargetState>();
+  private quorum: QuorumState;
+  private readonly abort = new AbortController();
+  private probeTimer: NodeJS.Timeout | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private fullStateTimer: NodeJS.Timeout | undefined;
+  private nextRoundAt = 0;
+  private roundRunning: Promise<void> | undefined;
+  private reconcileRunning: Promise<void> | undefined;
+  private reconcilePending = false;
+  private reconcileFailures = 0;
+  private lastReconcile: DnsActivity | undefined;
+  private lastHeldKey = '';
+  private held: readonly string[] = [];
+  private started = false;
+  private stopped = false;
+  private connectedPeers = new Set<string>();
+
+  constructor(private readonly opts: AgentOptions) {
+    this.config = opts.config;
+    this.logger = opts.logger;
+    this.now = opts.now ?? Date.now;
+    this.gossip = opts.gossip;
+    this.prober = opts.createProber(this.config);
+    this.provider = opts.createProvider(this.config);
+    for (const ip of this.config.cloudflare.ipAddresses) this.targets.set(ip, INITIAL);
+    this.quorum = initialQuorum(opts.selfId ?? 'self', this.config.cloudflare.ipAddresses);
+  }
+
+  private quorumOptions(): QuorumOptions {
+    return { minPeersAgree: this.config.members.minPeersAgree, freshnessMs: freshnessMs(this.config) };
+  }
+
+  /** Starts the probe loop, the reconcile timer and (in a cluster) the gossip handlers. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const c = this.config;
+    this.logger.info(
+      { ips: c.cloudflare.ipAddresses, hostnames: c.cloudflare.hostnames, interval: c.intervalMs / 1000, failureThreshold: c.failureThreshold, recoveryThreshold: c.recoveryThreshold, probe: this.prober.kind, dryRun: this.opts.dryRun, provider: this.provider.name, minPeersAgree: c.members.minPeersAgree },
+      'agent started',
+    );
+    this.gossip?.onObservations((from, batch, receivedAt) => this.onObservations(from, batch, receivedAt));
+    this.nextRoundAt = this.now();
+    this.scheduleRound();
+    // A first pass at once: it checks credentials and the zone early. Every
+    // target is unknown, so it changes nothing.
+    this.requestReconcile('start');
+    if (this.gossip) this.scheduleFullState();
+  }
+
+  /** Stops every timer and waits for the running round and reconcile to finish (bounded by the caller). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.abort.abort();
+    clearTimeout(this.probeTimer);
+    clearTimeout(this.reconcileTimer);
+    clearTimeout(this.fullStateTimer);
+    await Promise.allSettled([this.roundRunning, this.reconcileRunning]);
+    this.prober.close();
+    this.logger.info('agent stopped');
+  }
+
+  /**
+   * Swaps in a new (already validated) config. New IPs start unknown,
+   * removed IPs stop being probed and their records are left alone, new
+   * thresholds and interval apply from the next round.
+   */
+  reload(next: Config): void {
+    const prev = this.config;
+    this.config = next;
+    if (next.probeType !== prev.probeType || next.port !== prev.port) {
+      const old = this.prober;
+      this.prober = this.opts.createProber(next);
+      void Promise.resolve(this.roundRunning).finally(() => old.close());
+    }
+    if (next.cloudflare.dnsDomain !== prev.cloudflare.dnsDomain) this.provider = this.opts.createProvider(next);
+    const targets = new Map<string, TargetState>();
+    for (const ip of next.cloudflare.ipAddresses) targets.set(ip, this.targets.get(ip) ?? INITIAL);
+    const added = next.cloudflare.ipAddresses.filter((ip) => !this.targets.has(ip));
+    const removed = [...this.targets.keys()].filter((ip) => !targets.has(ip));
+    this.targets = targets;
+    this.applyQuorum({ type: 'targets', ips: next.cloudflare.ipAddresses });
+    if (membersChanged(prev, next)) {
+      this.logger.warn('[Members] changes (peers, local_addr, crypto_key, key_file) take effect after a restart; min_peers_agree applies now');
+    }
+    this.logger.info({ added, removed, file: next.file }, 'config reloaded');
+    if (next.intervalMs !== prev.intervalMs) {
+      clearTimeout(this.probeTimer);
+      this.nextRoundAt = this.now() + Math.min(next.intervalMs, prev.intervalMs);
+      if (!this.roundRunning) this.scheduleRound();
+    }
+    if (next.reconcileIntervalMs !== prev.reconcileIntervalMs) this.scheduleReconcile(next.reconcileIntervalMs);
+    this.requestReconcile('config reloaded');
+  }
+
+  status(): AgentStatus {
+    return {
+      targets: [...this.targets].map(([ip, local]) => ({ ip, local, cluster: clusterVerdict(this.quorum, ip) })),
+      lastReconcile: this.lastReconcile,
+      consecutiveReconcileFailures: this.reconcileFailures,
+      held: this.held,
+    };
+  }
+
+  /** The verdicts DNS follows. */
+  verdicts(): Map<string, Verdict> {
+    return new Map([...this.targets.keys()].map((ip) => [ip, clusterVerdict(this.quorum, ip).verdict]));
+  }
+
+  // ---- probe loop ---------------------------------------------------------
+
+  private scheduleRound(): void {
+    if (this.stopped) return;
+    const delay = Math.max(0, this.nextRoundAt - this.now());
+    this.probeTimer = setTimeout(() => {
+      this.roundRunning = this.round().finally(() => {
+        this.roundRunning = undefined;
+        this.scheduleRound();
+      });
+    }, delay);
+  }
+
+  private async round(): Promise<void> {
+    const config = this.config;
+    const started = this.now();
+    this.nextRoundAt = Math.max(this.nextRoundAt + config.intervalMs, started + 1);
+    if (this.nextRoundAt <= started) this.nextRoundAt = started + config.intervalMs;
+    const ips = [...this.targets.keys()];
+    let results;
+    try {
+      results = await this.prober.probe(ips, config.timeoutMs, this.abort.signal);
+    } catch (err) {
+      this.logger.error({ err }, 'probe round failed; every target counts a miss');
+      results = ips.map((ip) => ({ ip, ok: false, error: String(err) }));
+    }
+    if (this.stopped) return;
+    const now = this.now();
+    const changed: Array<{ ip: string; verdict: Verdict }> = [];
+    for (const r of results) {
+      const before = this.targets.get(r.ip);
+      if (!before) continue; // removed by a reload during the round
+      const { state, changedFrom } = detect(before, r, now, this.config);
+      this.targets.set(r.ip, state);
+      this.logger.debug({ ip: r.ip, ok: r.ok, rttMs: r.rttMs, error: r.error, misses: state.misses, successes: state.successes, verdict: state.verdict }, 'probe');
+      if (changedFrom !== undefined) {
+        this.logger.info({ ip: r.ip, from: changedFrom, to: state.verdict, misses: state.misses, successes: state.successes, lastError: state.lastError }, `local verdict: ${r.ip} is ${state.verdict}`);
+        changed.push({ ip: r.ip, verdict: state.verdict });
+      }
+    }
+    for (const c of changed) this.applyQuorum({ type: 'local', ip: c.ip, verdict: c.verdict });
+    if (changed.length > 0 && this.gossip) this.publish(changed, false);
+    if (this.gossip) {
+      this.trackPeers();
+      this.applyQuorum({ type: 'tick' });
+    }
+  }
+
+  // ---- cluster ------------------------------------------------------------
+
+  private onObservations(from: string, batch: ObservationBatch, receivedAt: number): void {
+    if (this.stopped) return;
+    this.applyQuorum({ type: 'observations', peer: from, observations: batch.observations, full: batch.full }, receivedAt);
+  }
+
+  private trackPeers(): void {
+    if (!this.gossip) return;
+    const now = new Set<string>();
+    for (const p of this.gossip.peers()) if (p.connected && p.id) now.add(p.id);
+    for (const id of this.connectedPeers) if (!now.has(id)) this.applyQuorum({ type: 'peer-left', peer: id });
+    this.connectedPeers = now;
+  }
+
+  private publish(observations: Array<{ ip: string; verdict: Verdict }>, full: boolean): void {
+    this.gossip?.publish(observations, full).catch((err: unknown) => this.logger.warn({ err }, 'gossip publish failed'));
+  }
+
+  private scheduleFullState(): void {
+    if (this.stopped) return;
+    this.fullStateTimer = setTimeout(() => {
+      this.publish([...this.targets].map(([ip, s]) => ({ ip, verdict: s.verdict })), true);
+      this.scheduleFullState();
+    }, fullStateIntervalMs(this.config));
+  }
+
+  private applyQuorum(event: QuorumEvent, at = this.now()): void {
+    const r = quorumStep(this.quorum, event, at, this.quorumOptions());
+    this.quorum = r.state;
+    for (const c of r.changes) {
+      this.logger.info({ ip: c.ip, from: c.from, to: c.to, agreed: c.agreed }, `cluster verdict: ${c.ip} is ${c.to}`);
+    }
+    if (r.changes.length > 0) this.requestReconcile('verdict changed');
+  }
+
+  // ---- reconcile ----------------------------------------------------------
+
+  private scheduleReconcile(delayMs: number): void {
+    clearTimeout(this.reconcileTimer);
+    if (this.stopped) return;
+    this.reconcileTimer = setTimeout(() => this.requestReconcile('timer'), delayMs);
+  }
+
+  /** Runs a reconcile now, or right after the one in progress. */
+  requestReconcile(reason: string): void {
+    if (this.stopped) return;
+    if (this.reconcileRunning) {
+      this.reconcilePending = true;
+      return;
+    }
+    this.reconcileRunning = this.reconcile(reason).finally(() => {
+      this.reconcileRunning = undefined;
+      if (this.reconcilePending) {
+        this.reconcilePending = false;
+        this.requestReconcile('pending');
+      }
+    });
+  }
+
+  /** Changes this agent may write now: all in single-node mode; in a cluster, those it is the writer of or that waited past the grace period. */
+  private mayWrite(change: Change, now: number): boolean {
+    if (!this.gossip) return true;
+    const ip = change.record.content;
+    const cv = clusterVerdict(this.quorum, ip);
+    if (isDesignatedWriter(this.quorum, ip, now, this.quorumOptions())) return true;
+    return cv.since === undefined || now - cv.since >= writerGraceMs(this.config);
+  }
+
+  private async reconcile(reason: string): Promise<void> {
+    const config = this.config;
+    const cf = config.cloudflare;
+    const started = this.now();
+    let nextDelay = config.reconcileIntervalMs;
+    try {
+      const current = await this.provider.listRecords(cf.hostnames, this.abort.signal);
+      const p = plan({ hostnames: cf.hostnames, ips: cf.ipAddresses, verdicts: this.verdicts(), current, proxied: cf.dnsProxied, ttl: cf.dnsTtl });
+      this.reportHeld(p.held);
+      const now = this.now();
+      const writable = p.changes.filter((c) => this.mayWrite(c, now));
+      const deferred = p.changes.length - writable.length;
+      if (deferred > 0) {
+        this.logger.info({ deferred: p.changes.filter((c) => !writable.includes(c)).map(describeChange) }, 'another agent is the writer for these changes; waiting for it');
+        nextDelay = Math.min(nextDelay, writerGraceMs(config));
+      }
+      if (writable.length > 0) {
+        await this.provider.apply(writable, this.abort.signal);
+        if (!this.opts.dryRun) {
+          for (const c of writable) {
+            this.logger.info({ action: c.op, type: c.record.type, hostname: c.record.name, ip: c.record.content, dryRun: false }, describeChange(c));
+          }
+        }
+      }
+      this.lastReconcile = { at: this.now(), ok: true, changes: writable.map(describeChange) };
+      if (this.reconcileFailures > 0) this.logger.info({ after: this.reconcileFailures }, 'DNS reconcile recovered');
+      this.reconcileFailures = 0;
+      this.logger.debug({ reason, records: current.length, changes: writable.length, held: p.held.length, ms: this.now() - started }, 'reconciled');
+    } catch (err) {
+      if (this.stopped) return;
+      this.reconcileFailures += 1;
+      const e = err instanceof DnsError ? err : undefined;
+      const backoff = Math.min(config.reconcileIntervalMs, 1000 * 2 ** Math.min(this.reconcileFailures - 1, 10));
+      nextDelay = e?.kind === 'auth' ? config.reconcileIntervalMs : backoff;
+      this.lastReconcile = { at: this.now(), ok: false, changes: [], error: err instanceof Error ? err.message : String(err) };
+      const fields = { kind: e?.kind, status: e?.status, failures: this.reconcileFailures, retryInMs: nextDelay, err: e ? undefined : err };
+      if (e?.kind === 'auth') this.logger.error(fields, `DNS API refused our credentials: ${e.message}; still probing, will retry`);
+      else this.logger.error(fields, `DNS reconcile failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      this.scheduleReconcile(nextDelay);
+    }
+  }
+
+  private reportHeld(held: readonly HeldRemoval[]): void {
+    const lines = held.map((h) => `${h.record.type} ${h.record.name} ${h.record.content}`).sort();
+    const key = lines.join('|');
+    this.held = lines;
+    if (key === this.lastHeldKey) return;
+    this.lastHeldKey = key;
+    if (lines.length === 0) {
+      this.logger.info('no removal is held back any more');
+      return;
+    }
+    const names = [...new Set(held.map((h) => `${recordTypeOf(h.record.content)} ${h.record.name}`))];
+    this.logger.error({ held: lines, names }, `every configured IP of ${names.join(', ')} looks down: keeping the last records (never removing the last record of a hostname)`);
+  }
+}
+
+function membersChanged(a: Config, b: Config): boolean {
+  const x = a.members;
+  const y = b.members;
+  return x.localAddr !== y.localAddr || x.keyFile !== y.keyFile || x.peers.join() !== y.peers.join() || x.cryptoKeys.join() !== y.cryptoKeys.join();
+}

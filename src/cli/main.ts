@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { checkConfig, monitor, type MonitorFlags } from './commands.js';
+import { EXIT } from './exit.js';
+
+function version(): string {
+  // dist/src/cli/main.js and src/cli/main.ts both sit two levels below the package root's parent folder layout.
+  for (const up of ['../../..', '../..']) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), up, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'goavail' && pkg.version) return pkg.version;
+    } catch {
+      // try the next candidate
+    }
+  }
+  return '0.0.0';
+}
+
+/** Resolves the config path from `-f [path]` and the positional form `monitor --config-file --no-dry-run goavail.toml`. */
+function configPath(flag: string | boolean | undefined, positional: string | undefined): string {
+  if (typeof flag === 'string') return flag;
+  return positional ?? 'goavail.toml';
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('goavail')
+    .description('Gossip-based DNS failover agent: probes IPs, agrees with peers, keeps Cloudflare A/AAAA records in line with health')
+    .version(version(), '-v, --version')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+
+  program
+    .command('monitor')
+    .description('probe the configured IPs and keep DNS in line with their health (dry-run unless --no-dry-run)')
+    .argument('[config]', 'config file (the original `--config-file --no-dry-run goavail.toml` form)')
+    .option('-f, --config-file [path]', 'config file', undefined)
+    .option('--dry-run', 'log the DNS changes it would make, change nothing (default)', true)
+    .option('--no-dry-run', 'really change DNS')
+    .option('-b, --debug', 'log every probe', false)
+    .addOption(new Option('-t, --type <type>', 'probe type (overrides the config file)').choices(['ip', 'tcp']))
+    .addOption(new Option('-p, --dns-provider <provider>', 'DNS provider (overrides the config file)').choices(['cloudflare']))
+    .exitOverride()
+    .action(async (positional: string | undefined, opts: { configFile?: string | boolean; dryRun: boolean; debug: boolean; type?: 'ip' | 'tcp'; dnsProvider?: 'cloudflare' }) => {
+      const flags: MonitorFlags = {
+        configFile: configPath(opts.configFile, positional),
+        dryRun: opts.dryRun !== false,
+        debug: opts.debug,
+        probeType: opts.type,
+        dnsProvider: opts.dnsProvider,
+      };
+      process.exitCode = await monitor(flags);
+    });
+
+  program
+    .command('check-config')
+    .description('validate a config file and print the effective config (secrets masked); exit 0 when valid, 2 otherwise')
+    .argument('[config]', 'config file')
+    .option('-f, --config-file <path>', 'config file')
+    .exitOverride()
+    .action(async (positional: string | undefined, opts: { configFile?: string }) => {
+      process.exitCode = await checkConfig(configPath(opts.configFile, positional));
+    });
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  if (argv.length <= 2) {
+    program.outputHelp();
+    process.exitCode = EXIT.usage;
+    return;
+  }
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+      process.exitCode = ok ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    process.stderr.write(`goavail: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = EXIT.failure;
+  }
+}
+
+await main(process.argv);

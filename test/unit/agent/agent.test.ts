@@ -1,0 +1,130 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Agent } from '../../../src/agent.js';
+import type { Config } from '../../../src/config/schema.js';
+import { DnsError } from '../../../src/dns/types.js';
+import { silentLogger } from '../../../src/log.js';
+import { testConfig } from '../../support/config.js';
+import { FakeDns } from '../../support/fake-dns.js';
+import { FakeProber } from '../../support/fake-prober.js';
+import { sleep, waitFor } from '../../support/cli.js';
+
+const A = '203.0.113.1';
+const B = '203.0.113.2';
+const C = '203.0.113.3';
+const WWW = 'www.example.com';
+const rec = (content: string, name = WWW) => ({ type: 'A' as const, name, content, proxied: false, ttl: 1 });
+
+const agents: Agent[] = [];
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.stop()));
+});
+
+function setup(config: Config, seed = config.cloudflare.ipAddresses.map((ip) => rec(ip))) {
+  const prober = new FakeProber();
+  const dns = new FakeDns(seed);
+  const probers: FakeProber[] = [prober];
+  const agent = new Agent({
+    config,
+    logger: silentLogger(),
+    dryRun: false,
+    createProber: () => probers[probers.length - 1]!,
+    createProvider: () => dns,
+  });
+  agents.push(agent);
+  return { agent, prober, dns, probers };
+}
+
+describe('agent (single node, fake prober and DNS)', () => {
+  it('removes the record of a down IP after the threshold and restores it when up', async () => {
+    const { agent, prober, dns } = setup(testConfig({ ips: [A, B] }));
+    agent.start();
+    await waitFor(() => agent.verdicts().get(A) === 'up', 'A up');
+    expect(dns.applied).toEqual([]); // up and present: nothing to do
+    prober.down.add(A);
+    await waitFor(() => dns.contents(WWW).join() === B, 'A removed');
+    expect(dns.applied.flat().filter((c) => c.op === 'delete')).toHaveLength(1);
+    prober.down.delete(A);
+    await waitFor(() => dns.contents(WWW).join() === [A, B].sort().join(), 'A restored');
+    expect(dns.applied.flat().filter((c) => c.op === 'create')).toHaveLength(1);
+  });
+
+  it('changes nothing while targets are unknown (start-up)', async () => {
+    const config = testConfig({ ips: [A, B], failureThreshold: 1000, recoveryThreshold: 1000 });
+    const { agent, prober, dns } = setup(config, [rec(A)]);
+    prober.down.add(A);
+    agent.start();
+    await waitFor(() => prober.rounds >= 5, 'five rounds');
+    expect(dns.applied).toEqual([]);
+    expect(dns.listCalls).toBeGreaterThanOrEqual(1); // the start-up pass read DNS
+  });
+
+  it('keeps the last record when every IP of a hostname is down', async () => {
+    const { agent, prober, dns } = setup(testConfig({ ips: [A, B] }));
+    prober.down.add(A).add(B);
+    agent.start();
+    await waitFor(() => agent.verdicts().get(A) === 'down' && agent.verdicts().get(B) === 'down', 'both down');
+    await waitFor(() => agent.status().held.length === 2, 'held');
+    expect(dns.contents(WWW)).toEqual([A, B]);
+    expect(dns.applied).toEqual([]);
+  });
+
+  it('retries a failed apply and heals', async () => {
+    const { agent, prober, dns } = setup(testConfig({ ips: [A, B] }));
+    agent.start();
+    await waitFor(() => agent.verdicts().get(A) === 'up', 'A up');
+    dns.failNext.push(new DnsError('server', 'HTTP 500'), new DnsError('rate-limit', 'HTTP 429'));
+    prober.down.add(A);
+    await waitFor(() => agent.status().consecutiveReconcileFailures >= 1, 'a failure');
+    await waitFor(() => dns.contents(WWW).join() === B, 'A removed after retries', 15_000);
+    expect(agent.status().consecutiveReconcileFailures).toBe(0);
+    expect(agent.status().lastReconcile?.ok).toBe(true);
+  });
+
+  it('heals a manual edit on the reconcile timer', async () => {
+    const { agent, dns } = setup(testConfig({ ips: [A, B], reconcileIntervalMs: 200 }));
+    agent.start();
+    await waitFor(() => agent.verdicts().get(B) === 'up', 'B up');
+    await sleep(50);
+    dns.records = dns.records.filter((r) => r.content !== B); // someone deleted it by hand
+    await waitFor(() => dns.contents(WWW).includes(B), 'B restored by the timer');
+    expect(dns.contents(WWW)).toEqual([A, B]); // no duplicate
+  });
+
+  it('reload: new IPs start unknown, removed IPs stop being probed and their records are left alone', async () => {
+    const config = testConfig({ ips: [A, B] });
+    const { agent, prober, dns } = setup(config, [rec(A), rec(B)]);
+    agent.start();
+    await waitFor(() => agent.verdicts().get(B) === 'up', 'B up');
+    agent.reload(testConfig({ ips: [A, C] }));
+    expect(agent.verdicts().get(C)).toBe('unknown');
+    expect(agent.verdicts().has(B)).toBe(false);
+    prober.down.add(B);
+    await waitFor(() => prober.lastIps.join() === [A, C].join(), 'probing the new set');
+    await waitFor(() => dns.contents(WWW).includes(C), 'C added once up');
+    await sleep(100);
+    expect(dns.contents(WWW)).toEqual([A, B, C]); // B is no longer managed: left alone
+  });
+
+  it('reload: a changed probe type builds a new prober and closes the old one', async () => {
+    const config = testConfig({ ips: [A] });
+    const { agent, probers } = setup(config);
+    agent.start();
+    const first = probers[0]!;
+    await waitFor(() => first.rounds >= 2, 'rounds');
+    probers.push(new FakeProber());
+    agent.reload({ ...config, probeType: 'tcp' });
+    await waitFor(() => probers[1]!.rounds >= 2, 'new prober used');
+    await waitFor(() => first.closed, 'old prober closed');
+  });
+
+  it('stop() ends the loops', async () => {
+    const { agent, prober } = setup(testConfig());
+    agent.start();
+    await waitFor(() => prober.rounds >= 2, 'rounds');
+    await agent.stop();
+    const n = prober.rounds;
+    await sleep(100);
+    expect(prober.rounds).toBe(n);
+    expect(prober.closed).toBe(true);
+  });
+});
