@@ -1,0 +1,274 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, formatIssues, loadConfig } from '../../../src/config/load.js';
+
+const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures/config');
+const BAD = join(FIXTURES, 'bad');
+
+async function loadError(path: string): Promise<ConfigError> {
+  try {
+    await loadConfig(path);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error(`${path} loaded without error`);
+}
+
+describe('loadConfig: the original goavail.toml', () => {
+  it('loads unchanged into the expected Config', async () => {
+    const file = join(FIXTURES, 'original.toml');
+    const { config, warnings } = await loadConfig(file);
+    expect(warnings).toEqual([]);
+    expect(config).toEqual({
+      file,
+      failureThreshold: 5,
+      recoveryThreshold: 5,
+      intervalMs: 2000,
+      timeoutMs: 1000,
+      probeType: 'ip',
+      port: 80,
+      slackAddr: 'T000/B000/XXXX',
+      reconcileIntervalMs: 60_000,
+      dnsProvider: 'cloudflare',
+      members: {
+        peers: ['127.0.0.1:8082'],
+        localAddr: '127.0.0.1:8081',
+        membersPort: 7947,
+        minPeersAgree: 1,
+        cryptoKeys: ['1234567891012345'],
+        keyFile: join(FIXTURES, 'goavail.key'),
+      },
+      cloudflare: {
+        dnsProxied: false,
+        dnsDomain: 'example.com',
+        hostnames: ['test.example.com'],
+        ipAddresses: ['203.0.113.1'],
+        dnsTtl: 1,
+      },
+      route53: {
+        aws_domain: 'example.com',
+        hostnames: ['test'],
+        ip_addresses: ['203.0.113.10'],
+        ttl: 30,
+        aws_zoneid: 'ZZZZZZZZZZZZZ',
+        aws_region: 'us-west-2',
+      },
+    });
+    // Route53 is copied into plain objects, not smol-toml's null-prototype tables.
+    expect(Object.getPrototypeOf(config.route53)).toBe(Object.prototype);
+  });
+
+  it('resolves a relative path against the working directory', async () => {
+    const rel = join('test/fixtures/config', 'original.toml');
+    const { config } = await loadConfig(rel);
+    expect(config.file).toBe(resolve(rel));
+  });
+});
+
+describe('loadConfig: valid files', () => {
+  it('accepts a single-node file without [Members], with defaults', async () => {
+    const file = join(FIXTURES, 'minimal.toml');
+    const { config, warnings } = await loadConfig(file);
+    expect(warnings).toEqual([]);
+    expect(config.members).toEqual({
+      peers: [], localAddr: undefined, membersPort: undefined, minPeersAgree: 0, cryptoKeys: [],
+      keyFile: join(FIXTURES, 'goavail.key'),
+    });
+    expect(config.cloudflare.hostnames).toEqual(['www.example.com']);
+    expect(config.cloudflare.ipAddresses).toEqual(['127.0.0.1', '127.0.0.2']);
+    expect(config.failureThreshold).toBe(3);
+    expect(config.recoveryThreshold).toBe(3);
+  });
+
+  it('reads every new key (fractional interval, key list, key_file, apex, IPv6)', async () => {
+    const file = join(FIXTURES, 'full.toml');
+    const { config, warnings } = await loadConfig(file);
+    expect(warnings).toEqual([]);
+    expect(config).toMatchObject({
+      failureThreshold: 4,
+      recoveryThreshold: 2,
+      intervalMs: 500,
+      timeoutMs: 200,
+      reconcileIntervalMs: 15_000,
+      probeType: 'tcp',
+      port: 443,
+      members: {
+        peers: ['198.51.100.2:7946', '[2001:db8::2]:7946', 'agent-c.example.net:7946', '/ip4/198.51.100.4/tcp/7946'],
+        localAddr: '0.0.0.0:7946',
+        minPeersAgree: 2,
+        cryptoKeys: ['new-key-0123456789abcdef', 'old-key-0123456789abcdef'],
+        keyFile: join(FIXTURES, 'state/identity.key'),
+      },
+      cloudflare: {
+        dnsProxied: true,
+        dnsDomain: 'example.com',
+        hostnames: ['example.com', 'www.example.com', 'api.example.com', 'mail.example.com'],
+        ipAddresses: ['192.0.2.1', '2001:db8::10', '2001:db8::1:0:0:1'],
+        dnsTtl: 1,
+      },
+    });
+    expect(config.slackAddr).toBeUndefined();
+    expect(config.route53).toBeUndefined();
+  });
+});
+
+/**
+ * Every file in bad/ must appear here with the key its error names and a
+ * fragment of the reason; each file holds exactly one mistake.
+ */
+const BAD_CASES: ReadonlyArray<readonly [file: string, key: string, fragment: string]> = [
+  ['syntax-error', '(syntax)', 'line 2, column 12'],
+  ['syntax-duplicate-key', '(syntax)', 'line 2, column 1'],
+  ['syntax-secret', '(syntax)', 'line 2, column 32'],
+  ['threshold-fraction', 'failure_threshold', 'must be an integer ≥ 1, got a float 2.5'],
+  ['threshold-zero', 'failure_threshold', 'integer ≥ 1, got 0'],
+  ['threshold-string', 'failure_threshold', 'got a string "3"'],
+  ['recovery-zero', 'recovery_threshold', 'integer ≥ 1, got 0'],
+  ['interval-zero', 'interval', 'greater than 0, got 0'],
+  ['interval-negative', 'interval', 'got -1.5'],
+  ['interval-string', 'interval', 'number of seconds greater than 0, got a string "2s"'],
+  ['interval-nan', 'interval', 'got a float nan'],
+  ['interval-date', 'interval', 'got a date/time 1979-05-27'],
+  ['interval-table', 'interval', 'got a table'],
+  ['timeout-equals-interval', 'timeout', 'must be less than interval (2 s)'],
+  ['timeout-above-interval', 'timeout', 'less than interval (0.5 s)'],
+  ['timeout-zero', 'timeout', 'greater than 0'],
+  ['reconcile-too-short', 'reconcile_interval', '≥ 1, got 0.5'],
+  ['type-unknown', 'type', 'must be "ip" or "tcp", got a string "icmp"'],
+  ['port-out-of-range', 'port', 'between 1 and 65535, got 70000'],
+  ['port-zero', 'port', 'between 1 and 65535, got 0'],
+  ['ports-bad-entry', 'ports[0]', 'between 1 and 65535, got 0'],
+  ['provider-route53', 'dns_provider', 'Route53 provider is not implemented yet'],
+  ['provider-unknown', 'dns_provider', 'unsupported DNS provider "powerdns"; supported: "cloudflare"'],
+  ['slack-not-string', 'slack_addr', 'must be a string, got an integer'],
+  ['cloudflare-missing', 'Cloudflare', 'the [Cloudflare] table is required'],
+  ['cloudflare-lowercase', 'Cloudflare', 'found `cloudflare`'],
+  ['cloudflare-not-table', 'Cloudflare', 'must be a table'],
+  ['cloudflare-array-of-tables', 'Cloudflare', 'array of tables ([[Cloudflare]])'],
+  ['domain-missing', 'Cloudflare.dns_domain', 'is required'],
+  ['domain-typo', 'Cloudflare.dns_domain', 'found `dns_domian`'],
+  ['domain-invalid', 'Cloudflare.dns_domain', 'label "exa mple" may only hold'],
+  ['proxied-string', 'Cloudflare.dns_proxied', 'must be a boolean'],
+  ['ttl-out-of-range', 'Cloudflare.dns_ttl', '1 (automatic) or between 30 and 86400 seconds, got 10'],
+  ['ttl-fraction', 'Cloudflare.dns_ttl', 'must be an integer, got a float 60.5'],
+  ['ip-missing', 'Cloudflare.ip_addresses', 'is required'],
+  ['ip-empty', 'Cloudflare.ip_addresses', 'must not be empty'],
+  ['ip-not-a-list', 'Cloudflare.ip_addresses', 'must be a list of IP addresses, got a string "203.0.113.1"'],
+  ['ip-invalid', 'Cloudflare.ip_addresses[1]', 'not an IPv4 or IPv6 address, got "203.0.113.300"'],
+  ['ip-not-string', 'Cloudflare.ip_addresses[1]', 'got an integer 42'],
+  ['ip-leading-zero', 'Cloudflare.ip_addresses[0]', 'not an IPv4 or IPv6 address'],
+  ['ip-zone-index', 'Cloudflare.ip_addresses[0]', 'zone index'],
+  ['ip-duplicate-ipv6', 'Cloudflare.ip_addresses[1]', 'same address as ip_addresses[0] (2001:db8::1)'],
+  ['ip-duplicate-ipv4', 'Cloudflare.ip_addresses[2]', 'same address as ip_addresses[0]'],
+  ['hostnames-missing', 'Cloudflare.hostnames', 'is required'],
+  ['hostnames-empty', 'Cloudflare.hostnames', 'must not be empty'],
+  ['hostname-wildcard', 'Cloudflare.hostnames[1]', 'wildcard labels (*) are not allowed; got "*"'],
+  ['hostname-wildcard-label', 'Cloudflare.hostnames[0]', 'wildcard'],
+  ['hostname-leading-hyphen', 'Cloudflare.hostnames[0]', "must not start or end with '-'"],
+  ['hostname-underscore', 'Cloudflare.hostnames[0]', 'letters, digits and'],
+  ['hostname-empty-label', 'Cloudflare.hostnames[0]', 'empty label'],
+  ['hostname-label-too-long', 'Cloudflare.hostnames[0]', '64 characters long (at most 63)'],
+  ['hostname-outside-zone', 'Cloudflare.hostnames[0]', 'outside dns_domain "example.com"'],
+  ['hostname-duplicate', 'Cloudflare.hostnames[1]', 'is www.example.com, already listed as hostnames[0]'],
+  ['hostname-apex-duplicate', 'Cloudflare.hostnames[1]', 'already listed as hostnames[0]'],
+  ['peers-not-a-list', 'Members.peers', 'must be a list'],
+  ['peer-missing-port', 'Members.peers[0]', 'port is missing'],
+  ['peer-ipv6-unbracketed', 'Members.peers[0]', 'must be in brackets'],
+  ['peer-bad-port', 'Members.peers[0]', 'port 99999 is outside 1..65535'],
+  ['peer-bad-multiaddr', 'Members.peers[0]', 'not a valid multiaddr'],
+  ['local-addr-no-port', 'Members.local_addr', 'port is missing'],
+  ['members-port-zero', 'Members.members_port', 'between 1 and 65535, got 0'],
+  ['min-peers-unreachable', 'Members.min_peers_agree', '2 can never be reached: only 1 peer is listed'],
+  ['min-peers-negative', 'Members.min_peers_agree', 'integer ≥ 0, got -1'],
+  ['crypto-key-empty-list', 'Members.crypto_key', 'must not be an empty list'],
+  ['crypto-key-empty-entry', 'Members.crypto_key[1]', 'must not be empty'],
+  ['crypto-key-number', 'Members.crypto_key', 'must be a string or a list of strings, got an integer'],
+  ['key-file-empty', 'Members.key_file', 'must be a file path'],
+  ['members-not-table', 'Members', 'must be a table'],
+];
+
+describe('loadConfig: the bad corpus', () => {
+  it('has a case for every file in bad/ and a file for every case', async () => {
+    const files = (await readdir(BAD)).filter((f) => f.endsWith('.toml')).map((f) => basename(f, '.toml')).sort();
+    expect(files).toEqual(BAD_CASES.map(([f]) => f).sort());
+    expect(files.length).toBeGreaterThanOrEqual(25);
+  });
+
+  it.each(BAD_CASES)('%s.toml → %s', async (name, key, fragment) => {
+    const file = join(BAD, `${name}.toml`);
+    const err = await loadError(file);
+    expect(err.file).toBe(file);
+    // One mistake per file: exactly one issue, naming the key, with the reason.
+    expect(err.issues).toHaveLength(1);
+    expect(err.issues[0]?.key).toBe(key);
+    expect(err.issues[0]?.message).toContain(fragment);
+    expect(err.message).toBe(`${file}: ${key}: ${err.issues[0]?.message}`);
+  });
+
+  it('never echoes a secret in an error', async () => {
+    const err = await loadError(join(BAD, 'crypto-key-number.toml'));
+    expect(err.message).not.toContain('1234567890');
+    const slack = await loadError(join(BAD, 'slack-not-string.toml'));
+    expect(slack.message).not.toContain('12345');
+  });
+
+  it('shows the offending line for a syntax error', async () => {
+    const err = await loadError(join(BAD, 'syntax-error.toml'));
+    expect(err.message).toBe(`${join(BAD, 'syntax-error.toml')}: (syntax): invalid TOML at line 2, column 12: invalid value`);
+  });
+
+  it('does not quote the offending line of a syntax error (it may hold a secret)', async () => {
+    const err = await loadError(join(BAD, 'syntax-secret.toml'));
+    expect(err.issues[0]?.message).toContain('line 2, column 32');
+    expect(err.message).not.toContain('s3cr3t');
+  });
+});
+
+describe('loadConfig: files that cannot be read', () => {
+  let dir: string;
+  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'goavail-config-')); });
+  afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+
+  it('names a missing file without a stack trace', async () => {
+    const file = join(dir, 'nope.toml');
+    const err = await loadError(file);
+    expect(err.message).toBe(`${file}: (file): config file not found (no such file)`);
+  });
+
+  it('refuses a directory', async () => {
+    const err = await loadError(dir);
+    expect(err.issues[0]).toEqual({ key: '(file)', message: 'is a directory, not a config file' });
+  });
+
+  it('reports several problems at once, one line each', async () => {
+    const file = join(dir, 'many.toml');
+    await writeFile(file, 'failure_threshold = 0\ninterval = -1\n[Cloudflare]\ndns_domain = "example.com"\nhostnames = []\nip_addresses = ["x"]\n');
+    const err = await loadError(file);
+    expect(err.issues.map((i) => i.key)).toEqual([
+      'failure_threshold', 'interval', 'Cloudflare.hostnames', 'Cloudflare.ip_addresses[0]',
+    ]);
+    expect(err.message.split('\n')).toHaveLength(4);
+    for (const line of err.message.split('\n')) expect(line.startsWith(`${file}: `)).toBe(true);
+  });
+
+  it('accepts a UTF-8 byte order mark', async () => {
+    const file = join(dir, 'bom.toml');
+    await writeFile(file, '\uFEFFinterval = 1\n[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["@"]\nip_addresses = ["192.0.2.1"]\n');
+    const { config } = await loadConfig(file);
+    expect(config.intervalMs).toBe(1000);
+    expect(config.timeoutMs).toBe(500);
+  });
+});
+
+describe('formatIssues', () => {
+  it('writes one `<file>: <key>: <message>` line per issue', () => {
+    expect(formatIssues('/etc/goavail.toml', [
+      { key: 'interval', message: 'must be a number' },
+      { key: 'Cloudflare.hostnames[1]', message: 'duplicate' },
+    ])).toBe('/etc/goavail.toml: interval: must be a number\n/etc/goavail.toml: Cloudflare.hostnames[1]: duplicate');
+  });
+});

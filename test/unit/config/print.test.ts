@@ -1,0 +1,88 @@
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'smol-toml';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/load.js';
+import { printableConfig } from '../../../src/config/print.js';
+import { validate } from '../../../src/config/validate.js';
+
+const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures/config');
+const FILE = '/etc/goavail/goavail.toml';
+
+describe('printableConfig', () => {
+  it('prints the original file in its own key names, defaults filled, secrets masked', async () => {
+    const { config } = await loadConfig(join(FIXTURES, 'original.toml'));
+    expect(printableConfig(config)).toEqual({
+      failure_threshold: 5,
+      recovery_threshold: 5,
+      interval: 2,
+      timeout: 1,
+      reconcile_interval: 60,
+      type: 'ip',
+      port: 80,
+      dns_provider: 'cloudflare',
+      slack_addr: '********',
+      Members: {
+        peers: ['127.0.0.1:8082'],
+        local_addr: '127.0.0.1:8081',
+        members_port: 7947,
+        min_peers_agree: 1,
+        crypto_key: ['********'],
+        key_file: join(FIXTURES, 'goavail.key'),
+      },
+      Cloudflare: {
+        dns_proxied: false,
+        dns_domain: 'example.com',
+        hostnames: ['test.example.com'],
+        ip_addresses: ['203.0.113.1'],
+        dns_ttl: 1,
+      },
+      Route53: {
+        aws_domain: 'example.com',
+        hostnames: ['test'],
+        ip_addresses: ['203.0.113.10'],
+        ttl: 30,
+        aws_zoneid: 'ZZZZZZZZZZZZZ',
+        aws_region: 'us-west-2',
+      },
+    });
+  });
+
+  it('never shows any part of a secret', () => {
+    const secrets = ['Zq9-first-secret-key', 'Wx7-second-secret-key', 'T0SLACK/B0SLACK/XSLACK', 'AWSsecretVALUE'];
+    const r = validate(parse(`slack_addr = "${secrets[2]}"\n[Members]\ncrypto_key = ["${secrets[0]}", "${secrets[1]}"]\n`
+      + '[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["192.0.2.1"]\n'
+      + `[Route53]\naws_secret_access_key = "${secrets[3]}"\naws_zoneid = "Z1"\n`), FILE);
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const printed = printableConfig(r.config);
+    const text = JSON.stringify(printed);
+    for (const s of secrets) {
+      // Not the secret, and not even its first 3 characters.
+      expect(text).not.toContain(s.slice(0, 3));
+    }
+    expect((printed.Members as Record<string, unknown>).crypto_key).toEqual(['********', '********']);
+    expect((printed.Route53 as Record<string, unknown>).aws_secret_access_key).toBe('********');
+    expect((printed.Route53 as Record<string, unknown>).aws_zoneid).toBe('Z1');
+  });
+
+  it('prints TOML the loader reads back to the same config (secrets aside)', async () => {
+    const { config } = await loadConfig(join(FIXTURES, 'full.toml'));
+    const again = validate(parse(stringify(printableConfig(config))), config.file);
+    if (!again.ok) throw new Error(JSON.stringify(again.errors));
+    expect({
+      ...again.config,
+      members: { ...again.config.members, cryptoKeys: config.members.cryptoKeys },
+    }).toEqual(config);
+    expect(again.config.members.cryptoKeys).toEqual(['********', '********']);
+  });
+
+  it('omits absent optional values instead of printing undefined', () => {
+    const r = validate(parse('[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["@"]\nip_addresses = ["192.0.2.1"]\n'), FILE);
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const printed = printableConfig(r.config);
+    expect(Object.keys(printed)).not.toContain('slack_addr');
+    expect(Object.keys(printed)).not.toContain('Route53');
+    expect(printed.Members).toEqual({ peers: [], min_peers_agree: 0, crypto_key: [], key_file: '/etc/goavail/goavail.key' });
+    expect(() => stringify(printed)).not.toThrow();
+  });
+});
