@@ -4,7 +4,7 @@ import { plan, recordTypeOf, describeChange, type HeldRemoval } from './dns/plan
 import { DnsError, type Change, type DnsProvider } from './dns/types.js';
 import type { Gossip, ObservationBatch } from './gossip/types.js';
 import type { Logger } from './log.js';
-import type { Prober } from './probe/types.js';
+import type { Prober, ProbeResult } from './probe/types.js';
 import {
   clusterVerdict, initialQuorum, isDesignatedWriter, step as quorumStep,
   type ClusterVerdict, type QuorumEvent, type QuorumOptions, type QuorumState,
@@ -208,7 +208,7 @@ export class Agent {
     this.nextRoundAt = Math.max(this.nextRoundAt + config.intervalMs, started + 1);
     if (this.nextRoundAt <= started) this.nextRoundAt = started + config.intervalMs;
     const ips = [...this.targets.keys()];
-    let results;
+    let results: ProbeResult[];
     try {
       results = await this.prober.probe(ips, config.timeoutMs, this.abort.signal);
     } catch (err) {

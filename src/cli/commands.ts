@@ -4,6 +4,7 @@ import { printableConfig } from '../config/print.js';
 import type { Config, ConfigIssue } from '../config/schema.js';
 import { CloudflareProvider, credentialsFromEnv, type CloudflareCredentials } from '../dns/cloudflare.js';
 import { DryRunProvider } from '../dns/dryrun.js';
+import { createLibp2pGossip, IdentityError, Keyring, loadOrCreateIdentity, type Libp2pGossip } from '../gossip/index.js';
 import { recordTypeOf } from '../dns/plan.js';
 import type { DnsProvider } from '../dns/types.js';
 import { createLogger, type Logger } from '../log.js';
@@ -76,20 +77,40 @@ export async function monitor(flags: MonitorFlags): Promise<number> {
   }
 
   let agent: Agent;
+  let gossip: Libp2pGossip | undefined;
+  // The managed IPs follow reloads; the gossip layer drops observations of other IPs.
+  let managed = new Set(config.cloudflare.ipAddresses);
   try {
+    const createProberFor = (c: Config) => createProber(c.probeType, { logger: logger.child({ component: 'probe' }), port: c.port });
+    // Fail on raw-socket permission before anything else starts.
+    const firstProber = createProberFor(config);
+    let usedFirst = false;
+    if (isClustered(config)) {
+      gossip = await startGossip(config, logger, (ip) => managed.has(ip));
+    }
     agent = new Agent({
       config,
       logger,
       dryRun: flags.dryRun,
-      createProber: (c) => createProber(c.probeType, { logger: logger.child({ component: 'probe' }), port: c.port }),
+      createProber: (c) => {
+        if (!usedFirst) {
+          usedFirst = true;
+          return firstProber;
+        }
+        return createProberFor(c);
+      },
       createProvider: makeProviderFactory(logger, flags.dryRun, credentials),
+      gossip,
+      selfId: gossip?.selfId,
     });
   } catch (err) {
-    if (err instanceof ProberSetupError) {
+    await gossip?.stop().catch(() => undefined);
+    if (err instanceof ProberSetupError || err instanceof IdentityError || err instanceof ClusterSetupError) {
       process.stderr.write(`goavail: ${err.message}\n`);
-      return EXIT.failure;
+      return err instanceof ClusterSetupError ? EXIT.usage : EXIT.failure;
     }
-    throw err;
+    process.stderr.write(`goavail: failed to start: ${errorLine(err)}\n`);
+    return EXIT.failure;
   }
 
   agent.start();
@@ -99,15 +120,42 @@ export async function monitor(flags: MonitorFlags): Promise<number> {
       try {
         const loaded = await loadConfig(flags.configFile);
         warnAll(logger, loaded.config.file, loaded.warnings);
-        agent.reload(withFlags(loaded.config, flags));
+        const next = withFlags(loaded.config, flags);
+        managed = new Set(next.cloudflare.ipAddresses);
+        agent.reload(next);
       } catch (err) {
         const issues = err instanceof ConfigError ? err.issues : [];
         logger.error({ issues, file: flags.configFile }, `config reload failed, still running on the previous config:\n${errorLine(err)}`);
       }
     },
-    onStop: () => agent.stop(),
+    onStop: async () => {
+      await agent.stop();
+      await gossip?.stop();
+    },
   });
   return exitCode;
+}
+
+class ClusterSetupError extends Error {}
+
+/** Cluster mode: any peer or a listen address configured. */
+function isClustered(config: Config): boolean {
+  return config.members.peers.length > 0 || config.members.localAddr !== undefined;
+}
+
+async function startGossip(config: Config, logger: Logger, isKnownIp: (ip: string) => boolean): Promise<Libp2pGossip> {
+  const m = config.members;
+  if (!m.localAddr) {
+    throw new ClusterSetupError(`${config.file}: Members.local_addr: required when Members.peers is set (the address this agent listens on for its peers, host:port)`);
+  }
+  const keyring = m.cryptoKeys.length > 0 ? Keyring.fromSecrets(m.cryptoKeys) : undefined;
+  if (!keyring) {
+    logger.warn('no [Members] crypto_key: observations between agents are unauthenticated and anyone who can reach local_addr can join; set crypto_key');
+  }
+  const privateKey = await loadOrCreateIdentity(m.keyFile);
+  const gossip = await createLibp2pGossip({ listen: m.localAddr, peers: m.peers, privateKey, keyring, isKnownIp, logger });
+  await gossip.start();
+  return gossip;
 }
 
 /** `goavail check-config`: 0 when valid (prints the effective config, secrets masked), 2 otherwise. */
