@@ -1,0 +1,476 @@
+import { isIPv4, isIPv6, SocketAddress } from 'node:net';
+import Cloudflare, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, type APIPromise } from 'cloudflare';
+import type { Logger } from '../log.js';
+import { withRetry, type RetryOptions } from './retry.js';
+import { DnsError, type Change, type DnsErrorKind, type DnsProvider, type DnsRecord, type NewRecord, type RecordType } from './types.js';
+
+/**
+ * How goavail authenticates to Cloudflare. A scoped API token is preferred;
+ * the legacy global key + email is kept because original goavail deployments
+ * use it (CF_API_KEY / CF_API_EMAIL).
+ */
+export type CloudflareCredentials = { apiToken: string } | { apiKey: string; apiEmail: string };
+
+/**
+ * Credentials from the environment: CLOUDFLARE_API_TOKEN first, else a key
+ * and email from goavail's CF_API_KEY + CF_API_EMAIL or the SDK's
+ * CLOUDFLARE_API_KEY + CLOUDFLARE_EMAIL. Empty values count as unset;
+ * a key without an email (or the reverse) gives undefined.
+ */
+export function credentialsFromEnv(env: NodeJS.ProcessEnv): CloudflareCredentials | undefined {
+  const get = (k: string): string | undefined => {
+    const v = env[k]?.trim();
+    return v ? v : undefined;
+  };
+  const apiToken = get('CLOUDFLARE_API_TOKEN');
+  if (apiToken) return { apiToken };
+  const apiKey = get('CF_API_KEY') ?? get('CLOUDFLARE_API_KEY');
+  const apiEmail = get('CF_API_EMAIL') ?? get('CLOUDFLARE_EMAIL');
+  if (apiKey && apiEmail) return { apiKey, apiEmail };
+  return undefined;
+}
+
+export interface CloudflareProviderOptions {
+  /** The zone that holds the managed names, e.g. "example.com". */
+  zoneName: string;
+  credentials: CloudflareCredentials;
+  /** API base ending in /client/v4; default env CLOUDFLARE_BASE_URL, else the SDK default. */
+  baseURL?: string;
+  logger: Logger;
+  /** Per-request timeout, each retry included separately (default 10000). */
+  requestTimeoutMs?: number;
+  retry?: RetryOptions;
+  /** Apply each plan as one transactional batch call (default true). */
+  useBatch?: boolean;
+  /** `per_page` of record listings (default 5000). */
+  pageSize?: number;
+}
+
+/**
+ * A DnsError from the Cloudflare API that also carries Cloudflare's error
+ * codes, so callers can tell "record already exists" (81057) from "record
+ * does not exist" (81044) or "unknown zone" (7003) without parsing text.
+ */
+export class CloudflareDnsError extends DnsError {
+  readonly codes: readonly number[];
+  constructor(kind: DnsErrorKind, message: string, opts: { status?: number; retryAfterSeconds?: number; cause?: unknown; codes?: readonly number[] } = {}) {
+    super(kind, message, opts);
+    this.codes = opts.codes ?? [];
+  }
+}
+
+/** Cloudflare error codes the provider acts on. */
+const CODE = {
+  noRoute: 7000,
+  unknownZone: 7003,
+  recordMissing: 81044,
+  recordExists: 81057,
+  recordConflict: 81058,
+} as const;
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_PAGE_SIZE = 5000;
+/** A guard against a server that never returns an empty page. */
+const MAX_PAGES = 10_000;
+
+interface Envelope {
+  result: unknown;
+  resultInfo: Record<string, unknown> | undefined;
+}
+
+/** Thrown by the batch path when the API has no batch endpoint; never leaves this module. */
+class BatchUnavailable extends Error {}
+
+/**
+ * The Cloudflare side of the DnsProvider seam, on the official SDK.
+ *
+ * - The SDK's own retries are off (`maxRetries: 0`): `withRetry` retries
+ *   only what can help and caps Retry-After.
+ * - `apply` sends a plan as one batch (deletes then posts, all or nothing).
+ *   Without a batch endpoint it falls back to single calls, creates first so
+ *   a name never has zero records in between; there "already exists" and
+ *   "already gone" count as done, which makes a resent plan harmless.
+ * - Every failure leaves as a DnsError (a CloudflareDnsError when the API
+ *   answered), except an abort, which rejects with the signal's reason.
+ * - Secrets never appear in messages: the provider scrubs its own
+ *   credentials from any text it passes on.
+ */
+export class CloudflareProvider implements DnsProvider {
+  readonly name = 'cloudflare';
+  readonly #client: Cloudflare;
+  readonly #zoneName: string;
+  readonly #logger: Logger;
+  readonly #retry: RetryOptions;
+  readonly #useBatch: boolean;
+  readonly #pageSize: number;
+  readonly #timeoutMs: number;
+  readonly #secrets: string[];
+  readonly #credentialHint: string;
+  #batchUnavailable = false;
+  #zoneId: string | undefined;
+  #zoneLookup: { promise: Promise<string>; controller: AbortController; waiters: number } | undefined;
+
+  constructor(opts: CloudflareProviderOptions) {
+    this.#zoneName = normaliseName(opts.zoneName);
+    this.#logger = opts.logger;
+    this.#retry = opts.retry ?? {};
+    this.#useBatch = opts.useBatch ?? true;
+    this.#pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
+    this.#timeoutMs = opts.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const creds = opts.credentials;
+    // Explicit nulls: otherwise the SDK also picks up CLOUDFLARE_API_KEY /
+    // CLOUDFLARE_EMAIL / CLOUDFLARE_API_TOKEN from the environment and sends both schemes.
+    const auth =
+      'apiToken' in creds
+        ? { apiToken: creds.apiToken, apiKey: null, apiEmail: null, userServiceKey: null }
+        : { apiToken: null, apiKey: creds.apiKey, apiEmail: creds.apiEmail, userServiceKey: null };
+    this.#secrets = ('apiToken' in creds ? [creds.apiToken] : [creds.apiKey]).filter((s) => s.length > 0);
+    this.#credentialHint =
+      'apiToken' in creds
+        ? 'check that CLOUDFLARE_API_TOKEN is valid and has the Zone:Read and DNS:Edit permissions'
+        : 'check CF_API_KEY and CF_API_EMAIL (or use a CLOUDFLARE_API_TOKEN with Zone:Read and DNS:Edit)';
+    if (this.#secrets.length === 0) {
+      throw new DnsError('auth', `Cloudflare credentials are empty: ${this.#credentialHint}`);
+    }
+    this.#client = new Cloudflare({
+      ...auth,
+      ...(opts.baseURL !== undefined ? { baseURL: opts.baseURL } : {}),
+      maxRetries: 0,
+      timeout: this.#timeoutMs,
+      logLevel: 'off',
+    });
+  }
+
+  /** The zone id, looked up from the zone name once and cached; concurrent callers share one lookup. */
+  async zoneId(signal?: AbortSignal): Promise<string> {
+    signal?.throwIfAborted();
+    if (this.#zoneId !== undefined) return this.#zoneId;
+    if (this.#zoneLookup === undefined) {
+      const controller = new AbortController();
+      const lookup = { promise: this.#lookupZone(controller.signal), controller, waiters: 0 };
+      this.#zoneLookup = lookup;
+      lookup.promise.then(
+        (id) => {
+          this.#zoneId = id;
+        },
+        () => undefined,
+      ).finally(() => {
+        if (this.#zoneLookup === lookup) this.#zoneLookup = undefined;
+      });
+    }
+    const lookup = this.#zoneLookup;
+    lookup.waiters += 1;
+    try {
+      return await raceAbort(lookup.promise, signal);
+    } finally {
+      lookup.waiters -= 1;
+      // The last interested caller gave up: stop the shared lookup too.
+      if (lookup.waiters === 0 && signal?.aborted) {
+        if (this.#zoneLookup === lookup) this.#zoneLookup = undefined;
+        lookup.controller.abort(signal.reason);
+      }
+    }
+  }
+
+  async listRecords(names: readonly string[], signal?: AbortSignal): Promise<DnsRecord[]> {
+    const wanted = [...new Set(names.map(normaliseName))];
+    if (wanted.length === 0) return [];
+    const zoneId = await this.zoneId(signal);
+    const out: DnsRecord[] = [];
+    const seen = new Set<string>();
+    for (const name of wanted) {
+      for (let page = 1; ; page++) {
+        if (page > MAX_PAGES) throw new CloudflareDnsError('bad-response', `Cloudflare kept returning pages while listing records of ${name}`);
+        const env = await this.#request(
+          `listing records of ${name} (page ${page})`,
+          (s) => this.#client.dns.records.list({ zone_id: zoneId, name: { exact: name }, page, per_page: this.#pageSize }, { signal: s }),
+          signal,
+        );
+        if (!Array.isArray(env.result)) throw new CloudflareDnsError('bad-response', `Cloudflare answered a record listing of ${name} without a result list`);
+        for (const item of env.result) {
+          const rec = toDnsRecord(item);
+          if (rec === undefined || rec.name !== name || seen.has(rec.id)) continue;
+          seen.add(rec.id);
+          out.push(rec);
+        }
+        const totalPages = env.resultInfo?.['total_pages'];
+        if (env.result.length === 0 || (typeof totalPages === 'number' && page >= totalPages)) break;
+      }
+    }
+    return out;
+  }
+
+  async apply(changes: readonly Change[], signal?: AbortSignal): Promise<void> {
+    if (changes.length === 0) return;
+    const zoneId = await this.zoneId(signal);
+    if (this.#useBatch && !this.#batchUnavailable) {
+      try {
+        await this.#applyBatch(zoneId, changes, signal);
+        return;
+      } catch (err) {
+        if (!(err instanceof BatchUnavailable)) throw err;
+        this.#batchUnavailable = true;
+        this.#logger.warn({ provider: this.name, zone: this.#zoneName, reason: err.message }, 'cloudflare batch endpoint unavailable, applying changes one call at a time from now on');
+      }
+    }
+    await this.#applyOneByOne(zoneId, changes, signal);
+  }
+
+  async #applyBatch(zoneId: string, changes: readonly Change[], signal?: AbortSignal): Promise<void> {
+    const deletes = changes.filter((c) => c.op === 'delete').map((c) => ({ id: c.record.id }));
+    const posts = changes.filter((c) => c.op === 'create').map((c) => recordBody(c.record));
+    const op = `applying ${deletes.length} deletion(s) and ${posts.length} creation(s) as one batch`;
+    try {
+      await this.#request(op, (s) => this.#client.dns.records.batch({ zone_id: zoneId, deletes, posts }, { signal: s }), signal);
+    } catch (err) {
+      if (!(err instanceof CloudflareDnsError)) throw err;
+      const { status, codes } = err;
+      const zoneGone = codes.includes(CODE.unknownZone);
+      const noBatchRoute = status === 405 || status === 501 || (status === 404 && !codes.includes(CODE.recordMissing));
+      if (noBatchRoute && !zoneGone) throw new BatchUnavailable(`HTTP ${status}`);
+      if (codes.includes(CODE.recordMissing) || codes.includes(CODE.recordExists) || codes.includes(CODE.recordConflict)) {
+        throw new CloudflareDnsError('conflict', `Cloudflare rejected the batch because DNS changed since it was planned (${err.message}); the next reconcile re-reads and re-plans`, {
+          status,
+          codes,
+          cause: err,
+        });
+      }
+      throw err;
+    }
+    this.#logger.debug({ provider: this.name, zone: this.#zoneName, deleted: deletes.length, created: posts.length }, 'cloudflare batch applied');
+  }
+
+  async #applyOneByOne(zoneId: string, changes: readonly Change[], signal?: AbortSignal): Promise<void> {
+    for (const change of changes) {
+      if (change.op !== 'create') continue;
+      const r = change.record;
+      try {
+        await this.#request(
+          `creating ${r.type} ${r.name} ${r.content}`,
+          (s) => this.#client.dns.records.create({ zone_id: zoneId, ...recordBody(r) }, { signal: s }),
+          signal,
+        );
+      } catch (err) {
+        if (!(err instanceof CloudflareDnsError && err.codes.includes(CODE.recordExists))) throw err;
+        this.#logger.info({ provider: this.name, hostname: r.name, ip: r.content, action: 'create' }, 'record already exists, nothing to do');
+      }
+    }
+    for (const change of changes) {
+      if (change.op !== 'delete') continue;
+      const r = change.record;
+      try {
+        await this.#request(`deleting ${r.type} ${r.name} ${r.content} (${r.id})`, (s) => this.#client.dns.records.delete(r.id, { zone_id: zoneId }, { signal: s }), signal);
+      } catch (err) {
+        if (!(err instanceof CloudflareDnsError && err.status === 404 && !err.codes.includes(CODE.unknownZone))) throw err;
+        this.#logger.info({ provider: this.name, hostname: r.name, ip: r.content, action: 'delete' }, 'record already gone, nothing to do');
+      }
+    }
+  }
+
+  async #lookupZone(signal: AbortSignal): Promise<string> {
+    const env = await this.#request(`looking up zone ${this.#zoneName}`, (s) => this.#client.zones.list({ name: this.#zoneName, per_page: 50 }, { signal: s }), signal);
+    if (!Array.isArray(env.result)) throw new CloudflareDnsError('bad-response', `Cloudflare answered the lookup of zone ${this.#zoneName} without a result list`);
+    for (const z of env.result as unknown[]) {
+      const zone = z as { id?: unknown; name?: unknown } | null;
+      if (typeof zone?.id === 'string' && typeof zone.name === 'string' && normaliseName(zone.name) === this.#zoneName) return zone.id;
+    }
+    throw new CloudflareDnsError(
+      'not-found',
+      `Cloudflare zone "${this.#zoneName}" not found: check dns_domain, and that the credentials can read that zone (Zone:Read)`,
+    );
+  }
+
+  /** One API call with retries; returns the checked envelope or throws a mapped error. */
+  async #request(op: string, send: (signal?: AbortSignal) => APIPromise<unknown>, signal: AbortSignal | undefined): Promise<Envelope> {
+    return withRetry(
+      async () => {
+        try {
+          const response = await send(signal).asResponse();
+          return await this.#readEnvelope(response, op, signal);
+        } catch (err) {
+          throw this.#mapError(err, op, signal);
+        }
+      },
+      {
+        ...this.#retry,
+        ...(signal ? { signal } : {}),
+        onRetry: (err, delayMs, attempt) => {
+          this.#logger.warn({ provider: this.name, zone: this.#zoneName, op, kind: err.kind, status: err.status, attempt, delayMs, err: err.message }, 'cloudflare request failed, retrying');
+        },
+      },
+    );
+  }
+
+  async #readEnvelope(response: Response, op: string, signal: AbortSignal | undefined): Promise<Envelope> {
+    let text: string;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      text = await Promise.race([
+        response.text(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new APIConnectionTimeoutError({ message: 'Timed out reading the response body.' })), this.#timeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      response.body?.cancel().catch(() => undefined);
+      if (signal?.aborted) throw signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new CloudflareDnsError('bad-response', `Cloudflare answered ${op} with HTTP ${response.status} and a body that is not JSON`, { status: response.status });
+    }
+    const b = body as { success?: unknown; errors?: unknown; result?: unknown; result_info?: unknown } | null;
+    if (typeof b !== 'object' || b === null || b.success !== true) {
+      const errors = errorItems(b?.errors);
+      throw new CloudflareDnsError('bad-response', this.#scrub(`Cloudflare reported failure while ${op} (HTTP ${response.status}, success: false)${describe(errors)}`), {
+        status: response.status,
+        codes: errors.map((e) => e.code),
+      });
+    }
+    const info = b.result_info;
+    return { result: b.result, resultInfo: typeof info === 'object' && info !== null ? (info as Record<string, unknown>) : undefined };
+  }
+
+  /** Every failure as a DnsError; an abort as the signal's reason. */
+  #mapError(err: unknown, op: string, signal: AbortSignal | undefined): unknown {
+    if (signal?.aborted) return signal.reason;
+    if (err instanceof DnsError) return err;
+    if (err instanceof APIUserAbortError) return new CloudflareDnsError('timeout', `Cloudflare request aborted while ${op}`, { cause: err });
+    if (err instanceof APIConnectionTimeoutError) {
+      return new CloudflareDnsError('timeout', `Cloudflare did not answer within ${this.#timeoutMs} ms while ${op}`, { cause: err });
+    }
+    if (err instanceof APIConnectionError) {
+      const cause = err.cause instanceof Error ? `: ${err.cause.message}${err.cause.cause instanceof Error ? ` (${err.cause.cause.message})` : ''}` : '';
+      return new CloudflareDnsError('network', this.#scrub(`cannot reach Cloudflare while ${op}${cause}`), { cause: err });
+    }
+    if (err instanceof APIError && typeof err.status === 'number') {
+      const status = err.status;
+      const errors = errorItems(err.errors);
+      const codes = errors.map((e) => e.code);
+      const detail = `HTTP ${status}${describe(errors)}`;
+      const make = (kind: DnsErrorKind, message: string, retryAfterSeconds?: number): CloudflareDnsError =>
+        new CloudflareDnsError(kind, this.#scrub(message), { status, codes, cause: err, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) });
+      if (status === 401 || status === 403) {
+        return make('auth', `Cloudflare refused the request while ${op} (${detail}): ${this.#credentialHint} on zone ${this.#zoneName}`);
+      }
+      if (codes.includes(CODE.unknownZone)) {
+        // Cloudflare answers an unknown zone id with 7003 (status 400 or 404).
+        const staleId = this.#zoneId;
+        this.#zoneId = undefined; // the zone may have been re-created: look it up again next time
+        return make('not-found', `Cloudflare zone "${this.#zoneName}" (id ${staleId ?? 'unknown'}) no longer exists or is not visible while ${op} (${detail})`);
+      }
+      if (status === 429) return make('rate-limit', `Cloudflare rate limit hit while ${op} (${detail})`, retryAfterSeconds(err.headers));
+      if (status >= 500) return make('server', `Cloudflare server error while ${op} (${detail})`);
+      if (status === 408) return make('timeout', `Cloudflare timed out the request while ${op} (${detail})`);
+      if (status === 409) return make('conflict', `Cloudflare reported a conflict while ${op} (${detail})`);
+      if (status === 404) return make('not-found', `Cloudflare answered ${op} with ${detail}`);
+      return make('bad-request', `Cloudflare rejected the request while ${op} (${detail})`);
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    return new CloudflareDnsError('bad-response', this.#scrub(`unexpected failure while ${op}: ${message}`), { cause: err });
+  }
+
+  #scrub(text: string): string {
+    let out = text;
+    for (const s of this.#secrets) out = out.split(s).join('[redacted]');
+    return out;
+  }
+}
+
+/** Lower case, no trailing dot. */
+function normaliseName(name: string): string {
+  const n = name.trim().toLowerCase();
+  return n.endsWith('.') ? n.slice(0, -1) : n;
+}
+
+/** IPv6 in canonical compressed lower-case form (RFC 5952); IPv4 as is. */
+export function normaliseIp(ip: string): string {
+  const s = ip.trim();
+  if (isIPv6(s)) return new SocketAddress({ address: s, family: 'ipv6' }).address;
+  return s;
+}
+
+function toDnsRecord(item: unknown): DnsRecord | undefined {
+  const r = item as { id?: unknown; type?: unknown; name?: unknown; content?: unknown; proxied?: unknown; ttl?: unknown } | null;
+  if (typeof r !== 'object' || r === null) return undefined;
+  const type = r.type;
+  if (type !== 'A' && type !== 'AAAA') return undefined;
+  if (typeof r.id !== 'string' || typeof r.name !== 'string' || typeof r.content !== 'string') {
+    throw new CloudflareDnsError('bad-response', 'Cloudflare returned a DNS record without an id, name or content');
+  }
+  const content = normaliseIp(r.content);
+  if (type === 'A' ? !isIPv4(content) : !isIPv6(content)) {
+    throw new CloudflareDnsError('bad-response', `Cloudflare returned a ${type} record with content ${JSON.stringify(r.content)}`);
+  }
+  return {
+    id: r.id,
+    type: type as RecordType,
+    name: normaliseName(r.name),
+    content,
+    proxied: r.proxied === true,
+    ttl: typeof r.ttl === 'number' ? r.ttl : 1,
+  };
+}
+
+function recordBody(r: NewRecord): { type: RecordType; name: string; content: string; proxied: boolean; ttl: number } {
+  return { type: r.type, name: r.name, content: r.content, proxied: r.proxied, ttl: r.ttl };
+}
+
+interface ErrorItem {
+  code: number;
+  message: string;
+}
+
+function errorItems(raw: unknown): ErrorItem[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.flatMap((e: unknown) => {
+    const x = e as { code?: unknown; message?: unknown } | null;
+    if (typeof x !== 'object' || x === null) return [];
+    return [{ code: typeof x.code === 'number' ? x.code : Number(x.code ?? 0), message: typeof x.message === 'string' ? x.message : '' }];
+  });
+}
+
+function describe(errors: readonly ErrorItem[]): string {
+  if (errors.length === 0) return '';
+  return `: ${errors.map((e) => `${e.code} ${e.message}`.trim()).join('; ')}`;
+}
+
+/** Retry-After as seconds (delta or HTTP date), or Retry-After-Ms; undefined when absent or unreadable. */
+function retryAfterSeconds(headers: Headers | undefined): number | undefined {
+  const ms = headers?.get('retry-after-ms');
+  if (ms) {
+    const n = Number(ms);
+    if (Number.isFinite(n) && n >= 0) return n / 1000;
+  }
+  const raw = headers?.get('retry-after')?.trim();
+  if (!raw) return undefined;
+  if (/^\d+(\.\d+)?$/.test(raw)) return Number(raw);
+  const date = Date.parse(raw);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, (date - Date.now()) / 1000);
+}
+
+/** Resolves or rejects with `promise`, or rejects with the signal's reason as soon as it aborts. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
