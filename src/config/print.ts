@@ -25,6 +25,12 @@ export function printableConfig(config: Config): Record<string, unknown> {
     type: config.probeType,
     port: config.port,
     dns_provider: config.dnsProvider,
+    status_addr: config.statusAddr ?? '',
+    // Webhook URLs often carry a token in their path: show only where they go.
+    webhooks: config.webhooks.map((u) => `${new URL(u).origin}/${MASK}`),
+    canaries: [...config.canaries],
+    freeze_min_targets: config.freezeMinTargets,
+    freeze_share: config.freezeShare,
   };
   // The Slack webhook path is a credential in itself.
   if (config.slackAddr !== undefined) out.slack_addr = MASK;

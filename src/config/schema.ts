@@ -30,6 +30,16 @@ export interface Config {
   readonly dnsProvider: 'cloudflare';
   readonly members: MembersConfig;
   readonly cloudflare: CloudflareConfig;
+  /** HTTP listener for /status, /metrics, /healthz (`status_addr`, default 127.0.0.1:9100; "" disables). */
+  readonly statusAddr: string | undefined;
+  /** URLs that get a JSON POST for every DNS change, verdict change and self-check change (`webhooks`). */
+  readonly webhooks: readonly string[];
+  /** Addresses this agent should always reach (`canaries`); while they all fail, its down votes abstain. */
+  readonly canaries: readonly string[];
+  /** The share rule applies from this many configured IPs (`freeze_min_targets`, default 4). */
+  readonly freezeMinTargets: number;
+  /** Above this share of IPs down at once, this agent's down votes abstain (`freeze_share`, default 0.5). */
+  readonly freezeShare: number;
   /** `[Route53]` is accepted and kept for compatibility; no provider uses it yet. */
   readonly route53: Readonly<Record<string, unknown>> | undefined;
 }
@@ -79,4 +89,7 @@ export const DEFAULTS = {
   dnsTtl: 1,
   minPeersAgree: 0,
   keyFileName: 'goavail.key',
+  statusAddr: '127.0.0.1:9100',
+  freezeMinTargets: 4,
+  freezeShare: 0.5,
 } as const;

@@ -31,6 +31,7 @@ export type ValidateResult =
 const TOP_KEYS = [
   'failure_threshold', 'recovery_threshold', 'interval', 'timeout', 'reconcile_interval',
   'type', 'port', 'ports', 'slack_addr', 'dns_provider', 'Members', 'Cloudflare', 'Route53',
+  'status_addr', 'webhooks', 'canaries', 'freeze_min_targets', 'freeze_share',
 ] as const;
 const MEMBERS_KEYS = ['peers', 'local_addr', 'members_port', 'min_peers_agree', 'crypto_key', 'key_file'] as const;
 const CLOUDFLARE_KEYS = ['dns_proxied', 'dns_domain', 'hostnames', 'ip_addresses', 'dns_ttl'] as const;
@@ -92,6 +93,17 @@ export function validate(raw: unknown, file: string): ValidateResult {
   const slackAddr = readString(out, raw, 'slack_addr', '', { secret: true });
   const dnsProvider = readProvider(out, raw);
 
+  // ---- operations ------------------------------------------------------
+  const statusAddr = readString(out, raw, 'status_addr', '');
+  if (typeof statusAddr === 'string' && statusAddr !== '') {
+    const hp = splitHostPort(statusAddr, { allowPortZero: true });
+    if (typeof hp === 'string') out.errors.push({ key: 'status_addr', message: `must be "host:port" (or "" to disable the listener): ${hp}` });
+  }
+  const webhooks = readWebhooks(out, raw);
+  const canaries = readIpList(out, raw, 'canaries');
+  const freezeMinTargets = readInt(out, raw, 'freeze_min_targets', '', { min: 1 });
+  const freezeShare = readShare(out, raw, 'freeze_share');
+
   // ---- tables ----------------------------------------------------------
   const members = readMembers(out, raw, absFile);
   const route53 = readTable(out, raw, 'Route53', '');
@@ -131,7 +143,18 @@ export function validate(raw: unknown, file: string): ValidateResult {
     members: members as MembersConfig,
     cloudflare: cloudflare as CloudflareConfig,
     route53: route53 ? plainCopy(route53) as Record<string, unknown> : undefined,
+    statusAddr: statusAddr === '' ? undefined : statusAddr ?? DEFAULTS.statusAddr,
+    webhooks: webhooks ?? [],
+    canaries: canaries ?? [],
+    freezeMinTargets: freezeMinTargets ?? DEFAULTS.freezeMinTargets,
+    freezeShare: freezeShare ?? DEFAULTS.freezeShare,
   };
+  const managed = new Set(config.cloudflare.ipAddresses);
+  for (const [i, c] of config.canaries.entries()) {
+    if (managed.has(c)) {
+      return { ok: false, errors: [{ key: `canaries[${i}]`, message: `${c} is also in Cloudflare.ip_addresses: a canary must be an address this agent should always reach, not a managed one` }], warnings: out.warnings };
+    }
+  }
   return { ok: true, config, warnings: out.warnings };
 }
 
@@ -487,6 +510,69 @@ function readIpAddresses(out: Out, t: Table, P: string): string[] | null {
     ips.push(ip.ip);
   }
   return ok ? ips : null;
+}
+
+/** `webhooks = ["https://...", ...]`: http(s) URLs. */
+function readWebhooks(out: Out, t: Table): string[] | undefined | null {
+  const value = get(t, 'webhooks');
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) {
+    out.errors.push({ key: 'webhooks', message: `must be a list of http(s) URLs, got ${describe(value)}` });
+    return null;
+  }
+  let ok = true;
+  const urls: string[] = [];
+  for (const [i, v] of value.entries()) {
+    let url: URL | undefined;
+    try {
+      url = typeof v === 'string' ? new URL(v) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      out.errors.push({ key: `webhooks[${i}]`, message: `must be an http:// or https:// URL, got ${typeof v === 'string' ? 'an invalid URL' : describe(v)}` });
+      ok = false;
+      continue;
+    }
+    urls.push(url.toString());
+  }
+  return ok ? urls : null;
+}
+
+/** A list of IP addresses (possibly empty), normalised, no duplicates. */
+function readIpList(out: Out, t: Table, name: string): string[] | undefined | null {
+  const value = get(t, name);
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) {
+    out.errors.push({ key: name, message: `must be a list of IP addresses, got ${describe(value)}` });
+    return null;
+  }
+  let ok = true;
+  const ips: string[] = [];
+  for (const [i, v] of value.entries()) {
+    const ip = typeof v === 'string' ? normaliseIp(v) : 'must be a string holding an IPv4 or IPv6 address';
+    if (typeof ip !== 'object') {
+      out.errors.push({ key: `${name}[${i}]`, message: `${ip}, got ${describe(v)}` });
+      ok = false;
+    } else if (ips.includes(ip.ip)) {
+      out.errors.push({ key: `${name}[${i}]`, message: `duplicate: ${ip.ip} is listed twice` });
+      ok = false;
+    } else {
+      ips.push(ip.ip);
+    }
+  }
+  return ok ? ips : null;
+}
+
+/** A share: a number greater than 0 and at most 1. */
+function readShare(out: Out, t: Table, name: string): number | undefined | null {
+  const value = get(t, name);
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 1) {
+    out.errors.push({ key: name, message: `must be a number greater than 0 and at most 1 (a share of the configured IPs), got ${describe(value)}` });
+    return null;
+  }
+  return value;
 }
 
 // ===========================================================================

@@ -4,6 +4,7 @@ import type { Config } from '../../src/config/schema.js';
 export function testConfig(over: {
   ips?: string[]; hostnames?: string[]; intervalMs?: number; failureThreshold?: number; recoveryThreshold?: number;
   reconcileIntervalMs?: number; minPeersAgree?: number; peers?: string[]; port?: number; dnsDomain?: string;
+  canaries?: string[]; freezeMinTargets?: number;
 } = {}): Config {
   const intervalMs = over.intervalMs ?? 20;
   return {
@@ -26,5 +27,10 @@ export function testConfig(over: {
       ipAddresses: over.ips ?? ['203.0.113.1', '203.0.113.2'], dnsTtl: 1,
     },
     route53: undefined,
+    statusAddr: undefined,
+    webhooks: [],
+    canaries: over.canaries ?? [],
+    freezeMinTargets: over.freezeMinTargets ?? 4,
+    freezeShare: 0.5,
   };
 }

@@ -57,6 +57,11 @@ describe('loadConfig: the original goavail.toml', () => {
         aws_zoneid: 'ZZZZZZZZZZZZZ',
         aws_region: 'us-west-2',
       },
+      statusAddr: '127.0.0.1:9100',
+      webhooks: [],
+      canaries: [],
+      freezeMinTargets: 4,
+      freezeShare: 0.5,
     });
     // Route53 is copied into plain objects, not smol-toml's null-prototype tables.
     expect(Object.getPrototypeOf(config.route53)).toBe(Object.prototype);
@@ -139,6 +144,13 @@ const BAD_CASES: ReadonlyArray<readonly [file: string, key: string, fragment: st
   ['timeout-zero', 'timeout', 'greater than 0'],
   ['reconcile-too-short', 'reconcile_interval', '≥ 1, got 0.5'],
   ['type-unknown', 'type', 'must be "ip" or "tcp", got a string "icmp"'],
+  ['status-addr-no-port', 'status_addr', 'must be "host:port"'],
+  ['webhook-not-http', 'webhooks[0]', 'http:// or https:// URL'],
+  ['webhooks-not-a-list', 'webhooks', 'must be a list of http(s) URLs'],
+  ['canary-invalid', 'canaries[1]', 'got a string "gateway"'],
+  ['canary-managed', 'canaries[0]', 'also in Cloudflare.ip_addresses'],
+  ['freeze-share-above-one', 'freeze_share', 'at most 1'],
+  ['freeze-min-targets-zero', 'freeze_min_targets', 'an integer ≥ 1'],
   ['port-out-of-range', 'port', 'between 1 and 65535, got 70000'],
   ['port-zero', 'port', 'between 1 and 65535, got 0'],
   ['ports-bad-entry', 'ports[0]', 'between 1 and 65535, got 0'],

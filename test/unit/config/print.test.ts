@@ -21,6 +21,11 @@ describe('printableConfig', () => {
       type: 'ip',
       port: 80,
       dns_provider: 'cloudflare',
+      status_addr: '127.0.0.1:9100',
+      webhooks: [],
+      canaries: [],
+      freeze_min_targets: 4,
+      freeze_share: 0.5,
       slack_addr: '********',
       Members: {
         peers: ['127.0.0.1:8082'],

@@ -46,6 +46,11 @@ describe('defaults', () => {
         dnsProxied: false, dnsDomain: 'example.com', hostnames: ['www.example.com'], ipAddresses: ['192.0.2.1'], dnsTtl: 1,
       },
       route53: undefined,
+      statusAddr: '127.0.0.1:9100',
+      webhooks: [],
+      canaries: [],
+      freezeMinTargets: 4,
+      freezeShare: 0.5,
     });
   });
 
