@@ -1,8 +1,11 @@
 import type { Config } from './config/schema.js';
 import { INITIAL, step as detect, type TargetState, type Verdict } from './detect/detector.js';
+import { effectiveVote, selfCheck } from './detect/selfcheck.js';
+import { InstrumentedProvider } from './dns/instrumented.js';
 import { plan, recordTypeOf, describeChange, type HeldRemoval } from './dns/plan.js';
 import { DnsError, type Change, type DnsProvider } from './dns/types.js';
-import type { Gossip, ObservationBatch } from './gossip/types.js';
+import type { AgentEvents, SelfCheckState } from './events.js';
+import type { Gossip, ObservationBatch, PeerStatus } from './gossip/types.js';
 import type { Logger } from './log.js';
 import type { Prober, ProbeResult } from './probe/types.js';
 import {
@@ -33,6 +36,8 @@ export interface AgentOptions {
   /** This agent's id in quorum (its peer id); default "self". */
   readonly selfId?: string;
   readonly now?: () => number;
+  /** Watchers: metrics, notifications. */
+  readonly events?: AgentEvents;
 }
 
 /** What the agent last did to DNS, for logs and status. */
@@ -43,14 +48,46 @@ export interface DnsActivity {
   readonly error?: string;
 }
 
+export interface PeerObservation {
+  readonly peer: string;
+  readonly verdict: Verdict;
+  /** How long ago it arrived (ms). */
+  readonly ageMs: number;
+  /** Whether it still counts (younger than the freshness window). */
+  readonly fresh: boolean;
+}
+
 export interface TargetStatus {
   readonly ip: string;
+  /** This agent's own detector. */
   readonly local: TargetState;
+  /** The vote it casts (its verdict, or unknown while the self-check abstains). */
+  readonly vote: Verdict;
+  /** Each peer's latest observation. */
+  readonly peers: readonly PeerObservation[];
   readonly cluster: ClusterVerdict;
+  /** hostname → whether DNS held a record for this IP at the last read (undefined: not read yet). */
+  readonly inDns: Readonly<Record<string, boolean | undefined>>;
+  readonly lastAction: { readonly summary: string; readonly at: number } | undefined;
+  /** For an IP out of DNS: why (which agents agreed, since when). */
+  readonly why: string | undefined;
 }
 
 export interface AgentStatus {
+  readonly id: string;
+  readonly dryRun: boolean;
+  readonly startedAt: number | undefined;
+  readonly configFile: string;
+  readonly running: boolean;
+  /** Last completed probe round (ms). */
+  readonly lastRoundAt: number | undefined;
+  readonly intervalMs: number;
+  readonly minPeersAgree: number;
+  readonly freshnessMs: number;
+  readonly selfCheck: { readonly state: SelfCheckState; readonly since: number | undefined; readonly detail: string };
   readonly targets: readonly TargetStatus[];
+  readonly canaries: ReadonlyArray<{ readonly ip: string; readonly state: TargetState }>;
+  readonly peers: readonly PeerStatus[];
   readonly lastReconcile: DnsActivity | undefined;
   readonly consecutiveReconcileFailures: number;
   readonly held: readonly string[];
@@ -79,6 +116,16 @@ export class Agent {
   private readonly now: () => number;
   private readonly gossip: Gossip | undefined;
   private targets = new Map<string, TargetState>();
+  private canaries = new Map<string, TargetState>();
+  /** The vote last fed to quorum and gossip, per IP. */
+  private votes = new Map<string, Verdict>();
+  private selfState: { state: SelfCheckState; since: number | undefined; detail: string } = { state: 'healthy', since: undefined, detail: 'ok' };
+  private readonly events: AgentEvents;
+  private startedAt: number | undefined;
+  private lastRoundAt: number | undefined;
+  /** Last records read from DNS, for status. */
+  private lastRead: Map<string, Set<string>> | undefined;
+  private lastActions = new Map<string, { summary: string; at: number }>();
   private quorum: QuorumState;
   private readonly abort = new AbortController();
   private probeTimer: NodeJS.Timeout | undefined;
@@ -101,10 +148,16 @@ export class Agent {
     this.logger = opts.logger;
     this.now = opts.now ?? Date.now;
     this.gossip = opts.gossip;
+    this.events = opts.events ?? {};
     this.prober = opts.createProber(this.config);
-    this.provider = opts.createProvider(this.config);
+    this.provider = this.instrument(opts.createProvider(this.config));
     for (const ip of this.config.cloudflare.ipAddresses) this.targets.set(ip, INITIAL);
+    for (const ip of this.config.canaries) this.canaries.set(ip, INITIAL);
     this.quorum = initialQuorum(opts.selfId ?? 'self', this.config.cloudflare.ipAddresses);
+  }
+
+  private instrument(p: DnsProvider): DnsProvider {
+    return new InstrumentedProvider(p, this.events, this.now);
   }
 
   private quorumOptions(): QuorumOptions {
@@ -115,6 +168,7 @@ export class Agent {
   start(): void {
     if (this.started) return;
     this.started = true;
+    this.startedAt = this.now();
     const c = this.config;
     this.logger.info(
       { ips: c.cloudflare.ipAddresses, hostnames: c.cloudflare.hostnames, interval: c.intervalMs / 1000, failureThreshold: c.failureThreshold, recoveryThreshold: c.recoveryThreshold, probe: this.prober.kind, dryRun: this.opts.dryRun, provider: this.provider.name, minPeersAgree: c.members.minPeersAgree },
@@ -155,17 +209,26 @@ export class Agent {
       this.prober = this.opts.createProber(next);
       void Promise.resolve(this.roundRunning).finally(() => old.close());
     }
-    if (next.cloudflare.dnsDomain !== prev.cloudflare.dnsDomain) this.provider = this.opts.createProvider(next);
+    if (next.cloudflare.dnsDomain !== prev.cloudflare.dnsDomain) this.provider = this.instrument(this.opts.createProvider(next));
     const targets = new Map<string, TargetState>();
     for (const ip of next.cloudflare.ipAddresses) targets.set(ip, this.targets.get(ip) ?? INITIAL);
     const added = next.cloudflare.ipAddresses.filter((ip) => !this.targets.has(ip));
     const removed = [...this.targets.keys()].filter((ip) => !targets.has(ip));
     this.targets = targets;
+    const canaries = new Map<string, TargetState>();
+    for (const ip of next.canaries) canaries.set(ip, this.canaries.get(ip) ?? INITIAL);
+    this.canaries = canaries;
+    for (const ip of removed) {
+      this.votes.delete(ip);
+      this.lastActions.delete(ip);
+    }
     this.applyQuorum({ type: 'targets', ips: next.cloudflare.ipAddresses });
+    this.updateVotes();
     if (membersChanged(prev, next)) {
       this.logger.warn('[Members] changes (peers, local_addr, crypto_key, key_file) take effect after a restart; min_peers_agree applies now');
     }
     this.logger.info({ added, removed, file: next.file }, 'config reloaded');
+    this.events.configReload?.({ ok: true, at: this.now() });
     if (next.intervalMs !== prev.intervalMs) {
       clearTimeout(this.probeTimer);
       this.nextRoundAt = this.now() + Math.min(next.intervalMs, prev.intervalMs);
@@ -176,8 +239,38 @@ export class Agent {
   }
 
   status(): AgentStatus {
+    const now = this.now();
+    const fresh = freshnessMs(this.config);
+    const targets: TargetStatus[] = [...this.targets].map(([ip, local]) => {
+      const cluster = clusterVerdict(this.quorum, ip);
+      const peers: PeerObservation[] = [];
+      for (const [peer, votes] of this.quorum.votes) {
+        const v = votes.get(ip);
+        if (v) peers.push({ peer, verdict: v.verdict, ageMs: now - v.at, fresh: now - v.at <= fresh });
+      }
+      const inDns: Record<string, boolean | undefined> = {};
+      for (const h of this.config.cloudflare.hostnames) inDns[h] = this.lastRead?.get(h)?.has(ip) ?? (this.lastRead ? false : undefined);
+      const out = Object.values(inDns).some((v) => v === false);
+      const why = out && cluster.verdict === 'down'
+        ? `down by agreement of ${cluster.agreed.join(', ')} since ${new Date(cluster.since ?? now).toISOString()}`
+        : out && cluster.verdict === 'up' ? 'up: the record will be (re)created on the next reconcile'
+          : out ? 'not seen in DNS; verdict unknown so goavail leaves it as it is' : undefined;
+      return { ip, local, vote: this.votes.get(ip) ?? local.verdict, peers, cluster, inDns, lastAction: this.lastActions.get(ip), why };
+    });
     return {
-      targets: [...this.targets].map(([ip, local]) => ({ ip, local, cluster: clusterVerdict(this.quorum, ip) })),
+      id: this.quorum.self,
+      dryRun: this.opts.dryRun,
+      startedAt: this.startedAt,
+      configFile: this.config.file,
+      running: this.started && !this.stopped,
+      lastRoundAt: this.lastRoundAt,
+      intervalMs: this.config.intervalMs,
+      minPeersAgree: this.config.members.minPeersAgree,
+      freshnessMs: fresh,
+      selfCheck: { ...this.selfState },
+      targets,
+      canaries: [...this.canaries].map(([ip, state]) => ({ ip, state })),
+      peers: this.gossip?.peers() ?? [],
       lastReconcile: this.lastReconcile,
       consecutiveReconcileFailures: this.reconcileFailures,
       held: this.held,
@@ -207,7 +300,7 @@ export class Agent {
     const started = this.now();
     this.nextRoundAt = Math.max(this.nextRoundAt + config.intervalMs, started + 1);
     if (this.nextRoundAt <= started) this.nextRoundAt = started + config.intervalMs;
-    const ips = [...this.targets.keys()];
+    const ips = [...this.targets.keys(), ...[...this.canaries.keys()].filter((ip) => !this.targets.has(ip))];
     let results: ProbeResult[];
     try {
       results = await this.prober.probe(ips, config.timeoutMs, this.abort.signal);
@@ -217,7 +310,15 @@ export class Agent {
     }
     if (this.stopped) return;
     const now = this.now();
-    const changed: Array<{ ip: string; verdict: Verdict }> = [];
+    this.lastRoundAt = now;
+    this.events.probeRound?.(results, now);
+    for (const r of results) {
+      const canary = this.canaries.get(r.ip);
+      if (!canary) continue;
+      const { state, changedFrom } = detect(canary, r, now, this.config);
+      this.canaries.set(r.ip, state);
+      if (changedFrom !== undefined) this.logger.info({ ip: r.ip, from: changedFrom, to: state.verdict }, `canary ${r.ip} is ${state.verdict}`);
+    }
     for (const r of results) {
       const before = this.targets.get(r.ip);
       if (!before) continue; // removed by a reload during the round
@@ -226,15 +327,48 @@ export class Agent {
       this.logger.debug({ ip: r.ip, ok: r.ok, rttMs: r.rttMs, error: r.error, misses: state.misses, successes: state.successes, verdict: state.verdict }, 'probe');
       if (changedFrom !== undefined) {
         this.logger.info({ ip: r.ip, from: changedFrom, to: state.verdict, misses: state.misses, successes: state.successes, lastError: state.lastError }, `local verdict: ${r.ip} is ${state.verdict}`);
-        changed.push({ ip: r.ip, verdict: state.verdict });
+        this.events.localVerdict?.({ ip: r.ip, from: changedFrom, to: state.verdict, at: now });
       }
     }
-    for (const c of changed) this.applyQuorum({ type: 'local', ip: c.ip, verdict: c.verdict });
-    if (changed.length > 0 && this.gossip) this.publish(changed, false);
+    this.updateSelfCheck(now);
+    this.updateVotes();
     if (this.gossip) {
       this.trackPeers();
       this.applyQuorum({ type: 'tick' });
     }
+  }
+
+  // ---- self-check and votes --------------------------------------------------
+
+  private updateSelfCheck(now: number): void {
+    const r = selfCheck({
+      targets: [...this.targets.values()].map((s) => s.verdict),
+      canaries: [...this.canaries.values()].map((s) => s.verdict),
+      freezeMinTargets: this.config.freezeMinTargets,
+      freezeShare: this.config.freezeShare,
+    });
+    const prev = this.selfState;
+    if (r.state === prev.state) {
+      this.selfState = { ...prev, detail: r.detail };
+      return;
+    }
+    this.selfState = { state: r.state, since: now, detail: r.detail };
+    if (r.state === 'healthy') this.logger.info({ selfCheck: r.state, was: prev.state }, `self-check healthy again: this agent's down votes count again (${r.detail})`);
+    else this.logger.warn({ selfCheck: r.state, was: prev.state }, `self-check: ${r.detail}; this agent's down votes are abstentions until it recovers`);
+    this.events.selfCheck?.({ from: prev.state, to: r.state, detail: r.detail, at: now });
+  }
+
+  /** Feeds quorum (and peers) the votes that changed since last time. */
+  private updateVotes(): void {
+    const changed: Array<{ ip: string; verdict: Verdict }> = [];
+    for (const [ip, s] of this.targets) {
+      const vote = effectiveVote(s.verdict, this.selfState.state);
+      if ((this.votes.get(ip) ?? 'unknown') === vote) continue;
+      this.votes.set(ip, vote);
+      changed.push({ ip, verdict: vote });
+    }
+    for (const c of changed) this.applyQuorum({ type: 'local', ip: c.ip, verdict: c.verdict });
+    if (changed.length > 0 && this.gossip) this.publish(changed, false);
   }
 
   // ---- cluster ------------------------------------------------------------
@@ -259,7 +393,7 @@ export class Agent {
   private scheduleFullState(): void {
     if (this.stopped) return;
     this.fullStateTimer = setTimeout(() => {
-      this.publish([...this.targets].map(([ip, s]) => ({ ip, verdict: s.verdict })), true);
+      this.publish([...this.targets.keys()].map((ip) => ({ ip, verdict: this.votes.get(ip) ?? 'unknown' })), true);
       this.scheduleFullState();
     }, fullStateIntervalMs(this.config));
   }
@@ -269,6 +403,7 @@ export class Agent {
     this.quorum = r.state;
     for (const c of r.changes) {
       this.logger.info({ ip: c.ip, from: c.from, to: c.to, agreed: c.agreed }, `cluster verdict: ${c.ip} is ${c.to}`);
+      this.events.clusterVerdict?.({ ip: c.ip, from: c.from, to: c.to, agreed: c.agreed, at });
     }
     if (r.changes.length > 0) this.requestReconcile('verdict changed');
   }
@@ -313,6 +448,9 @@ export class Agent {
     let nextDelay = config.reconcileIntervalMs;
     try {
       const current = await this.provider.listRecords(cf.hostnames, this.abort.signal);
+      const read = new Map<string, Set<string>>(cf.hostnames.map((h) => [h, new Set<string>()]));
+      for (const r of current) read.get(r.name)?.add(r.content);
+      this.lastRead = read;
       const p = plan({ hostnames: cf.hostnames, ips: cf.ipAddresses, verdicts: this.verdicts(), current, proxied: cf.dnsProxied, ttl: cf.dnsTtl });
       this.reportHeld(p.held);
       const now = this.now();
@@ -324,13 +462,19 @@ export class Agent {
       }
       if (writable.length > 0) {
         await this.provider.apply(writable, this.abort.signal);
-        if (!this.opts.dryRun) {
-          for (const c of writable) {
-            this.logger.info({ action: c.op, type: c.record.type, hostname: c.record.name, ip: c.record.content, dryRun: false }, describeChange(c));
-          }
+        const at = this.now();
+        for (const c of writable) {
+          const summary = describeChange(c);
+          if (!this.opts.dryRun) this.logger.info({ action: c.op, type: c.record.type, hostname: c.record.name, ip: c.record.content, dryRun: false }, summary);
+          this.lastActions.set(c.record.content, { summary: this.opts.dryRun ? `would ${summary}` : summary, at });
+          this.events.dnsChange?.({ op: c.op, type: c.record.type, hostname: c.record.name, ip: c.record.content, dryRun: this.opts.dryRun, summary, at });
+          const names = this.opts.dryRun ? undefined : read.get(c.record.name);
+          if (c.op === 'create') names?.add(c.record.content);
+          else names?.delete(c.record.content);
         }
       }
       this.lastReconcile = { at: this.now(), ok: true, changes: writable.map(describeChange) };
+      this.events.reconcile?.({ ok: true, durationMs: this.now() - started, changes: writable.length, consecutiveFailures: 0, at: this.now() });
       if (this.reconcileFailures > 0) this.logger.info({ after: this.reconcileFailures }, 'DNS reconcile recovered');
       this.reconcileFailures = 0;
       this.logger.debug({ reason, records: current.length, changes: writable.length, held: p.held.length, ms: this.now() - started }, 'reconciled');
@@ -342,6 +486,7 @@ export class Agent {
       nextDelay = e?.kind === 'auth' ? config.reconcileIntervalMs : backoff;
       this.lastReconcile = { at: this.now(), ok: false, changes: [], error: err instanceof Error ? err.message : String(err) };
       const fields = { kind: e?.kind, status: e?.status, failures: this.reconcileFailures, retryInMs: nextDelay, err: e ? undefined : err };
+      this.events.reconcile?.({ ok: false, durationMs: this.now() - started, changes: 0, consecutiveFailures: this.reconcileFailures, error: this.lastReconcile.error, at: this.now() });
       if (e?.kind === 'auth') this.logger.error(fields, `DNS API refused our credentials: ${e.message}; still probing, will retry`);
       else this.logger.error(fields, `DNS reconcile failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {

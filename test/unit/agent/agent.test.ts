@@ -20,6 +20,7 @@ afterEach(async () => {
 });
 
 function setup(config: Config, seed = config.cloudflare.ipAddresses.map((ip) => rec(ip))) {
+  // every record is under www
   const prober = new FakeProber();
   const dns = new FakeDns(seed);
   const probers: FakeProber[] = [prober];
@@ -126,5 +127,51 @@ describe('agent (single node, fake prober and DNS)', () => {
     await sleep(100);
     expect(prober.rounds).toBe(n);
     expect(prober.closed).toBe(true);
+  });
+
+  it('self-check: with its canary unreachable, the agent abstains and removes nothing; when it answers again, it acts', async () => {
+    const CANARY = '198.51.100.53';
+    const { agent, prober, dns } = setup(testConfig({ ips: [A, B], canaries: [CANARY] }));
+    prober.down.add(CANARY);
+    agent.start();
+    await waitFor(() => agent.status().selfCheck.state === 'canaries-failing', 'canaries failing');
+    prober.down.add(A);
+    await waitFor(() => agent.status().targets.find((t) => t.ip === A)?.local.verdict === 'down', 'A locally down');
+    await sleep(200);
+    expect(agent.status().targets.find((t) => t.ip === A)?.vote).toBe('unknown');
+    expect(dns.applied).toEqual([]);
+    prober.down.delete(CANARY);
+    await waitFor(() => dns.contents(WWW).join() === B, 'A removed once the canary answers');
+    expect(agent.status().selfCheck.state).toBe('healthy');
+    expect(prober.lastIps).toContain(CANARY);
+  });
+
+  it('self-check: most IPs down at once freezes removals', async () => {
+    const ips = ['203.0.113.11', '203.0.113.12', '203.0.113.13', '203.0.113.14'];
+    const { agent, prober, dns } = setup(testConfig({ ips, freezeMinTargets: 4 }));
+    agent.start();
+    await waitFor(() => ips.every((ip) => agent.verdicts().get(ip) === 'up'), 'all up');
+    for (const ip of ips.slice(0, 3)) prober.down.add(ip);
+    await waitFor(() => agent.status().selfCheck.state === 'too-many-down', 'share rule');
+    await sleep(200);
+    expect(dns.applied).toEqual([]);
+    // two recover: 1 of 4 down is below the share, so the one still down is removed
+    prober.down.delete(ips[0]!);
+    prober.down.delete(ips[1]!);
+    await waitFor(() => !dns.contents(WWW).includes(ips[2]!), 'the remaining down IP removed');
+    expect(dns.contents(WWW)).toEqual([ips[0], ips[1], ips[3]].sort());
+  });
+
+  it('status explains why an IP is out of DNS', async () => {
+    const { agent, prober, dns } = setup(testConfig({ ips: [A, B] }));
+    agent.start();
+    await waitFor(() => agent.verdicts().get(A) === 'up', 'A up');
+    prober.down.add(A);
+    await waitFor(() => dns.contents(WWW).join() === B, 'A removed');
+    await waitFor(() => agent.status().targets.find((t) => t.ip === A)?.inDns[WWW] === false, 'status sees it out');
+    const t = agent.status().targets.find((x) => x.ip === A)!;
+    expect(t.why).toMatch(/^down by agreement of self since /);
+    expect(t.lastAction?.summary).toBe(`remove A ${WWW} ${A}`);
+    expect(agent.status().targets.find((x) => x.ip === B)!.inDns[WWW]).toBe(true);
   });
 });

@@ -27,7 +27,7 @@ afterEach(async () => {
   }));
 });
 
-function cluster(minPeersAgree: number, ids = IDS, seed = [A, B]) {
+function cluster(minPeersAgree: number, ids = IDS, seed = [A, B], canaries: Record<string, string[]> = {}) {
   const net: MemoryNetwork = createMemoryNetwork();
   const dns = new FakeDns(seed.map(rec));
   const keyring = Keyring.fromSecrets(['cluster-test-secret-0123456789']);
@@ -35,7 +35,8 @@ function cluster(minPeersAgree: number, ids = IDS, seed = [A, B]) {
   const members = ids.map((id) => {
     const gossip = net.join(id, { keyring, isKnownIp: (ip) => ip === A || ip === B });
     const prober = new FakeProber();
-    const agent = new Agent({ config, logger: silentLogger(), dryRun: false, createProber: () => prober, createProvider: () => dns, gossip, selfId: id });
+    const own = canaries[id] ? { ...config, canaries: canaries[id]! } : config;
+    const agent = new Agent({ config: own, logger: silentLogger(), dryRun: false, createProber: () => prober, createProvider: () => dns, gossip, selfId: id });
     const m = { id, agent, prober, gossip };
     running.push(m);
     return m;
@@ -128,5 +129,33 @@ describe('cluster over the in-memory network', () => {
     await sleep(500);
     expect(dns.applied).toEqual([]);
     await outsider.stop();
+  }, 30_000);
+
+  it('a sick observer abstains, and a real outage seen by the healthy agents still fails over', async () => {
+    const CANARY = '198.51.100.53';
+    const { dns, members } = cluster(1, IDS, [A, B], { 'agent-a': [CANARY] });
+    const [a] = members as [Member, Member, Member];
+    a.prober.down.add(CANARY);
+    await startAll(members);
+    await waitFor(() => a.agent.status().selfCheck.state === 'canaries-failing', 'agent-a is sick');
+    for (const m of members) m.prober.down.add(A);
+    await waitFor(() => dns.contents(WWW).join() === B, 'A removed by the healthy agents');
+    expect(a.agent.status().targets.find((t) => t.ip === A)?.vote).toBe('unknown');
+    await sleep(3500);
+    expect(deletes(dns)).toBe(1);
+  }, 30_000);
+
+  it('a sick observer alone cannot take an IP out', async () => {
+    const CANARY = '198.51.100.53';
+    const { dns, members } = cluster(1, IDS, [A, B], { 'agent-a': [CANARY], 'agent-b': [CANARY] });
+    const [a, b] = members as [Member, Member, Member];
+    a.prober.down.add(CANARY);
+    b.prober.down.add(CANARY);
+    await startAll(members);
+    a.prober.down.add(A);
+    b.prober.down.add(A);
+    await waitFor(() => b.agent.status().targets.find((t) => t.ip === A)?.local.verdict === 'down', 'b sees A down');
+    await sleep(1000);
+    expect(dns.applied).toEqual([]);
   }, 30_000);
 });
