@@ -1,0 +1,106 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { ProbeResult } from './types.js';
+
+/** What one target's probe reports: its result without the ip. */
+export type Outcome = Omit<ProbeResult, 'ip'>;
+
+/**
+ * Starts the probe of one target. Calls `report` once (later, or at once for
+ * a target that cannot be probed) and may return a function that cancels the
+ * probe when the round ends without its report (timeout or abort).
+ */
+export type StartProbe = (ip: string, report: (outcome: Outcome) => void) => (() => void) | void;
+
+/**
+ * Targets started per event-loop turn. Starting a probe costs a few µs;
+ * 256 per turn keeps a turn well under a millisecond, so the agent's other
+ * timers are not starved while 10,000 targets start.
+ */
+export const START_CHUNK = 256;
+
+/**
+ * Runs one probe round: starts every target (in chunks, yielding to the event
+ * loop between them), and resolves with one result per input IP, in input
+ * order, as soon as all reported or when `timeoutMs` has passed since the
+ * round began: targets still silent then are misses ("timeout") and their
+ * probes are cancelled. Never rejects for a target; rejects with the
+ * signal's reason when `signal` aborts, because an aborted round is no
+ * observation.
+ */
+export function runRound(
+  ips: readonly string[],
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  start: StartProbe,
+  chunk: number = START_CHUNK,
+): Promise<ProbeResult[]> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  if (ips.length === 0) return Promise.resolve([]);
+  const timeout = Math.max(1, Math.round(timeoutMs));
+
+  return new Promise<ProbeResult[]>((resolve, reject) => {
+    const results = new Array<ProbeResult | undefined>(ips.length);
+    const cancels = new Array<(() => void) | undefined>(ips.length);
+    let pending = ips.length;
+    let done = false;
+
+    const stop = (): void => {
+      done = true;
+      clearTimeout(deadline);
+      signal?.removeEventListener('abort', onAbort);
+      for (let i = 0; i < cancels.length; i++) {
+        const cancel = cancels[i];
+        if (!cancel) continue;
+        cancels[i] = undefined;
+        try {
+          cancel();
+        } catch {
+          // a cancel that fails leaves nothing to undo
+        }
+      }
+    };
+    const settle = (i: number, outcome: Outcome): void => {
+      if (done || results[i]) return;
+      results[i] = { ip: ips[i]!, ...outcome };
+      cancels[i] = undefined;
+      pending -= 1;
+      if (pending === 0) {
+        stop();
+        resolve(results as ProbeResult[]);
+      }
+    };
+    const onAbort = (): void => {
+      if (done) return;
+      stop();
+      reject(signal?.reason);
+    };
+    const deadline = setTimeout(() => {
+      if (done) return;
+      const error = `timeout (no answer within ${timeout} ms)`;
+      for (let i = 0; i < ips.length; i++) {
+        if (!results[i]) results[i] = { ip: ips[i]!, ok: false, error };
+      }
+      stop();
+      resolve(results as ProbeResult[]);
+    }, timeout);
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const startAll = async (): Promise<void> => {
+      for (let i = 0; i < ips.length; i++) {
+        if (i > 0 && i % chunk === 0) await nextTurn();
+        if (done) return;
+        const index = i;
+        try {
+          const cancel = start(ips[index]!, (outcome) => settle(index, outcome));
+          if (cancel && !results[index]) {
+            if (done) cancel(); // the round was aborted while this target started
+            else cancels[index] = cancel;
+          }
+        } catch (error) {
+          settle(index, { ok: false, error: error instanceof Error ? error.message : String(error) });
+        }
+      }
+    };
+    void startAll();
+  });
+}

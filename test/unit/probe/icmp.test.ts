@@ -1,0 +1,295 @@
+import { execFile } from 'node:child_process';
+import { networkInterfaces } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import netPing, { type Session, type SessionOptions } from 'net-ping';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../src/log.js';
+import { createIcmpProber, icmpSessionId } from '../../../src/probe/icmp.js';
+import { createProber } from '../../../src/probe/index.js';
+import type { Prober } from '../../../src/probe/types.js';
+import { canUseNetns, createNsLab, labSubnet, type NsLab } from '../../support/netns.js';
+
+const root = canUseNetns();
+const hasIpv6Loopback = Object.values(networkInterfaces())
+  .flat()
+  .some((a) => a?.internal && a.family === 'IPv6' && a.address === '::1');
+
+describe('icmpSessionId', () => {
+  it.each([
+    // base, offset, id net-ping will use (1..65534; 0 would silently mean "pid")
+    [1, 0, 1],
+    [1, 1, 2],
+    [4242, 0, 4242],
+    [4242, 1, 4243],
+    [65534, 0, 65534],
+    [65534, 1, 1],
+    [65535, 0, 1],
+    [0, 0, 65534],
+    [0, 1, 1],
+    [131068, 0, 65534],
+    [4_194_304, 0, (4_194_304 - 1) % 65534 + 1],
+  ])('base %i offset %i → %i', (base, offset, id) => {
+    expect(icmpSessionId(base, offset)).toBe(id);
+  });
+
+  it('gives the two families of one base different identifiers, always', () => {
+    for (let base = 0; base < 200_000; base += 7) {
+      expect(icmpSessionId(base, 0)).not.toBe(icmpSessionId(base, 1));
+    }
+  });
+});
+
+describe.skipIf(!root)('ICMP prober against real hosts (root)', () => {
+  let lab: NsLab;
+  let prober: Prober;
+
+  beforeAll(async () => {
+    lab = await createNsLab({ prefix: 'upicmp', count: 2, subnetIndex: 500 });
+    prober = createIcmpProber({ logger: silentLogger() });
+  });
+  afterAll(async () => {
+    prober?.close();
+    await lab?.cleanup();
+  });
+
+  it('sees loopback addresses up, with a round-trip time', async () => {
+    const results = await prober.probe(['127.0.0.1', '127.0.0.2'], 1000);
+    expect(results.map((r) => [r.ip, r.ok, r.error])).toEqual([
+      ['127.0.0.1', true, undefined],
+      ['127.0.0.2', true, undefined],
+    ]);
+    for (const r of results) {
+      expect(r.rttMs).toBeGreaterThanOrEqual(0);
+      expect(r.rttMs).toBeLessThan(1000);
+    }
+  });
+
+  it.skipIf(!hasIpv6Loopback)('sees ::1 up over ICMPv6 (skipped: no IPv6 loopback here)', async () => {
+    const [r] = await prober.probe(['::1'], 1000);
+    expect(r).toMatchObject({ ip: '::1', ok: true });
+  });
+
+  it('follows a namespace host going down and coming back', async () => {
+    const host = lab.hosts[0]!;
+    expect((await prober.probe([host.ip], 1000))[0]).toMatchObject({ ok: true });
+    await host.down();
+    try {
+      const [r] = await prober.probe([host.ip], 300);
+      expect(r).toMatchObject({ ip: host.ip, ok: false });
+      expect(r?.error).toMatch(/timeout/);
+    } finally {
+      await host.up();
+    }
+    expect((await prober.probe([host.ip], 1000))[0]).toMatchObject({ ok: true });
+  });
+
+  it('misses an address nobody holds (blackhole route: the send fails at once)', async () => {
+    const t0 = performance.now();
+    const [r] = await prober.probe([lab.unusedIp], 5000);
+    expect(r).toMatchObject({ ip: lab.unusedIp, ok: false });
+    expect(r?.error).toMatch(/invalid argument/i);
+    expect(performance.now() - t0).toBeLessThan(4000); // an error, not the 5 s timeout
+  });
+
+  it('never routes an IPv4 target through the IPv6 session (that would ping the local host)', async () => {
+    const dead = lab.hosts[1]!;
+    await dead.down();
+    try {
+      // ::1 first, so the IPv6 session exists when the dead IPv4 host comes.
+      const targets = hasIpv6Loopback ? ['::1', dead.ip, lab.unusedIp] : [dead.ip, lab.unusedIp];
+      const results = await prober.probe(targets, 400);
+      expect(results.map((r) => r.ip)).toEqual(targets);
+      const byIp = new Map(results.map((r) => [r.ip, r]));
+      expect(byIp.get(dead.ip)?.ok).toBe(false);
+      expect(byIp.get(lab.unusedIp)?.ok).toBe(false);
+      if (hasIpv6Loopback) expect(byIp.get('::1')?.ok).toBe(true);
+    } finally {
+      await dead.up();
+    }
+  });
+
+  it('misses what is not an IP address instead of resolving or throwing', async () => {
+    const results = await prober.probe(['localhost', '127.0.0.1', '300.1.1.1'], 1000);
+    expect(results.map((r) => [r.ip, r.ok])).toEqual([['localhost', false], ['127.0.0.1', true], ['300.1.1.1', false]]);
+    expect(results[0]?.error).toBe('not an IP address');
+  });
+
+  it('answers 1,000 loopback targets, all up, in input order', async () => {
+    const ips: string[] = [];
+    for (let i = 0; i < 1000; i++) ips.push(`127.0.${(i * 7) % 250}.${1 + (i % 250)}`);
+    ips.reverse(); // not sorted: order must follow the input, not the answers
+    const t0 = performance.now();
+    const results = await prober.probe(ips, 2000);
+    const elapsed = performance.now() - t0;
+    expect(results.map((r) => r.ip)).toEqual(ips);
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(elapsed).toBeLessThan(2000); // resolved on answers, not on the deadline
+  });
+
+  it('resolves within the timeout (plus slack) when every target is dead, whatever the timeout was before', async () => {
+    const dead = lab.hosts[1]!;
+    await dead.down();
+    try {
+      const targets = [dead.ip, dead.ip, dead.ip, lab.unusedIp];
+      for (const timeout of [250, 600]) {
+        const t0 = performance.now();
+        const results = await prober.probe(targets, timeout);
+        const elapsed = performance.now() - t0;
+        expect(results.every((r) => !r.ok)).toBe(true);
+        expect(elapsed).toBeGreaterThanOrEqual(timeout - 5); // the dead host really got its time
+        expect(elapsed).toBeLessThan(timeout + 1500);
+      }
+    } finally {
+      await dead.up();
+    }
+  });
+
+  it('keeps two probers of one process apart when their identifiers differ', async () => {
+    // Two sessions with one identifier would take each other's replies: a
+    // dead host probed by one would look alive when the other pings a live one.
+    const other = createIcmpProber({ logger: silentLogger(), sessionIdBase: process.pid + 1000 });
+    const dead = lab.hosts[1]!;
+    await dead.down();
+    try {
+      const [a, b] = await Promise.all([other.probe([dead.ip], 400), prober.probe(['127.0.0.1', dead.ip], 400)]);
+      expect(a?.[0]?.ok).toBe(false);
+      expect(b?.map((r) => r.ok)).toEqual([true, false]);
+    } finally {
+      other.close();
+      await dead.up();
+    }
+  });
+
+  it('rejects an aborted round with the abort reason, promptly', async () => {
+    const dead = lab.hosts[1]!;
+    await dead.down();
+    try {
+      const controller = new AbortController();
+      const t0 = performance.now();
+      const round = prober.probe([dead.ip], 10_000, controller.signal);
+      setTimeout(() => controller.abort(), 50);
+      await expect(round).rejects.toMatchObject({ name: 'AbortError' });
+      expect(performance.now() - t0).toBeLessThan(5000);
+    } finally {
+      await dead.up();
+    }
+  });
+
+  it('still hears live hosts when 250 dead on-link hosts hold the send buffer', async () => {
+    // Requests to on-link hosts that never answer ARP wait ~3 s in the
+    // neighbour queue, charged to the socket's send buffer. With the default
+    // buffer, ~128 of them block every later send: live hosts time out too.
+    const onLink = labSubnet(502); // a /24 put on the first host's link; only .1 (us) and nobody else
+    const host = lab.hosts[0]!;
+    await promisify(execFile)('ip', ['addr', 'add', `${onLink}.1/24`, 'dev', host.hostVeth]);
+    try {
+      const dead = Array.from({ length: 250 }, (_, i) => `${onLink}.${3 + i}`);
+      const results = await prober.probe([...dead, host.ip, '127.0.0.1'], 1000);
+      expect(results.slice(0, 250).every((r) => !r.ok)).toBe(true);
+      expect(results.slice(250).map((r) => [r.ip, r.ok, r.error])).toEqual([
+        [host.ip, true, undefined],
+        ['127.0.0.1', true, undefined],
+      ]);
+    } finally {
+      await promisify(execFile)('ip', ['addr', 'del', `${onLink}.1/24`, 'dev', host.hostVeth]).catch(() => undefined);
+    }
+  });
+
+  describe('when sockets fail', () => {
+    /** Real sessions, recorded so a test can break them. */
+    function recording(failIpv6?: string): { sessions: Session[]; options: SessionOptions[]; open: (o: SessionOptions) => Session } {
+      const sessions: Session[] = [];
+      const options: SessionOptions[] = [];
+      return {
+        sessions,
+        options,
+        open(o) {
+          options.push(o);
+          if (failIpv6 && o.networkProtocol === netPing.NetworkProtocol.IPv6) throw new Error(failIpv6);
+          const session = netPing.createSession(o);
+          sessions.push(session);
+          return session;
+        },
+      };
+    }
+
+    it('opens IPv4 at once with its own identifier and no retries, IPv6 only when needed', async () => {
+      const rec = recording();
+      const p = createIcmpProber({ logger: silentLogger(), sessionIdBase: 4000, openSession: rec.open });
+      try {
+        expect(rec.options).toEqual([{ networkProtocol: netPing.NetworkProtocol.IPv4, retries: 0, sessionId: 4000 }]);
+        await p.probe(['127.0.0.1'], 500);
+        expect(rec.options).toHaveLength(1);
+        await p.probe(['::1'], 500);
+        expect(rec.options[1]).toEqual({ networkProtocol: netPing.NetworkProtocol.IPv6, retries: 0, sessionId: 4001 });
+      } finally {
+        p.close();
+      }
+    });
+
+    it('makes IPv6 targets misses that say why when IPv6 cannot open, and keeps probing IPv4', async () => {
+      const rec = recording('Address family not supported by protocol');
+      const p = createIcmpProber({ logger: silentLogger(), sessionIdBase: 4100, openSession: rec.open });
+      try {
+        for (let round = 0; round < 2; round++) {
+          const results = await p.probe(['::1', '127.0.0.1'], 500);
+          expect(results.map((r) => [r.ip, r.ok])).toEqual([['::1', false], ['127.0.0.1', true]]);
+          expect(results[0]?.error).toBe('cannot open a raw ICMPv6 socket: Address family not supported by protocol');
+        }
+      } finally {
+        p.close();
+      }
+    });
+
+    it.each(['error', 'close'] as const)('re-opens a session after a socket %s; requests in flight become misses', async (event) => {
+      const rec = recording();
+      const p = createIcmpProber({ logger: silentLogger(), sessionIdBase: 4200, openSession: rec.open });
+      const dead = lab.hosts[1]!;
+      await dead.down();
+      try {
+        expect((await p.probe(['127.0.0.1', '127.0.0.2'], 500)).every((r) => r.ok)).toBe(true);
+        const first = rec.sessions[0]!;
+        const seqAfterFirst = first.nextId;
+
+        const t0 = performance.now();
+        const inFlight = p.probe([dead.ip], 10_000);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        if (event === 'error') first.emit('error', new Error('recv failed'));
+        else first.close(); // the socket closes under the prober's feet
+        const [r] = await inFlight;
+        expect(r).toMatchObject({ ip: dead.ip, ok: false });
+        expect(r?.error).toMatch(/socket (forcibly )?closed/i);
+        expect(performance.now() - t0).toBeLessThan(5000); // not the 10 s timeout
+
+        const results = await p.probe(['127.0.0.1'], 500);
+        expect(results[0]?.ok).toBe(true);
+        expect(rec.sessions).toHaveLength(2);
+        // The new socket continues the sequence: a late reply to an old request cannot match a new one.
+        expect(rec.sessions[1]!.nextId).toBeGreaterThan(seqAfterFirst);
+      } finally {
+        p.close();
+        await dead.up();
+      }
+    });
+  });
+
+  it('is what createProber gives for "ip"', async () => {
+    prober.close(); // one default-identifier session per process at a time
+    const p = createProber('ip', { logger: silentLogger(), port: 80 });
+    try {
+      expect(p.kind).toBe('ip');
+      expect((await p.probe(['127.0.0.1'], 500))[0]?.ok).toBe(true);
+    } finally {
+      p.close();
+      prober = createIcmpProber({ logger: silentLogger() });
+    }
+  });
+
+  it('refuses to probe once closed', async () => {
+    const p = createIcmpProber({ logger: silentLogger(), sessionIdBase: process.pid + 2000 });
+    expect((await p.probe(['127.0.0.1'], 1000))[0]?.ok).toBe(true);
+    p.close();
+    await expect(p.probe(['127.0.0.1'], 1000)).rejects.toThrow(/closed/);
+  });
+});
