@@ -204,7 +204,9 @@ export class Agent {
   reload(next: Config): void {
     const prev = this.config;
     this.config = next;
-    if (next.probeType !== prev.probeType || next.port !== prev.port) {
+    // Only a change of kind, or of the TCP port, needs a new prober (two ICMP
+    // probers alive at once would share session ids).
+    if (next.probeType !== prev.probeType || (next.probeType === 'tcp' && next.port !== prev.port)) {
       const old = this.prober;
       this.prober = this.opts.createProber(next);
       void Promise.resolve(this.roundRunning).finally(() => old.close());
@@ -305,6 +307,7 @@ export class Agent {
     try {
       results = await this.prober.probe(ips, config.timeoutMs, this.abort.signal);
     } catch (err) {
+      if (this.stopped) return; // aborted by stop(): not an observation
       this.logger.error({ err }, 'probe round failed; every target counts a miss');
       results = ips.map((ip) => ({ ip, ok: false, error: String(err) }));
     }

@@ -582,10 +582,18 @@ function readShare(out: Out, t: Table, name: string): number | undefined | null 
 /** Validates and canonicalises an IP literal; a string is the reason it is not one. */
 export function normaliseIp(text: string): { ip: string; family: 4 | 6 } | string {
   const family = isIP(text);
-  if (family === 4) return { ip: text, family: 4 };
+  if (family === 4) {
+    if (text === '0.0.0.0') return 'must not be the unspecified address 0.0.0.0 (a ping to it answers from this machine)';
+    return { ip: text, family: 4 };
+  }
   if (family === 6) {
     if (text.includes('%')) return 'must not carry a zone index (%…): it has no meaning in DNS';
-    return { ip: canonicalIPv6(text), family: 6 };
+    const ip = canonicalIPv6(text);
+    if (ip === '::') return 'must not be the unspecified address :: (a ping to it answers from this machine)';
+    if (/^::ffff:[0-9a-f]{1,4}:[0-9a-f]{1,4}$/.test(ip) || /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(text.replace(/^\[|\]$/g, ''))) {
+      return 'must not be an IPv4-mapped IPv6 address (::ffff:a.b.c.d): write the IPv4 address itself';
+    }
+    return { ip, family: 6 };
   }
   return 'is not an IPv4 or IPv6 address';
 }

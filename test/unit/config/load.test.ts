@@ -145,6 +145,8 @@ const BAD_CASES: ReadonlyArray<readonly [file: string, key: string, fragment: st
   ['reconcile-too-short', 'reconcile_interval', '≥ 1, got 0.5'],
   ['type-unknown', 'type', 'must be "ip" or "tcp", got a string "icmp"'],
   ['status-addr-no-port', 'status_addr', 'must be "host:port"'],
+  ['ip-unspecified', 'Cloudflare.ip_addresses[0]', 'unspecified address'],
+  ['ip-v4-mapped', 'Cloudflare.ip_addresses[0]', 'IPv4-mapped'],
   ['webhook-not-http', 'webhooks[0]', 'http:// or https:// URL'],
   ['webhooks-not-a-list', 'webhooks', 'must be a list of http(s) URLs'],
   ['canary-invalid', 'canaries[1]', 'got a string "gateway"'],
