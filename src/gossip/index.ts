@@ -1,0 +1,16 @@
+export type { DropReason, Gossip, Observation, ObservationBatch, ObservationHandler, PeerStatus } from './types.js';
+export { Keyring, swarmKeyFromSecret, SEALED_VERSION, type OpenFailure, type OpenResult } from './keyring.js';
+export { CODEC_VERSION, canonicalIp, decodeBatch, encodeBatch } from './codec.js';
+export { DEFAULT_TOPIC, PLAIN_VERSION, topicAad, unwrapBatch, wrapBatch, type UnwrapResult } from './envelope.js';
+export {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_SKEW_MS,
+  ReplayGuard,
+  emptyDropCounts,
+  validateMessage,
+  type ValidationContext,
+  type ValidationResult,
+} from './validate.js';
+export { IdentityError, loadOrCreateIdentity, type IdentityErrorCode } from './identity.js';
+export { createMemoryNetwork, type MemoryJoinOptions, type MemoryNetwork, type MemoryNetworkOptions } from './memory.js';
+export { createLibp2pGossip, parsePeerAddress, type Libp2pGossip, type Libp2pGossipOptions, type PeerAddress } from './node.js';
