@@ -98,9 +98,13 @@ export function freshnessMs(config: Config): number {
   return 3 * fullStateIntervalMs(config) + config.intervalMs;
 }
 
-/** Agents re-publish their whole state this often (publishes before the mesh forms are lost). */
+/**
+ * Agents re-publish their whole state this often: publishes before the mesh
+ * forms are lost, and a restarted agent learns its peers' votes from it.
+ * 10 s keeps steady-state gossip under 1 KB/s per agent at 1,000 targets.
+ */
 export function fullStateIntervalMs(config: Config): number {
-  return Math.max(2 * config.intervalMs, 5_000);
+  return Math.max(2 * config.intervalMs, 10_000);
 }
 
 /** A non-writer applies a change itself once it has been pending this long. */
