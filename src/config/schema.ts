@@ -30,7 +30,7 @@ export interface Config {
   readonly dnsProvider: 'cloudflare';
   readonly members: MembersConfig;
   readonly cloudflare: CloudflareConfig;
-  /** HTTP listener for /status, /metrics, /healthz (`status_addr`, default 127.0.0.1:9100; "" disables). */
+  /** HTTP listener for /status, /metrics, /healthz (`status_addr`, default 127.0.0.1:9470, not 9100 which node_exporter owns; "" disables). */
   readonly statusAddr: string | undefined;
   /** URLs that get a JSON POST for every DNS change, verdict change and self-check change (`webhooks`). */
   readonly webhooks: readonly string[];
@@ -89,7 +89,7 @@ export const DEFAULTS = {
   dnsTtl: 1,
   minPeersAgree: 0,
   keyFileName: 'goavail.key',
-  statusAddr: '127.0.0.1:9100',
+  statusAddr: '127.0.0.1:9470',
   freezeMinTargets: 4,
   freezeShare: 0.5,
 } as const;

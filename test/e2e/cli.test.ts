@@ -12,6 +12,7 @@ describe('goavail CLI', () => {
     good = await dir.write('good.toml', `
 failure_threshold = 2
 interval = 1
+status_addr = "127.0.0.1:0"
 [Members]
 crypto_key = "a-very-secret-shared-key-1234567890"
 [Cloudflare]

@@ -53,6 +53,7 @@ recovery_threshold = 2
 interval = 0.5
 timeout = 0.25
 reconcile_interval = 2
+status_addr = "127.0.0.1:0"
 [Members]
 peers = [${peers.join(', ')}]
 local_addr = "127.0.0.1:${ports[self]}"

@@ -19,6 +19,7 @@ recovery_threshold = 2
 interval = 0.4
 timeout = 0.2
 reconcile_interval = 1
+status_addr = "127.0.0.1:0"
 ${extra}
 [Cloudflare]
 dns_proxied = true

@@ -43,6 +43,7 @@ describe('TCP probes end to end (loopback listeners)', () => {
 failure_threshold = 2
 interval = 0.3
 timeout = 0.15
+status_addr = "127.0.0.1:0"
 port = ${port}
 [Cloudflare]
 dns_proxied = false

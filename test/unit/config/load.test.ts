@@ -57,7 +57,7 @@ describe('loadConfig: the original goavail.toml', () => {
         aws_zoneid: 'ZZZZZZZZZZZZZ',
         aws_region: 'us-west-2',
       },
-      statusAddr: '127.0.0.1:9100',
+      statusAddr: '127.0.0.1:9470',
       webhooks: [],
       canaries: [],
       freezeMinTargets: 4,

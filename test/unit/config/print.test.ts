@@ -21,7 +21,7 @@ describe('printableConfig', () => {
       type: 'ip',
       port: 80,
       dns_provider: 'cloudflare',
-      status_addr: '127.0.0.1:9100',
+      status_addr: '127.0.0.1:9470',
       webhooks: [],
       canaries: [],
       freeze_min_targets: 4,

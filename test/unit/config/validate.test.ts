@@ -46,7 +46,7 @@ describe('defaults', () => {
         dnsProxied: false, dnsDomain: 'example.com', hostnames: ['www.example.com'], ipAddresses: ['192.0.2.1'], dnsTtl: 1,
       },
       route53: undefined,
-      statusAddr: '127.0.0.1:9100',
+      statusAddr: '127.0.0.1:9470',
       webhooks: [],
       canaries: [],
       freezeMinTargets: 4,
