@@ -4,12 +4,15 @@ import { printableConfig } from '../config/print.js';
 import type { Config, ConfigIssue } from '../config/schema.js';
 import { CloudflareProvider, credentialsFromEnv, type CloudflareCredentials } from '../dns/cloudflare.js';
 import { DryRunProvider } from '../dns/dryrun.js';
+import { fanOut, type AgentEvents } from '../events.js';
 import { createLibp2pGossip, IdentityError, Keyring, loadOrCreateIdentity, type Libp2pGossip } from '../gossip/index.js';
 import { recordTypeOf } from '../dns/plan.js';
 import type { DnsProvider } from '../dns/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { createProber } from '../probe/index.js';
 import { ProberSetupError } from '../probe/types.js';
+import { Metrics } from '../status/metrics.js';
+import { startStatusServer, type StatusServer } from '../status/server.js';
 import { EXIT } from './exit.js';
 import { handleSignals } from './signals.js';
 
@@ -78,8 +81,12 @@ export async function monitor(flags: MonitorFlags): Promise<number> {
 
   let agent: Agent;
   let gossip: Libp2pGossip | undefined;
+  let metrics: Metrics;
+  let events: AgentEvents;
   // The managed IPs follow reloads; the gossip layer drops observations of other IPs.
   let managed = new Set(config.cloudflare.ipAddresses);
+  // The config in force (reloads swap it); metrics drop the series of IPs it no longer has.
+  let current = config;
   try {
     const createProberFor = (c: Config) => createProber(c.probeType, { logger: logger.child({ component: 'probe' }), port: c.port });
     // Fail on raw-socket permission before anything else starts.
@@ -88,6 +95,10 @@ export async function monitor(flags: MonitorFlags): Promise<number> {
     if (isClustered(config)) {
       gossip = await startGossip(config, logger, (ip) => managed.has(ip));
     }
+    metrics = new Metrics({ gossip, config: () => current, processMetrics: true });
+    // Watchers of the agent's events; each is isolated from the others and from the agent.
+    const sinks: AgentEvents[] = [metrics];
+    events = fanOut(sinks, (err) => logger.warn({ err }, 'an event watcher failed'));
     agent = new Agent({
       config,
       logger,
@@ -102,6 +113,7 @@ export async function monitor(flags: MonitorFlags): Promise<number> {
       createProvider: makeProviderFactory(logger, flags.dryRun, credentials),
       gossip,
       selfId: gossip?.selfId,
+      events,
     });
   } catch (err) {
     await gossip?.stop().catch(() => undefined);
@@ -113,6 +125,18 @@ export async function monitor(flags: MonitorFlags): Promise<number> {
     return EXIT.failure;
   }
 
+  let statusServer: StatusServer | undefined;
+  if (config.statusAddr !== undefined) {
+    try {
+      statusServer = await startStatusServer({ addr: config.statusAddr, agent, metrics, logger: logger.child({ component: 'status' }), gossip });
+    } catch (err) {
+      await agent.stop().catch(() => undefined);
+      await gossip?.stop().catch(() => undefined);
+      process.stderr.write(`goavail: ${errorLine(err)}; set status_addr to a free address, or status_addr = "" to disable the listener\n`);
+      return EXIT.failure;
+    }
+  }
+
   agent.start();
   const exitCode = await handleSignals({
     logger,
@@ -121,15 +145,18 @@ export async function monitor(flags: MonitorFlags): Promise<number> {
         const loaded = await loadConfig(flags.configFile);
         warnAll(logger, loaded.config.file, loaded.warnings);
         const next = withFlags(loaded.config, flags);
+        if (next.statusAddr !== current.statusAddr) logger.warn({ statusAddr: current.statusAddr ?? '' }, 'status_addr changes take effect after a restart');
         managed = new Set(next.cloudflare.ipAddresses);
-        agent.reload(next);
+        current = next;
+        agent.reload(next); // reports the successful reload to the event watchers itself
       } catch (err) {
         const issues = err instanceof ConfigError ? err.issues : [];
         logger.error({ issues, file: flags.configFile }, `config reload failed, still running on the previous config:\n${errorLine(err)}`);
+        events.configReload?.({ ok: false, error: errorLine(err), at: Date.now() });
       }
     },
     onStop: async () => {
-      await agent.stop();
+      await Promise.all([agent.stop(), statusServer?.close()]);
       await gossip?.stop();
     },
   });

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { checkConfig, monitor, type MonitorFlags } from './commands.js';
 import { EXIT } from './exit.js';
+import { DEFAULT_STATUS_ADDR, status } from './status.js';
 
 function version(): string {
   // dist/src/cli/main.js and src/cli/main.ts both sit two levels below the package root's parent folder layout.
@@ -65,6 +66,16 @@ export function buildProgram(): Command {
     .exitOverride()
     .action(async (positional: string | undefined, opts: { configFile?: string }) => {
       process.exitCode = await checkConfig(configPath(opts.configFile, positional));
+    });
+
+  program
+    .command('status')
+    .description('show what a running agent sees: verdicts, peer votes, DNS, peers, self-check (exit 1 when it cannot be reached)')
+    .option('--addr <host:port>', 'the agent\'s status_addr', DEFAULT_STATUS_ADDR)
+    .option('--json', 'print the raw /status JSON', false)
+    .exitOverride()
+    .action(async (opts: { addr: string; json: boolean }) => {
+      process.exitCode = await status({ addr: opts.addr, json: opts.json });
     });
 
   return program;

@@ -1,0 +1,250 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Verdict } from '../detect/detector.js';
+import type {
+  AgentEvents, ClusterVerdictEvent, DnsCallEvent, DnsChangeEvent, ReconcileEvent, SelfCheckEvent, SelfCheckState, VerdictEvent,
+} from '../events.js';
+import type { Gossip } from '../gossip/types.js';
+import type { ProbeResult } from '../probe/types.js';
+
+/** The part of the config the metrics follow: which IPs may keep per-IP series. */
+export interface MetricsConfigView {
+  readonly cloudflare: { readonly ipAddresses: readonly string[] };
+  readonly canaries: readonly string[];
+}
+
+export interface MetricsOptions {
+  /** Cluster transport: drops, accepted batches and peers are read from it (absent in single-node mode). */
+  readonly gossip?: Pick<Gossip, 'drops' | 'peers' | 'onObservations'>;
+  /**
+   * The current config. Per-IP series of IPs that are neither a target nor
+   * a canary any more are removed (on a reload event and at every scrape),
+   * so reloads cannot grow the exposition forever; targets that have not
+   * reached a verdict yet show as unknown (-1).
+   */
+  readonly config?: () => MetricsConfigView;
+  /** Also export prom-client's process and Node.js metrics (`process_*`, `nodejs_*`). */
+  readonly processMetrics?: boolean;
+}
+
+/** Verdict → gauge value: the sign says which way, 0 is down so `== 0` alerts read naturally. */
+export const VERDICT_VALUE: Readonly<Record<Verdict, number>> = { up: 1, down: 0, unknown: -1 };
+
+const SELF_CHECK_STATES: readonly SelfCheckState[] = ['healthy', 'canaries-failing', 'too-many-down'];
+
+/** Loopback RTTs are ~0.1 ms, LAN ~0.5 ms, far hosts ~100 ms; probe timeouts are at most a few seconds. */
+export const RTT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2];
+/** A reconcile is one list and maybe one apply, each possibly retried with backoff. */
+export const RECONCILE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/**
+ * Prometheus metrics for one agent, fed by the agent's events (it is an
+ * {@link AgentEvents} sink) and, at scrape time, by the gossip layer.
+ *
+ * Why its own {@link Registry}: no module-level state, so tests and several
+ * agents in one process never share series.
+ *
+ * | metric                                         | type      | labels          | source                      |
+ * |------------------------------------------------|-----------|-----------------|-----------------------------|
+ * | goavail_probe_rtt_seconds                      | histogram | ip              | probeRound (successes)      |
+ * | goavail_probe_misses_total                     | counter   | ip              | probeRound (failures)       |
+ * | goavail_probe_rounds_total                     | counter   |                 | probeRound                  |
+ * | goavail_last_probe_round_timestamp_seconds     | gauge     |                 | probeRound                  |
+ * | goavail_verdict                                | gauge     | ip, kind        | local/clusterVerdict: 1 up, 0 down, -1 unknown; kind = local or cluster |
+ * | goavail_self_check                             | gauge     | state           | selfCheck, one-hot (1 for the current state) |
+ * | goavail_dns_api_calls_total                    | counter   | operation, result | dnsCall (list/apply; ok or error kind) |
+ * | goavail_dns_api_call_duration_seconds          | histogram | operation       | dnsCall                     |
+ * | goavail_dns_changes_total                      | counter   | op, dry_run     | dnsChange (create/delete)   |
+ * | goavail_reconcile_duration_seconds             | histogram | result          | reconcile (ok/failed)       |
+ * | goavail_reconcile_consecutive_failures         | gauge     |                 | reconcile                   |
+ * | goavail_last_reconcile_success_timestamp_seconds | gauge   |                 | reconcile                   |
+ * | goavail_config_reloads_total                   | counter   | result          | configReload (ok/failed)    |
+ * | goavail_gossip_messages_accepted_total         | counter   |                 | gossip onObservations (batches delivered) |
+ * | goavail_gossip_messages_dropped_total          | counter   | reason          | gossip.drops() at scrape    |
+ * | goavail_gossip_peers_connected                 | gauge     |                 | gossip.peers() at scrape    |
+ * | goavail_gossip_peers_configured                | gauge     |                 | gossip.peers() at scrape    |
+ *
+ * The gossip series exist only in cluster mode (a gossip was given).
+ */
+export class Metrics implements AgentEvents {
+  readonly registry = new Registry();
+  private readonly opts: MetricsOptions;
+  private readonly rtt: Histogram<'ip'>;
+  private readonly misses: Counter<'ip'>;
+  private readonly rounds: Counter;
+  private readonly lastRound: Gauge;
+  private readonly dnsCalls: Counter<'operation' | 'result'>;
+  private readonly dnsCallDuration: Histogram<'operation'>;
+  private readonly dnsChanges: Counter<'op' | 'dry_run'>;
+  private readonly reconcileDuration: Histogram<'result'>;
+  private readonly reconcileFailures: Gauge;
+  private readonly lastReconcileOk: Gauge;
+  private readonly reloads: Counter<'result'>;
+  /** Verdicts by IP, turned into the gauge at scrape time. */
+  private readonly local = new Map<string, Verdict>();
+  private readonly cluster = new Map<string, Verdict>();
+  /** IPs that have per-IP probe series, for cleanup. */
+  private readonly probed = new Set<string>();
+  private selfCheckState: SelfCheckState = 'healthy';
+
+  constructor(opts: MetricsOptions = {}) {
+    this.opts = opts;
+    const registers = [this.registry];
+    this.rtt = new Histogram({ name: 'goavail_probe_rtt_seconds', help: 'Round-trip time of successful probes', labelNames: ['ip'], buckets: RTT_BUCKETS, registers });
+    this.misses = new Counter({ name: 'goavail_probe_misses_total', help: 'Probes that failed (timeout, refused, unreachable)', labelNames: ['ip'], registers });
+    this.rounds = new Counter({ name: 'goavail_probe_rounds_total', help: 'Completed probe rounds', registers });
+    this.lastRound = new Gauge({ name: 'goavail_last_probe_round_timestamp_seconds', help: 'When the last probe round completed (Unix time)', registers });
+    const verdicts = (): Array<[string, Verdict, Verdict]> => this.verdictRows();
+    new Gauge({
+      name: 'goavail_verdict',
+      help: 'Verdict per IP: 1 up, 0 down, -1 unknown; kind="local" is this agent\'s detector, kind="cluster" the agreed verdict DNS follows',
+      labelNames: ['ip', 'kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [ip, local, cluster] of verdicts()) {
+          this.set({ ip, kind: 'local' }, VERDICT_VALUE[local]);
+          this.set({ ip, kind: 'cluster' }, VERDICT_VALUE[cluster]);
+        }
+      },
+    });
+    const selfCheck = (): SelfCheckState => this.selfCheckState;
+    new Gauge({
+      name: 'goavail_self_check',
+      help: 'Observer self-check state, one-hot: 1 for the current state (not healthy: this agent\'s down votes are abstentions)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const current = selfCheck();
+        for (const state of SELF_CHECK_STATES) this.set({ state }, state === current ? 1 : 0);
+      },
+    });
+    this.dnsCalls = new Counter({ name: 'goavail_dns_api_calls_total', help: 'Calls through the DNS provider seam, by operation and result (ok or the error kind)', labelNames: ['operation', 'result'], registers });
+    this.dnsCallDuration = new Histogram({ name: 'goavail_dns_api_call_duration_seconds', help: 'Duration of DNS provider calls, retries included', labelNames: ['operation'], buckets: RECONCILE_BUCKETS, registers });
+    this.dnsChanges = new Counter({ name: 'goavail_dns_changes_total', help: 'DNS records created or deleted (dry_run="true": would have been)', labelNames: ['op', 'dry_run'], registers });
+    this.reconcileDuration = new Histogram({ name: 'goavail_reconcile_duration_seconds', help: 'Duration of reconcile passes (read, plan, apply), by result', labelNames: ['result'], buckets: RECONCILE_BUCKETS, registers });
+    this.reconcileFailures = new Gauge({ name: 'goavail_reconcile_consecutive_failures', help: 'Reconcile passes failed in a row (0 after a success)', registers });
+    this.lastReconcileOk = new Gauge({ name: 'goavail_last_reconcile_success_timestamp_seconds', help: 'When a reconcile last succeeded (Unix time; 0: never)', registers });
+    this.reloads = new Counter({ name: 'goavail_config_reloads_total', help: 'Config reloads (SIGHUP) by result; a failed one keeps the previous config', labelNames: ['result'], registers });
+    for (const result of ['ok', 'failed']) this.reloads.inc({ result }, 0);
+    this.reconcileFailures.set(0);
+    this.lastReconcileOk.set(0);
+
+    const gossip = opts.gossip;
+    if (gossip) {
+      const accepted = new Counter({ name: 'goavail_gossip_messages_accepted_total', help: 'Observation batches from peers that passed validation and reached the agent', registers });
+      gossip.onObservations(() => accepted.inc());
+      new Counter({
+        name: 'goavail_gossip_messages_dropped_total',
+        help: 'Gossip messages dropped, by reason (bad-tag: wrong key or tampered; replayed; too-old/too-new: clock skew...)',
+        labelNames: ['reason'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [reason, n] of Object.entries(gossip.drops())) this.inc({ reason }, n);
+        },
+      });
+      new Gauge({
+        name: 'goavail_gossip_peers_connected',
+        help: 'Configured peers currently connected',
+        registers,
+        collect() {
+          this.set(gossip.peers().filter((p) => p.connected).length);
+        },
+      });
+      new Gauge({
+        name: 'goavail_gossip_peers_configured',
+        help: 'Peers in [Members] peers',
+        registers,
+        collect() {
+          this.set(gossip.peers().length);
+        },
+      });
+    }
+    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Content-Type of {@link metrics}' text. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The Prometheus text exposition. */
+  async metrics(): Promise<string> {
+    this.prune();
+    return this.registry.metrics();
+  }
+
+  // ---- AgentEvents ------------------------------------------------------------
+
+  probeRound(results: readonly ProbeResult[], at: number): void {
+    for (const r of results) {
+      this.probed.add(r.ip);
+      if (r.ok) {
+        // A zero increment makes the series exist, so rate() sees the first miss.
+        this.misses.inc({ ip: r.ip }, 0);
+        if (r.rttMs !== undefined && Number.isFinite(r.rttMs)) this.rtt.observe({ ip: r.ip }, r.rttMs / 1000);
+      } else {
+        this.misses.inc({ ip: r.ip });
+      }
+    }
+    this.rounds.inc();
+    this.lastRound.set(at / 1000);
+  }
+
+  localVerdict(e: VerdictEvent): void {
+    this.local.set(e.ip, e.to);
+  }
+
+  clusterVerdict(e: ClusterVerdictEvent): void {
+    this.cluster.set(e.ip, e.to);
+  }
+
+  selfCheck(e: SelfCheckEvent): void {
+    this.selfCheckState = e.to;
+  }
+
+  dnsCall(e: DnsCallEvent): void {
+    this.dnsCalls.inc({ operation: e.op, result: e.result });
+    this.dnsCallDuration.observe({ operation: e.op }, e.durationMs / 1000);
+  }
+
+  dnsChange(e: DnsChangeEvent): void {
+    this.dnsChanges.inc({ op: e.op, dry_run: String(e.dryRun) });
+  }
+
+  reconcile(e: ReconcileEvent): void {
+    this.reconcileDuration.observe({ result: e.ok ? 'ok' : 'failed' }, e.durationMs / 1000);
+    this.reconcileFailures.set(e.consecutiveFailures);
+    if (e.ok) this.lastReconcileOk.set(e.at / 1000);
+  }
+
+  configReload(e: { ok: boolean; at: number }): void {
+    this.reloads.inc({ result: e.ok ? 'ok' : 'failed' });
+    if (e.ok) this.prune();
+  }
+
+  // ---- internals --------------------------------------------------------------
+
+  /** [ip, local, cluster] for every target (unknown until an event says otherwise). */
+  private verdictRows(): Array<[string, Verdict, Verdict]> {
+    const ips = this.opts.config ? this.opts.config().cloudflare.ipAddresses : [...new Set([...this.local.keys(), ...this.cluster.keys()])];
+    return ips.map((ip) => [ip, this.local.get(ip) ?? 'unknown', this.cluster.get(ip) ?? 'unknown']);
+  }
+
+  /** Drops the series of IPs the config no longer has. */
+  private prune(): void {
+    if (!this.opts.config) return;
+    const c = this.opts.config();
+    const keep = new Set([...c.cloudflare.ipAddresses, ...c.canaries]);
+    for (const ip of this.probed) {
+      if (keep.has(ip)) continue;
+      this.probed.delete(ip);
+      this.rtt.remove({ ip });
+      this.misses.remove({ ip });
+    }
+    const targets = new Set(c.cloudflare.ipAddresses);
+    for (const map of [this.local, this.cluster]) {
+      for (const ip of map.keys()) if (!targets.has(ip)) map.delete(ip);
+    }
+  }
+}

@@ -1,0 +1,338 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Agent } from '../../../src/agent.js';
+import { fanOut } from '../../../src/events.js';
+import { emptyDropCounts } from '../../../src/gossip/index.js';
+import type { ObservationHandler, PeerStatus } from '../../../src/gossip/types.js';
+import { silentLogger } from '../../../src/log.js';
+import { Metrics, type MetricsConfigView } from '../../../src/status/metrics.js';
+import { waitFor } from '../../support/cli.js';
+import { testConfig } from '../../support/config.js';
+import { FakeDns } from '../../support/fake-dns.js';
+import { FakeProber } from '../../support/fake-prober.js';
+
+const A = '203.0.113.1';
+const B = '203.0.113.2';
+const C = '203.0.113.3';
+const CANARY = '203.0.113.250';
+const T = 1_700_000_000_000;
+
+/** Prometheus text → `name{k="v",...}` (labels sorted) → value; comments skipped. */
+function parseExposition(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
+    if (!m) throw new Error(`unparsable exposition line: ${line}`);
+    const labels = [...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => `${l[1]}="${l[2]}"`).sort();
+    out.set(labels.length > 0 ? `${m[1]}{${labels.join(',')}}` : m[1]!, Number(m[3]));
+  }
+  return out;
+}
+
+async function scrape(m: Metrics): Promise<Map<string, number>> {
+  return parseExposition(await m.metrics());
+}
+
+function mutableConfig(ips: string[], canaries: string[] = []): { view: () => MetricsConfigView; set(ips: string[], canaries?: string[]): void } {
+  let current: MetricsConfigView = { cloudflare: { ipAddresses: ips }, canaries };
+  return { view: () => current, set: (i, c = []) => (current = { cloudflare: { ipAddresses: i }, canaries: c }) };
+}
+
+interface Case {
+  readonly name: string;
+  readonly feed: (m: Metrics) => void;
+  /** Series that must be present with these values. */
+  readonly expect: Readonly<Record<string, number>>;
+  /** Series (prefixes of a key) that must be absent. */
+  readonly absent?: readonly string[];
+}
+
+const cases: Case[] = [
+  {
+    name: 'a successful probe observes its RTT in seconds and creates a zero miss series',
+    feed: (m) => m.probeRound([{ ip: A, ok: true, rttMs: 0.3 }], T),
+    expect: {
+      [`goavail_probe_rtt_seconds_count{ip="${A}"}`]: 1,
+      [`goavail_probe_rtt_seconds_bucket{ip="${A}",le="0.0005"}`]: 1,
+      [`goavail_probe_rtt_seconds_sum{ip="${A}"}`]: 0.0003,
+      [`goavail_probe_misses_total{ip="${A}"}`]: 0,
+      goavail_probe_rounds_total: 1,
+      goavail_last_probe_round_timestamp_seconds: T / 1000,
+    },
+  },
+  {
+    name: 'a slow probe lands in a high bucket only',
+    feed: (m) => m.probeRound([{ ip: A, ok: true, rttMs: 300 }], T),
+    expect: {
+      [`goavail_probe_rtt_seconds_bucket{ip="${A}",le="0.25"}`]: 0,
+      [`goavail_probe_rtt_seconds_bucket{ip="${A}",le="0.5"}`]: 1,
+      [`goavail_probe_rtt_seconds_bucket{ip="${A}",le="2"}`]: 1,
+    },
+  },
+  {
+    name: 'misses count per IP and do not observe an RTT',
+    feed: (m) => {
+      m.probeRound([{ ip: A, ok: false, error: 'timeout' }, { ip: B, ok: true, rttMs: 1 }], T);
+      m.probeRound([{ ip: A, ok: false, error: 'timeout' }, { ip: B, ok: false }], T + 1000);
+    },
+    expect: {
+      [`goavail_probe_misses_total{ip="${A}"}`]: 2,
+      [`goavail_probe_misses_total{ip="${B}"}`]: 1,
+      [`goavail_probe_rtt_seconds_count{ip="${B}"}`]: 1,
+      goavail_probe_rounds_total: 2,
+      goavail_last_probe_round_timestamp_seconds: (T + 1000) / 1000,
+    },
+    absent: [`goavail_probe_rtt_seconds_count{ip="${A}"}`],
+  },
+  {
+    name: 'verdict gauge: 1 up, 0 down, -1 unknown, local and cluster apart',
+    feed: (m) => {
+      m.localVerdict({ ip: A, from: 'unknown', to: 'down', at: T });
+      m.clusterVerdict({ ip: A, from: 'unknown', to: 'down', agreed: ['self'], at: T });
+      m.localVerdict({ ip: B, from: 'unknown', to: 'up', at: T });
+    },
+    expect: {
+      [`goavail_verdict{ip="${A}",kind="local"}`]: 0,
+      [`goavail_verdict{ip="${A}",kind="cluster"}`]: 0,
+      [`goavail_verdict{ip="${B}",kind="local"}`]: 1,
+      [`goavail_verdict{ip="${B}",kind="cluster"}`]: -1,
+      [`goavail_verdict{ip="${C}",kind="local"}`]: -1,
+      [`goavail_verdict{ip="${C}",kind="cluster"}`]: -1,
+    },
+  },
+  {
+    name: 'a later verdict replaces the earlier one',
+    feed: (m) => {
+      m.clusterVerdict({ ip: A, from: 'unknown', to: 'down', agreed: ['self'], at: T });
+      m.clusterVerdict({ ip: A, from: 'down', to: 'up', agreed: ['self'], at: T + 1 });
+    },
+    expect: { [`goavail_verdict{ip="${A}",kind="cluster"}`]: 1 },
+  },
+  {
+    name: 'self-check is one-hot, healthy at start',
+    feed: () => undefined,
+    expect: { 'goavail_self_check{state="healthy"}': 1, 'goavail_self_check{state="canaries-failing"}': 0, 'goavail_self_check{state="too-many-down"}': 0 },
+  },
+  {
+    name: 'self-check follows its events',
+    feed: (m) => m.selfCheck({ from: 'healthy', to: 'canaries-failing', detail: 'every canary is down', at: T }),
+    expect: { 'goavail_self_check{state="healthy"}': 0, 'goavail_self_check{state="canaries-failing"}': 1, 'goavail_self_check{state="too-many-down"}': 0 },
+  },
+  {
+    name: 'DNS API calls by operation and result, with durations',
+    feed: (m) => {
+      m.dnsCall({ op: 'list', result: 'ok', durationMs: 20 });
+      m.dnsCall({ op: 'list', result: 'ok', durationMs: 30 });
+      m.dnsCall({ op: 'apply', result: 'rate-limit', durationMs: 2000 });
+    },
+    expect: {
+      'goavail_dns_api_calls_total{operation="list",result="ok"}': 2,
+      'goavail_dns_api_calls_total{operation="apply",result="rate-limit"}': 1,
+      'goavail_dns_api_call_duration_seconds_count{operation="list"}': 2,
+      'goavail_dns_api_call_duration_seconds_sum{operation="list"}': 0.05,
+      'goavail_dns_api_call_duration_seconds_bucket{le="2.5",operation="apply"}': 1,
+      'goavail_dns_api_call_duration_seconds_bucket{le="1",operation="apply"}': 0,
+    },
+  },
+  {
+    name: 'DNS changes by op and dry_run',
+    feed: (m) => {
+      const base = { type: 'A' as const, hostname: 'www.example.com', ip: A, summary: 's', at: T };
+      m.dnsChange({ ...base, op: 'delete', dryRun: true });
+      m.dnsChange({ ...base, op: 'delete', dryRun: true, hostname: 'api.example.com' });
+      m.dnsChange({ ...base, op: 'create', dryRun: false });
+    },
+    expect: { 'goavail_dns_changes_total{dry_run="true",op="delete"}': 2, 'goavail_dns_changes_total{dry_run="false",op="create"}': 1 },
+    absent: ['goavail_dns_changes_total{dry_run="false",op="delete"}'],
+  },
+  {
+    name: 'reconcile failures count up, a success resets them and stamps the time',
+    feed: (m) => {
+      m.reconcile({ ok: false, durationMs: 100, changes: 0, consecutiveFailures: 1, error: 'boom', at: T });
+      m.reconcile({ ok: false, durationMs: 100, changes: 0, consecutiveFailures: 2, error: 'boom', at: T + 1000 });
+      m.reconcile({ ok: true, durationMs: 40, changes: 1, consecutiveFailures: 0, at: T + 2000 });
+    },
+    expect: {
+      goavail_reconcile_consecutive_failures: 0,
+      'goavail_reconcile_duration_seconds_count{result="failed"}': 2,
+      'goavail_reconcile_duration_seconds_count{result="ok"}': 1,
+      'goavail_reconcile_duration_seconds_bucket{le="0.05",result="ok"}': 1,
+      goavail_last_reconcile_success_timestamp_seconds: (T + 2000) / 1000,
+    },
+  },
+  {
+    name: 'failing reconciles show in the gauge; never a success: timestamp 0',
+    feed: (m) => m.reconcile({ ok: false, durationMs: 5, changes: 0, consecutiveFailures: 3, error: 'x', at: T }),
+    expect: { goavail_reconcile_consecutive_failures: 3, goavail_last_reconcile_success_timestamp_seconds: 0 },
+  },
+  {
+    name: 'config reloads by result, both present from the start',
+    feed: (m) => {
+      m.configReload({ ok: false, at: T });
+      m.configReload({ ok: false, at: T });
+      m.configReload({ ok: true, at: T });
+    },
+    expect: { 'goavail_config_reloads_total{result="failed"}': 2, 'goavail_config_reloads_total{result="ok"}': 1 },
+  },
+];
+
+describe('Metrics: series after events', () => {
+  it.each(cases)('$name', async (c) => {
+    const m = new Metrics({ config: mutableConfig([A, B, C]).view });
+    c.feed(m);
+    const got = await scrape(m);
+    for (const [key, value] of Object.entries(c.expect)) {
+      expect(got.has(key), `${key} missing in\n${[...got.keys()].join('\n')}`).toBe(true);
+      expect(got.get(key), key).toBeCloseTo(value, 9);
+    }
+    for (const key of c.absent ?? []) expect(got.has(key), `${key} present`).toBe(false);
+  });
+
+  it('without a config the verdict gauge lists only IPs with a verdict event', async () => {
+    const m = new Metrics();
+    m.localVerdict({ ip: A, from: 'unknown', to: 'up', at: T });
+    const got = await scrape(m);
+    expect(got.get(`goavail_verdict{ip="${A}",kind="local"}`)).toBe(1);
+    expect(got.get(`goavail_verdict{ip="${A}",kind="cluster"}`)).toBe(-1);
+    expect([...got.keys()].filter((k) => k.startsWith('goavail_verdict{'))).toHaveLength(2);
+  });
+
+  it('single node: no gossip series', async () => {
+    const text = await new Metrics().metrics();
+    expect(text).not.toContain('goavail_gossip_');
+    expect(text).toContain('# TYPE goavail_probe_rtt_seconds histogram');
+    expect(text).toContain('# TYPE goavail_verdict gauge');
+  });
+
+  it('cluster: gossip drops, accepted batches and peers are read at scrape time', async () => {
+    const drops = emptyDropCounts();
+    const handlers: ObservationHandler[] = [];
+    let peers: PeerStatus[] = [
+      { id: 'p1', addr: '127.0.0.1:7001', connected: true, lastHeard: T },
+      { id: undefined, addr: '127.0.0.1:7002', connected: false, lastHeard: undefined },
+    ];
+    const m = new Metrics({ gossip: { drops: () => ({ ...drops }), peers: () => peers, onObservations: (h) => handlers.push(h) } });
+    expect(handlers).toHaveLength(1);
+    let got = await scrape(m);
+    expect(got.get('goavail_gossip_messages_accepted_total')).toBe(0);
+    expect(got.get('goavail_gossip_messages_dropped_total{reason="bad-tag"}')).toBe(0);
+    expect(got.get('goavail_gossip_peers_connected')).toBe(1);
+    expect(got.get('goavail_gossip_peers_configured')).toBe(2);
+
+    drops['bad-tag'] = 3;
+    drops.replayed = 1;
+    for (let i = 0; i < 2; i++) handlers[0]!('p1', { seq: i + 1, sentAt: T, full: false, observations: [] }, T);
+    peers = peers.map((p) => ({ ...p, connected: true }));
+    got = await scrape(m);
+    expect(got.get('goavail_gossip_messages_accepted_total')).toBe(2);
+    expect(got.get('goavail_gossip_messages_dropped_total{reason="bad-tag"}')).toBe(3);
+    expect(got.get('goavail_gossip_messages_dropped_total{reason="replayed"}')).toBe(1);
+    expect(got.get('goavail_gossip_messages_dropped_total{reason="too-old"}')).toBe(0);
+    expect(got.get('goavail_gossip_peers_connected')).toBe(2);
+    // Collected counters are not summed across scrapes.
+    got = await scrape(m);
+    expect(got.get('goavail_gossip_messages_dropped_total{reason="bad-tag"}')).toBe(3);
+  });
+
+  it('two instances never share series (own registry, not the global one)', async () => {
+    const a = new Metrics();
+    const b = new Metrics();
+    a.probeRound([{ ip: A, ok: false }], T);
+    expect((await scrape(a)).get(`goavail_probe_misses_total{ip="${A}"}`)).toBe(1);
+    expect((await scrape(b)).has(`goavail_probe_misses_total{ip="${A}"}`)).toBe(false);
+  });
+
+  it('process metrics are opt-in', async () => {
+    expect(await new Metrics().metrics()).not.toContain('process_cpu');
+    expect(await new Metrics({ processMetrics: true }).metrics()).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('content type is the Prometheus text format', () => {
+    expect(new Metrics().contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+  });
+});
+
+describe('Metrics: IPs removed by a reload lose their series', () => {
+  const ipSeries = (got: Map<string, number>, ip: string) => [...got.keys()].filter((k) => k.includes(`ip="${ip}"`));
+
+  function fed(config: ReturnType<typeof mutableConfig>) {
+    const m = new Metrics({ config: config.view });
+    m.probeRound([A, B, C, CANARY].map((ip) => ({ ip, ok: ip !== C, rttMs: 0.2 })), T);
+    for (const ip of [A, B, C]) {
+      m.localVerdict({ ip, from: 'unknown', to: ip === C ? 'down' : 'up', at: T });
+      m.clusterVerdict({ ip, from: 'unknown', to: ip === C ? 'down' : 'up', agreed: ['self'], at: T });
+    }
+    return m;
+  }
+
+  it('on the reload event', async () => {
+    const config = mutableConfig([A, B, C], [CANARY]);
+    const m = fed(config);
+    const before = await scrape(m);
+    expect(ipSeries(before, C).length).toBeGreaterThanOrEqual(3); // misses + 2 verdicts
+    expect(ipSeries(before, B).length).toBeGreaterThan(10); // histogram buckets too
+
+    config.set([A, B], [CANARY]);
+    m.configReload({ ok: true, at: T + 1 });
+    const after = await scrape(m);
+    expect(ipSeries(after, C)).toEqual([]);
+    expect(ipSeries(after, B)).toEqual(ipSeries(before, B));
+    expect(after.get(`goavail_verdict{ip="${A}",kind="cluster"}`)).toBe(1);
+    // The canary keeps its probe series but has no verdict series.
+    expect(after.get(`goavail_probe_misses_total{ip="${CANARY}"}`)).toBe(0);
+    expect(after.has(`goavail_verdict{ip="${CANARY}",kind="local"}`)).toBe(false);
+  });
+
+  it('at scrape time, even when a round in flight reports a removed IP after the reload', async () => {
+    const config = mutableConfig([A, B, C]);
+    const m = fed(config);
+    config.set([A]);
+    m.configReload({ ok: true, at: T + 1 });
+    m.probeRound([{ ip: B, ok: false }, { ip: A, ok: true, rttMs: 0.1 }], T + 2); // started before the reload
+    const got = await scrape(m);
+    expect(ipSeries(got, B)).toEqual([]);
+    expect(ipSeries(got, C)).toEqual([]);
+    expect(got.get(`goavail_probe_rtt_seconds_count{ip="${A}"}`)).toBe(2);
+  });
+
+  it('an IP added back starts from scratch and unknown', async () => {
+    const config = mutableConfig([A, B, C]);
+    const m = fed(config);
+    config.set([A, B]);
+    await scrape(m);
+    config.set([A, B, C]);
+    m.configReload({ ok: true, at: T + 1 });
+    const got = await scrape(m);
+    expect(got.get(`goavail_verdict{ip="${C}",kind="local"}`)).toBe(-1);
+    expect(got.has(`goavail_probe_misses_total{ip="${C}"}`)).toBe(false);
+  });
+});
+
+describe('Metrics as the agent\'s event sink', () => {
+  const agents: Agent[] = [];
+  afterEach(async () => {
+    await Promise.all(agents.splice(0).map((a) => a.stop()));
+  });
+
+  it('a real agent with a fake prober and DNS fills the series', async () => {
+    const config = testConfig({ ips: [A, B] });
+    const prober = new FakeProber();
+    prober.down.add(B);
+    const dns = new FakeDns([A, B].map((content) => ({ type: 'A' as const, name: 'www.example.com', content, proxied: false, ttl: 1 })));
+    const metrics = new Metrics({ config: () => config });
+    const agent = new Agent({ config, logger: silentLogger(), dryRun: false, createProber: () => prober, createProvider: () => dns, events: fanOut([metrics]) });
+    agents.push(agent);
+    agent.start();
+    await waitFor(() => dns.contents('www.example.com').join() === A, 'B removed');
+    await waitFor(async () => (await scrape(metrics)).get('goavail_dns_changes_total{dry_run="false",op="delete"}') === 1, 'the delete counted');
+    const got = await scrape(metrics);
+    expect(got.get(`goavail_verdict{ip="${A}",kind="cluster"}`)).toBe(1);
+    expect(got.get(`goavail_verdict{ip="${B}",kind="cluster"}`)).toBe(0);
+    expect(got.get(`goavail_verdict{ip="${B}",kind="local"}`)).toBe(0);
+    expect(got.get(`goavail_probe_misses_total{ip="${B}"}`)).toBeGreaterThanOrEqual(config.failureThreshold);
+    expect(got.get(`goavail_probe_rtt_seconds_count{ip="${A}"}`)).toBeGreaterThanOrEqual(1);
+    expect(got.get('goavail_dns_api_calls_total{operation="apply",result="ok"}')).toBe(1);
+    expect(got.get('goavail_dns_api_calls_total{operation="list",result="ok"}')).toBeGreaterThanOrEqual(2);
+    expect(got.get('goavail_reconcile_consecutive_failures')).toBe(0);
+  });
+});

@@ -1,0 +1,236 @@
+import { request as httpRequest, Agent as HttpAgent } from 'node:http';
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AgentStatus } from '../../../src/agent.js';
+import { emptyDropCounts } from '../../../src/gossip/index.js';
+import { silentLogger } from '../../../src/log.js';
+import { Metrics } from '../../../src/status/metrics.js';
+import { healthStaleMs, startStatusServer, StatusServerError, unhealthyReason, type StatusServer } from '../../../src/status/server.js';
+
+const NOW = 1_700_000_000_000;
+
+function baseStatus(over: Partial<AgentStatus> = {}): AgentStatus {
+  return {
+    id: 'self', dryRun: true, startedAt: NOW - 10_000, configFile: '/x/goavail.toml', running: true, lastRoundAt: NOW - 500,
+    intervalMs: 2000, minPeersAgree: 0, freshnessMs: 17_000, selfCheck: { state: 'healthy', since: undefined, detail: 'ok' },
+    targets: [{
+      ip: '127.0.0.1', local: { verdict: 'up', misses: 0, successes: 3, since: NOW - 5000, lastProbeAt: NOW - 500, lastRttMs: 0.1, lastError: undefined },
+      vote: 'up', peers: [], cluster: { verdict: 'up', since: NOW - 5000, agreed: ['self'] }, inDns: { 'www.example.com': true }, lastAction: undefined, why: undefined,
+    }],
+    canaries: [], peers: [], lastReconcile: undefined, consecutiveReconcileFailures: 0, held: [],
+    ...over,
+  };
+}
+
+interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+
+function get(address: string, path: string, method = 'GET', agent?: HttpAgent): Promise<Reply> {
+  const url = new URL(`http://${address}${path}`);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search, method, agent: agent ?? false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(method === 'POST' ? 'x=1' : undefined);
+  });
+}
+
+const servers: StatusServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function start(status: () => AgentStatus, opts: { metrics?: Metrics; gossip?: boolean; addr?: string } = {}) {
+  const metrics = opts.metrics ?? new Metrics();
+  const drops = { ...emptyDropCounts(), 'bad-tag': 2 };
+  const server = await startStatusServer({
+    addr: opts.addr ?? '127.0.0.1:0', agent: { status }, metrics, logger: silentLogger(), now: () => NOW,
+    gossip: opts.gossip ? { drops: () => drops } : undefined,
+  });
+  servers.push(server);
+  return server;
+}
+
+describe('status server routes', () => {
+  it('binds an ephemeral port and reports host:port', async () => {
+    const s = await start(() => baseStatus());
+    expect(s.address).toMatch(/^127\.0\.0\.1:[1-9][0-9]*$/);
+  });
+
+  it('GET /status: the agent status, the snapshot time, null for absent values', async () => {
+    const s = await start(() => baseStatus());
+    const r = await get(s.address, '/status');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+    const doc = JSON.parse(r.body) as Record<string, unknown> & { targets: Array<Record<string, unknown>> };
+    expect(doc.now).toBe(NOW);
+    expect(doc.id).toBe('self');
+    expect(doc.running).toBe(true);
+    expect(doc.lastReconcile).toBeNull();
+    expect(doc.gossipDrops).toBeNull();
+    expect(doc.targets[0]).toMatchObject({ ip: '127.0.0.1', why: null, lastAction: null, cluster: { verdict: 'up', agreed: ['self'] }, inDns: { 'www.example.com': true } });
+    expect((doc.selfCheck as Record<string, unknown>).since).toBeNull();
+  });
+
+  it('GET /status carries the gossip drop counters in cluster mode; a query string is ignored', async () => {
+    const s = await start(() => baseStatus(), { gossip: true });
+    const doc = JSON.parse((await get(s.address, '/status?pretty=1')).body) as { gossipDrops: Record<string, number> };
+    expect(doc.gossipDrops['bad-tag']).toBe(2);
+    expect(doc.gossipDrops.replayed).toBe(0);
+  });
+
+  it('GET /metrics: Prometheus text with the registry content type', async () => {
+    const metrics = new Metrics();
+    metrics.probeRound([{ ip: '127.0.0.1', ok: false }], NOW);
+    const s = await start(() => baseStatus(), { metrics });
+    const r = await get(s.address, '/metrics');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe(metrics.contentType);
+    expect(r.body).toContain('goavail_probe_misses_total{ip="127.0.0.1"} 1');
+  });
+
+  it.each([
+    ['running, fresh round', {}, 200, 'ok\n'],
+    ['not running', { running: false }, 503, 'agent not running\n'],
+    ['last round too old', { lastRoundAt: NOW - 60_000 }, 503, 'last probe round 60.0 s ago (limit 6.0 s)\n'],
+    ['first round pending shortly after start', { lastRoundAt: undefined, startedAt: NOW - 1000 }, 200, 'ok\n'],
+    ['no round long after start', { lastRoundAt: undefined, startedAt: NOW - 30_000 }, 503, 'no probe round completed in 30.0 s since start (limit 6.0 s)\n'],
+  ] as const)('GET /healthz: %s → %i', async (_name, over, status, body) => {
+    const s = await start(() => baseStatus(over));
+    const r = await get(s.address, '/healthz');
+    expect(r.status).toBe(status);
+    expect(r.body).toBe(body);
+  });
+
+  it.each([
+    ['/', 404], ['/nope', 404], ['/status/', 404], ['/metricsx', 404],
+  ])('GET %s → %i', async (path, status) => {
+    const s = await start(() => baseStatus());
+    expect((await get(s.address, path)).status).toBe(status);
+  });
+
+  it.each(['POST', 'PUT', 'DELETE'])('%s /status → 405 with Allow', async (method) => {
+    const s = await start(() => baseStatus());
+    const r = await get(s.address, '/status', method);
+    expect(r.status).toBe(405);
+    expect(r.headers.allow).toBe('GET, HEAD');
+  });
+
+  it('HEAD answers like GET without a body', async () => {
+    const s = await start(() => baseStatus());
+    const r = await get(s.address, '/healthz', 'HEAD');
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('');
+  });
+
+  it('a failing status() is a 500 for that request; the server keeps serving', async () => {
+    let fail = true;
+    const s = await start(() => {
+      if (fail) throw new Error('boom');
+      return baseStatus();
+    });
+    expect((await get(s.address, '/status')).status).toBe(500);
+    expect((await get(s.address, '/healthz')).status).toBe(500);
+    fail = false;
+    expect((await get(s.address, '/status')).status).toBe(200);
+  });
+
+  it('a malformed request gets a 400 and does not hurt the server', async () => {
+    const s = await start(() => baseStatus());
+    const [host, port] = s.address.split(':');
+    const reply = await new Promise<string>((resolve, reject) => {
+      const sock = connect(Number(port), host!, () => sock.write('NOT HTTP AT ALL\r\n\r\n'));
+      let data = '';
+      sock.setEncoding('utf8').on('data', (c: string) => (data += c)).on('end', () => resolve(data)).on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400/);
+    expect((await get(s.address, '/healthz')).status).toBe(200);
+  });
+});
+
+describe('status server lifecycle', () => {
+  it('a taken address fails with a clear error naming it', async () => {
+    const s = await start(() => baseStatus());
+    const err = await startStatusServer({ addr: s.address, agent: { status: () => baseStatus() }, metrics: new Metrics(), logger: silentLogger() }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StatusServerError);
+    expect((err as StatusServerError).code).toBe('EADDRINUSE');
+    expect((err as Error).message).toBe(`cannot listen on ${s.address} for /status, /metrics, /healthz: address already in use (EADDRINUSE)`);
+  });
+
+  it.each(['localhost', '127.0.0.1:99999', '::1:9100'])('a malformed address %s is refused before binding', async (addr) => {
+    await expect(startStatusServer({ addr, agent: { status: () => baseStatus() }, metrics: new Metrics(), logger: silentLogger() }))
+      .rejects.toThrow(StatusServerError);
+  });
+
+  it('IPv6 loopback is reported in brackets', async () => {
+    let s: StatusServer;
+    try {
+      s = await start(() => baseStatus(), { addr: '[::1]:0' });
+    } catch (err) {
+      if ((err as StatusServerError).code === 'EADDRNOTAVAIL') return; // no IPv6 loopback on this machine
+      throw err;
+    }
+    expect(s.address).toMatch(/^\[::1\]:\d+$/);
+    expect((await get(s.address, '/healthz')).status).toBe(200);
+  });
+
+  it('close() ends idle keep-alive connections instead of waiting for them', async () => {
+    const s = await start(() => baseStatus());
+    const agent = new HttpAgent({ keepAlive: true });
+    const r = await get(s.address, '/status', 'GET', agent);
+    expect(r.headers.connection).toBe('keep-alive');
+    const sockets = Object.values(agent.freeSockets).flat();
+    expect(sockets).toHaveLength(1);
+    const socketClosed = new Promise<void>((resolve) => sockets[0]!.once('close', () => resolve()));
+    // The server's keep-alive timeout is 5 s: without closing connections, close() would wait that long.
+    const closed = await Promise.race([s.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open'), 2_500))]);
+    expect(closed).toBe('closed');
+    await socketClosed;
+    agent.destroy();
+    servers.splice(servers.indexOf(s), 1);
+    await expect(get(s.address, '/healthz')).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('close() also ends a connection stuck in the middle of a request', async () => {
+    const s = await start(() => baseStatus());
+    const [host, port] = s.address.split(':');
+    const sock = connect(Number(port), host!);
+    await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+    sock.write('GET /status HTTP/1.1\r\nhost: x\r\n'); // headers never finished: not an idle connection
+    sock.on('error', () => undefined);
+    const socketClosed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+    await new Promise((r) => setTimeout(r, 100)); // let the server see the partial request
+    // The headers timeout is 10 s: without cutting connections, close() would wait that long.
+    const closed = await Promise.race([s.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open'), 2_500))]);
+    expect(closed).toBe('closed');
+    await socketClosed;
+    servers.splice(servers.indexOf(s), 1);
+  });
+
+  it('close() twice is fine', async () => {
+    const s = await start(() => baseStatus());
+    await Promise.all([s.close(), s.close()]);
+    servers.splice(servers.indexOf(s), 1);
+  });
+});
+
+describe('unhealthyReason', () => {
+  const s = (over: Partial<AgentStatus>) => ({ ...baseStatus(), ...over });
+  it.each([
+    [{}, undefined],
+    [{ running: false }, 'agent not running'],
+    [{ lastRoundAt: NOW - 6_000 }, undefined],
+    [{ lastRoundAt: NOW - 6_001 }, 'last probe round 6.0 s ago (limit 6.0 s)'],
+    [{ intervalMs: 200, lastRoundAt: NOW - 2_900 }, undefined], // floor of 3 s for short intervals
+    [{ intervalMs: 200, lastRoundAt: NOW - 3_100 }, 'last probe round 3.1 s ago (limit 3.0 s)'],
+    [{ lastRoundAt: undefined, startedAt: undefined }, 'agent not started'],
+  ] as const)('%j → %s', (over, reason) => {
+    expect(unhealthyReason(s(over), NOW)).toBe(reason);
+  });
+
+  it('healthStaleMs: 3 intervals, at least 3 s', () => {
+    expect(healthStaleMs(2000)).toBe(6000);
+    expect(healthStaleMs(100)).toBe(3000);
+  });
+});
