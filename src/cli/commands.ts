@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Agent } from '../agent.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { printableConfig } from '../config/print.js';
@@ -5,6 +6,7 @@ import type { Config, ConfigIssue } from '../config/schema.js';
 import { CloudflareProvider, credentialsFromEnv, type CloudflareCredentials } from '../dns/cloudflare.js';
 import { DryRunProvider } from '../dns/dryrun.js';
 import { fanOut, type AgentEvents } from '../events.js';
+import { createNotifier, type Notifier } from '../notify/index.js';
 import { createLibp2pGossip, IdentityError, Keyring, loadOrCreateIdentity, type Libp2pGossip } from '../gossip/index.js';
 import { recordTypeOf } from '../dns/plan.js';
 import type { DnsProvider } from '../dns/types.js';
@@ -83,6 +85,7 @@ export async function monitor(flags: MonitorFlags): Promise<number> {
   let gossip: Libp2pGossip | undefined;
   let metrics: Metrics;
   let events: AgentEvents;
+  let notifier: Notifier | undefined;
   // The managed IPs follow reloads; the gossip layer drops observations of other IPs.
   let managed = new Set(config.cloudflare.ipAddresses);
   // The config in force (reloads swap it); metrics drop the series of IPs it no longer has.
@@ -97,7 +100,8 @@ export async function monitor(flags: MonitorFlags): Promise<number> {
     }
     metrics = new Metrics({ gossip, config: () => current, processMetrics: true });
     // Watchers of the agent's events; each is isolated from the others and from the agent.
-    const sinks: AgentEvents[] = [metrics];
+    notifier = createNotifier(config, { logger: logger.child({ component: 'notify' }), agentId: () => gossip?.selfId ?? hostname(), dryRun: flags.dryRun });
+    const sinks: AgentEvents[] = [metrics, notifier];
     events = fanOut(sinks, (err) => logger.warn({ err }, 'an event watcher failed'));
     agent = new Agent({
       config,
@@ -117,6 +121,7 @@ export async function monitor(flags: MonitorFlags): Promise<number> {
     });
   } catch (err) {
     await gossip?.stop().catch(() => undefined);
+    notifier?.close();
     if (err instanceof ProberSetupError || err instanceof IdentityError || err instanceof ClusterSetupError) {
       process.stderr.write(`goavail: ${err.message}\n`);
       return err instanceof ClusterSetupError ? EXIT.usage : EXIT.failure;
@@ -132,6 +137,7 @@ export async function monitor(flags: MonitorFlags): Promise<number> {
     } catch (err) {
       await agent.stop().catch(() => undefined);
       await gossip?.stop().catch(() => undefined);
+      notifier?.close();
       process.stderr.write(`goavail: ${errorLine(err)}; set status_addr to a free address, or status_addr = "" to disable the listener\n`);
       return EXIT.failure;
     }
@@ -148,6 +154,7 @@ export async function monitor(flags: MonitorFlags): Promise<number> {
         if (next.statusAddr !== current.statusAddr) logger.warn({ statusAddr: current.statusAddr ?? '' }, 'status_addr changes take effect after a restart');
         managed = new Set(next.cloudflare.ipAddresses);
         current = next;
+        notifier?.update(next);
         agent.reload(next); // reports the successful reload to the event watchers itself
       } catch (err) {
         const issues = err instanceof ConfigError ? err.issues : [];
@@ -158,6 +165,9 @@ export async function monitor(flags: MonitorFlags): Promise<number> {
     onStop: async () => {
       await Promise.all([agent.stop(), statusServer?.close()]);
       await gossip?.stop();
+      // Give notifications already queued a moment, inside the 5 s stop promise.
+      await notifier?.flush(1_500);
+      notifier?.close();
     },
   });
   return exitCode;

@@ -3,7 +3,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { checkConfig, monitor, type MonitorFlags } from './commands.js';
+// commands.js pulls in libp2p and the Cloudflare SDK (~2.5 s to load on a busy
+// machine): it is imported only by the commands that need it.
+import type { MonitorFlags } from './commands.js';
 import { EXIT } from './exit.js';
 import { DEFAULT_STATUS_ADDR, status } from './status.js';
 
@@ -55,6 +57,7 @@ export function buildProgram(): Command {
         probeType: opts.type,
         dnsProvider: opts.dnsProvider,
       };
+      const { monitor } = await import('./commands.js');
       process.exitCode = await monitor(flags);
     });
 
@@ -65,6 +68,7 @@ export function buildProgram(): Command {
     .option('-f, --config-file <path>', 'config file')
     .exitOverride()
     .action(async (positional: string | undefined, opts: { configFile?: string }) => {
+      const { checkConfig } = await import('./commands.js');
       process.exitCode = await checkConfig(configPath(opts.configFile, positional));
     });
 
