@@ -9,7 +9,7 @@ import type { Gossip, ObservationBatch, PeerStatus } from './gossip/types.js';
 import type { Logger } from './log.js';
 import type { Prober, ProbeResult } from './probe/types.js';
 import {
-  clusterVerdict, initialQuorum, isDesignatedWriter, step as quorumStep,
+  clusterVerdict, initialQuorum, isDesignatedWriter, step as quorumStep, supportedVerdict,
   type ClusterVerdict, type QuorumEvent, type QuorumOptions, type QuorumState,
 } from './quorum/quorum.js';
 
@@ -283,9 +283,14 @@ export class Agent {
     };
   }
 
-  /** The verdicts DNS follows. */
+  /**
+   * The verdicts DNS follows: the cluster verdict while the agreement behind
+   * it holds (own vote + enough fresh peers), unknown (hold) otherwise.
+   */
   verdicts(): Map<string, Verdict> {
-    return new Map([...this.targets.keys()].map((ip) => [ip, clusterVerdict(this.quorum, ip).verdict]));
+    const now = this.now();
+    const opts = this.quorumOptions();
+    return new Map([...this.targets.keys()].map((ip) => [ip, supportedVerdict(this.quorum, ip, now, opts)]));
   }
 
   // ---- probe loop ---------------------------------------------------------

@@ -28,8 +28,10 @@ export interface QuorumOptions {
 
 export interface Vote {
   readonly verdict: Verdict;
-  /** When it was received (this agent's clock). */
+  /** When it was last received (this agent's clock): freshness. */
   readonly at: number;
+  /** When this agent first saw this voter hold this verdict (its clock): writer order. */
+  readonly since: number;
 }
 
 export interface ClusterVerdict {
@@ -45,7 +47,8 @@ export interface QuorumState {
   readonly self: string;
   /** The managed IPs; observations of other IPs are ignored. */
   readonly ips: ReadonlySet<string>;
-  readonly local: ReadonlyMap<string, Verdict>;
+  /** This agent's own votes (`at` and `since`: when it cast the current one). */
+  readonly local: ReadonlyMap<string, Vote>;
   /** peer → ip → latest vote. */
   readonly votes: ReadonlyMap<string, ReadonlyMap<string, Vote>>;
   readonly cluster: ReadonlyMap<string, ClusterVerdict>;
@@ -96,7 +99,7 @@ export function agreeingPeers(state: QuorumState, ip: string, verdict: Verdict, 
 }
 
 function evaluate(state: QuorumState, ip: string, now: number, opts: QuorumOptions): ClusterVerdict | undefined {
-  const own = state.local.get(ip) ?? 'unknown';
+  const own = state.local.get(ip)?.verdict ?? 'unknown';
   if (own === 'unknown') return undefined;
   const peers = agreeingPeers(state, ip, own, now, opts.freshnessMs);
   if (peers.length < opts.minPeersAgree) return undefined;
@@ -123,14 +126,19 @@ export function step(state: QuorumState, event: QuorumEvent, now: number, opts: 
     case 'local': {
       if (!state.ips.has(event.ip)) return { state, changes: [] };
       const local = new Map(state.local);
-      local.set(event.ip, event.verdict);
+      const prev = state.local.get(event.ip);
+      local.set(event.ip, { verdict: event.verdict, at: now, since: prev?.verdict === event.verdict ? prev.since : now });
       return reevaluate({ ...state, local }, [event.ip], now, opts);
     }
     case 'observations': {
       if (event.peer === state.self) return { state, changes: [] };
       const before = state.votes.get(event.peer);
       const mine = new Map<string, Vote>(event.full || !before ? [] : before);
-      for (const o of event.observations) if (state.ips.has(o.ip)) mine.set(o.ip, { verdict: o.verdict, at: now });
+      for (const o of event.observations) {
+        if (!state.ips.has(o.ip)) continue;
+        const prev = before?.get(o.ip);
+        mine.set(o.ip, { verdict: o.verdict, at: now, since: prev?.verdict === o.verdict ? prev.since : now });
+      }
       const votes = new Map(state.votes);
       votes.set(event.peer, mine);
       return reevaluate({ ...state, votes }, state.ips, now, opts);
@@ -153,15 +161,45 @@ export function step(state: QuorumState, event: QuorumEvent, now: number, opts: 
 }
 
 /**
- * One writer: of the agents that agree with the cluster verdict on `ip`
- * (this one and the peers with a fresh agreeing vote), the one with the
- * lowest id writes DNS. The others write only once the change has been
- * pending longer than a grace period (the caller's rule), so a dead
- * writer delays a change, never loses it.
+ * The verdict DNS may act on now: this agent's own vote, when at least
+ * `minPeersAgree` fresh peer votes agree with it; otherwise unknown (hold:
+ * keep whatever DNS has). Unlike the sticky cluster verdict, it never acts on
+ * an agreement that has gone stale, so two agents that disagree cannot undo
+ * each other's writes.
+ */
+export function supportedVerdict(state: QuorumState, ip: string, now: number, opts: QuorumOptions): Verdict {
+  const own = state.local.get(ip)?.verdict ?? 'unknown';
+  if (own === 'unknown') return 'unknown';
+  return agreeingPeers(state, ip, own, now, opts.freshnessMs).length >= opts.minPeersAgree ? own : 'unknown';
+}
+
+/**
+ * One writer: the agent that completed the quorum writes DNS.
+ *
+ * The agents whose fresh vote agrees with this agent's are ordered by when
+ * their vote turned to this verdict (ties by id); the one at position
+ * `minPeersAgree` is the first that could see agreement, so it acts at
+ * once. The others see the same order (votes reach everyone within
+ * milliseconds, while detectors flip an interval apart) and leave the
+ * change to it; they write only once it has been pending longer than a
+ * grace period (the caller's rule), so a dead writer delays a change, never
+ * loses it. If two agents ever both write, reconciliation keeps DNS right.
+ *
+ * | agent | vote turned down at | order | minPeersAgree = 1 → writer |
+ * |-------|---------------------|-------|----------------------------|
+ * | c     | t = 0.0 s           | 0     |                            |
+ * | b     | t = 0.4 s           | 1     | b (it completed the quorum)|
+ * | a     | t = 0.9 s           | 2     |                            |
  */
 export function isDesignatedWriter(state: QuorumState, ip: string, now: number, opts: QuorumOptions): boolean {
-  const cv = clusterVerdict(state, ip);
-  if (cv.verdict === 'unknown') return false;
-  const peers = agreeingPeers(state, ip, cv.verdict, now, opts.freshnessMs);
-  return peers.every((p) => p > state.self);
+  const own = state.local.get(ip);
+  if (!own || own.verdict === 'unknown') return false;
+  if (supportedVerdict(state, ip, now, opts) !== own.verdict) return false;
+  const voters: Array<{ id: string; since: number }> = [{ id: state.self, since: own.since }];
+  for (const peer of agreeingPeers(state, ip, own.verdict, now, opts.freshnessMs)) {
+    voters.push({ id: peer, since: state.votes.get(peer)!.get(ip)!.since });
+  }
+  voters.sort((x, y) => x.since - y.since || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  const writer = voters[Math.min(opts.minPeersAgree, voters.length - 1)];
+  return writer?.id === state.self;
 }

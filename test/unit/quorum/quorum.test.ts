@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Verdict } from '../../../src/detect/detector.js';
 import {
-  clusterVerdict, initialQuorum, isDesignatedWriter, step, type QuorumEvent, type QuorumOptions, type QuorumState,
+  clusterVerdict, initialQuorum, isDesignatedWriter, step, supportedVerdict, type QuorumEvent, type QuorumOptions, type QuorumState,
 } from '../../../src/quorum/quorum.js';
 
 const IP = '203.0.113.1';
@@ -99,24 +99,59 @@ describe('quorum', () => {
   });
 });
 
-describe('one writer', () => {
+describe('supported verdict', () => {
   const opts = { minPeersAgree: 1, freshnessMs: FRESH };
-  function agreed(self: string, peers: Array<[string, Verdict]>, now = 5): QuorumState {
-    let s = initialQuorum(self, [IP]);
-    for (const [p, v] of peers) s = step(s, obs(p, v), 1, opts).state;
-    return step(s, local('down'), 2, opts).state;
-  }
   it.each([
-    ['lowest of the agreeing agents writes', 'a', [['b', 'down'], ['c', 'down']], true],
-    ['a higher id does not', 'b', [['a', 'down'], ['c', 'down']], false],
-    ['a lower peer that disagrees does not count', 'b', [['a', 'up'], ['c', 'down']], true],
-    ['nobody writes while unknown', 'a', [['b', 'up']], false],
-  ] as Array<[string, string, Array<[string, Verdict]>, boolean]>)('%s', (_n, self, peers, expected) => {
-    expect(isDesignatedWriter(agreed(self, peers), IP, 5, opts)).toBe(expected);
+    ['own down, a fresh peer agrees', [[1, obs('a', 'down')], [2, local('down')]], 3, 'down'],
+    ['own down, the agreeing vote went stale', [[1, obs('a', 'down')], [2, local('down')]], 2 + FRESH, 'unknown'],
+    ['own up while peers say down (sticky cluster verdict up): hold', [[1, obs('a', 'up')], [2, local('up')], [3, obs('a', 'down')]], 4, 'unknown'],
+    ['own unknown', [[1, obs('a', 'down')]], 2, 'unknown'],
+  ] as Array<[string, Ev[], number, Verdict]>)('%s → %s', (_n, events, at, expected) => {
+    let s = initialQuorum('b', [IP]);
+    for (const [t, e] of events) s = step(s, e, t, opts).state;
+    expect(supportedVerdict(s, IP, at, opts)).toBe(expected);
   });
-  it('when the lowest agent goes stale the next one becomes the writer', () => {
-    const s = agreed('b', [['a', 'down'], ['c', 'down']]);
-    expect(isDesignatedWriter(s, IP, 5, opts)).toBe(false);
-    expect(isDesignatedWriter(s, IP, 1 + FRESH + 1, opts)).toBe(true);
+});
+
+describe('one writer: the agent that completed the quorum', () => {
+  /** Each agent's view: votes arrive in the order the agents' detectors flipped. */
+  function view(self: string, flips: Array<[string, number]>, min: number, verdict: Verdict = 'down'): QuorumState {
+    const opts = { minPeersAgree: min, freshnessMs: FRESH };
+    let s = initialQuorum(self, [IP]);
+    for (const [id, at] of flips) s = step(s, id === self ? local(verdict) : obs(id, verdict), at, opts).state;
+    return s;
+  }
+  const flips: Array<[string, number]> = [['c', 100], ['b', 500], ['a', 900]];
+  it.each([
+    // min, flips, writer
+    [1, flips, 'b'],
+    [0, flips, 'c'],
+    [2, flips, 'a'],
+    [1, [['a', 100], ['b', 100], ['c', 300]] as Array<[string, number]>, 'b'], // a tie is broken by id
+  ] as Array<[number, Array<[string, number]>, string]>)('min %d, flips %j → %s writes, and every agent agrees', (min, order, writer) => {
+    const opts = { minPeersAgree: min, freshnessMs: FRESH };
+    for (const self of ['a', 'b', 'c']) {
+      expect(isDesignatedWriter(view(self, order, min), IP, 1000, opts), `${self}'s view`).toBe(self === writer);
+    }
+  });
+
+  it('nobody writes without support', () => {
+    const opts = { minPeersAgree: 1, freshnessMs: FRESH };
+    expect(isDesignatedWriter(view('a', [['a', 100]], 1), IP, 1000, opts)).toBe(false);
+  });
+
+  it('when the writer goes stale the order moves on', () => {
+    const opts = { minPeersAgree: 1, freshnessMs: FRESH };
+    let s = view('a', [['c', 100], ['b', 500], ['a', 900]], 1);
+    expect(isDesignatedWriter(s, IP, 1000, opts)).toBe(false); // b completed the quorum
+    s = step(s, { type: 'peer-left', peer: 'b' }, 1100, opts).state;
+    expect(isDesignatedWriter(s, IP, 1200, opts)).toBe(true); // c then a: a completes it now
+  });
+
+  it('a refreshed vote (full state) keeps its place in the order', () => {
+    const opts = { minPeersAgree: 1, freshnessMs: FRESH };
+    let s = view('a', [['c', 100], ['b', 500], ['a', 900]], 1);
+    s = step(s, { type: 'observations', peer: 'c', observations: [{ ip: IP, verdict: 'down' }], full: true }, 5000, opts).state;
+    expect(isDesignatedWriter(s, IP, 5000, opts)).toBe(false);
   });
 });
