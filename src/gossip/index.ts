@@ -14,3 +14,13 @@ export {
 export { IdentityError, loadOrCreateIdentity, type IdentityErrorCode } from './identity.js';
 export { createMemoryNetwork, type MemoryJoinOptions, type MemoryNetwork, type MemoryNetworkOptions } from './memory.js';
 export { createLibp2pGossip, parsePeerAddress, type Libp2pGossip, type Libp2pGossipOptions, type PeerAddress } from './node.js';
+export {
+  MSS_HEADER,
+  MultiKeyPnet,
+  PNET_NONCE_BYTES,
+  PnetKeyMismatchError,
+  decodeSwarmKey,
+  multiKeyPreSharedKey,
+  type MultiKeyPnetInit,
+  type MultiKeyPnetStats,
+} from './pnet.js';

@@ -22,8 +22,8 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
  * Roll out `[old, new]` everywhere (still sealing with old, already opening
  * new), then `[new, old]`, then `[new]`. A keyring `[old]` cannot open what
  * `[new, old]` seals: that is why the first step must reach every agent
- * before the second starts. (The pnet swarm key follows the first secret;
- * see {@link swarmKeyFromSecret}.)
+ * before the second starts. (Each secret also gives a pnet swarm key, see
+ * {@link swarmKeyFromSecret}: agents dial with the first and accept all.)
  */
 export const SEALED_VERSION = 1;
 export const NONCE_BYTES = 12;
@@ -55,11 +55,11 @@ function deriveKey(secret: string, info: string): Buffer {
 /** An ordered set of AES-256-GCM keys derived from the configured secrets. */
 export class Keyring {
   readonly #keys: readonly Buffer[];
-  readonly #swarmKey: Uint8Array;
+  readonly #swarmKeys: readonly Uint8Array[];
 
-  private constructor(keys: readonly Buffer[], swarmKey: Uint8Array) {
+  private constructor(keys: readonly Buffer[], swarmKeys: readonly Uint8Array[]) {
     this.#keys = keys;
-    this.#swarmKey = swarmKey;
+    this.#swarmKeys = swarmKeys;
   }
 
   /**
@@ -72,7 +72,7 @@ export class Keyring {
       if (typeof s !== 'string' || s.length === 0) throw new Error(`keyring: secret #${i} is empty`);
       return deriveKey(s, AES_INFO);
     });
-    return new Keyring(keys, swarmKeyFromSecret(secrets[0] as string));
+    return new Keyring(keys, secrets.map(swarmKeyFromSecret));
   }
 
   get size(): number {
@@ -81,7 +81,15 @@ export class Keyring {
 
   /** The pnet swarm key of the first secret ({@link swarmKeyFromSecret}); a copy. */
   swarmKey(): Uint8Array {
-    return this.#swarmKey.slice();
+    return (this.#swarmKeys[0] as Uint8Array).slice();
+  }
+
+  /**
+   * The pnet swarm key of every secret, in configured order (first = the one
+   * this agent dials with); copies. See `MultiKeyPnet` in pnet.ts.
+   */
+  swarmKeys(): Uint8Array[] {
+    return this.#swarmKeys.map((k) => k.slice());
   }
 
   /** Seal with the first key; `aad` (the topic) is authenticated, not sent. */
@@ -141,10 +149,10 @@ const SWARM_HEADER = '/key/swarm/psk/1.0.0/\n/base16/\n';
  * configured one). A distinct HKDF info string keeps it independent of the
  * AES key: knowing one says nothing about the other.
  *
- * Note on rotation: pnet accepts exactly one key, so the step that changes
- * the first secret (`[old, new]` → `[new, old]`) splits agents that have
- * switched from those that have not until the rollout completes; the
- * `[old, new]` step before it leaves the swarm key alone.
+ * Rotation: stock pnet accepts exactly one key, so the gossip node uses
+ * `MultiKeyPnet` (pnet.ts), which dials with the first secret's key and
+ * accepts a dialer using any configured secret's key; agents on adjacent
+ * rotation steps keep connecting both ways.
  */
 export function swarmKeyFromSecret(secret: string): Uint8Array {
   if (secret.length === 0) throw new Error('swarm key: secret is empty');

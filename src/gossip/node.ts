@@ -6,13 +6,13 @@ import { gossipsub, TopicValidatorResult, type GossipSub, type Message } from '@
 import { identify } from '@libp2p/identify';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
-import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
 import type { Logger } from '../log.js';
 import { DEFAULT_TOPIC, wrapBatch } from './envelope.js';
 import type { Keyring } from './keyring.js';
+import { multiKeyPreSharedKey } from './pnet.js';
 import type { DropReason, Gossip, Observation, ObservationBatch, ObservationHandler, PeerStatus } from './types.js';
 import { emptyDropCounts, ReplayGuard, validateMessage } from './validate.js';
 
@@ -25,7 +25,7 @@ export interface Libp2pGossipOptions {
   readonly peers: readonly string[];
   readonly privateKey: PrivateKey;
   /**
-   * Seals payloads and, through its first secret, derives the pnet swarm key.
+   * Seals payloads and derives the pnet swarm keys (dial with the first, accept any).
    * Undefined (no crypto_key): open network, unsealed payloads.
    */
   readonly keyring: Keyring | undefined;
@@ -118,9 +118,10 @@ interface PeerEntry {
 /**
  * Observations over libp2p gossipsub.
  *
- * - Transport: TCP + noise + yamux; with a keyring, a pnet protector whose
- *   swarm key comes from the first secret, so nodes without it cannot even
- *   finish a handshake.
+ * - Transport: TCP + noise + yamux; with a keyring, a pnet protector that
+ *   dials with the first secret's swarm key and accepts any configured
+ *   secret's ({@link multiKeyPreSharedKey}), so nodes with none of them
+ *   cannot even finish a handshake.
  * - Messages: StrictSign (origin = signed peer id), sealed with the keyring,
  *   checked by {@link validateMessage} inside gossipsub's topic validator,
  *   so a dropped message is neither delivered nor forwarded. Nothing thrown.
@@ -176,7 +177,9 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
     // 10 s (the default) it was ~130 B/s per agent of the 1 KB/s budget.
     connectionMonitor: { pingInterval: 30_000 },
     streamMuxers: [yamux()],
-    ...(opts.keyring !== undefined ? { connectionProtector: preSharedKey({ psk: opts.keyring.swarmKey() }) } : {}),
+    // Dial with the first secret's swarm key, accept any configured one: no
+    // connection gap while crypto_key rotates (see pnet.ts).
+    ...(opts.keyring !== undefined ? { connectionProtector: multiKeyPreSharedKey({ psks: opts.keyring.swarmKeys(), logger: log }) } : {}),
     services: {
       identify: identify(),
       pubsub: gossipsub({
