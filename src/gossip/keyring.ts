@@ -145,9 +145,11 @@ export class Keyring {
 const SWARM_HEADER = '/key/swarm/psk/1.0.0/\n/base16/\n';
 
 /**
- * The 95-byte libp2p pnet swarm key derived from a secret (use the first
- * configured one). A distinct HKDF info string keeps it independent of the
- * AES key: knowing one says nothing about the other.
+ * The 95-byte libp2p pnet swarm key derived from a secret (one per
+ * configured secret, see {@link Keyring.swarmKeys}). A distinct HKDF info
+ * string keeps it independent of the AES key: knowing one says nothing about
+ * the other. The derivation never changes: agents on older versions still
+ * connect with the first key.
  *
  * Rotation: stock pnet accepts exactly one key, so the gossip node uses
  * `MultiKeyPnet` (pnet.ts), which dials with the first secret's key and
