@@ -379,8 +379,9 @@ export class Agent {
       this.votes.set(ip, vote);
       changed.push({ ip, verdict: vote });
     }
-    for (const c of changed) this.applyQuorum({ type: 'local', ip: c.ip, verdict: c.verdict });
-    if (changed.length > 0 && this.gossip) this.publish(changed, false);
+    if (changed.length === 0) return;
+    this.applyQuorum({ type: 'locals', votes: changed });
+    if (this.gossip) this.publish(changed, false);
   }
 
   // ---- cluster ------------------------------------------------------------

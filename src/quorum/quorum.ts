@@ -57,6 +57,8 @@ export interface QuorumState {
 export type QuorumEvent =
   /** This agent's own verdict for an IP. */
   | { readonly type: 'local'; readonly ip: string; readonly verdict: Verdict }
+  /** Several of this agent's own votes at once (one probe round): one copy of the state, not one per IP. */
+  | { readonly type: 'locals'; readonly votes: ReadonlyArray<{ readonly ip: string; readonly verdict: Verdict }> }
   /** A peer's observations; `full` replaces all its votes, otherwise they are merged. */
   | { readonly type: 'observations'; readonly peer: string; readonly observations: readonly Observation[]; readonly full: boolean }
   /** A peer left (disconnected): its votes no longer count. */
@@ -123,12 +125,17 @@ function reevaluate(state: QuorumState, ips: Iterable<string>, now: number, opts
 
 export function step(state: QuorumState, event: QuorumEvent, now: number, opts: QuorumOptions): QuorumStep {
   switch (event.type) {
-    case 'local': {
-      if (!state.ips.has(event.ip)) return { state, changes: [] };
+    case 'local':
+      return step(state, { type: 'locals', votes: [{ ip: event.ip, verdict: event.verdict }] }, now, opts);
+    case 'locals': {
+      const votes = event.votes.filter((v) => state.ips.has(v.ip));
+      if (votes.length === 0) return { state, changes: [] };
       const local = new Map(state.local);
-      const prev = state.local.get(event.ip);
-      local.set(event.ip, { verdict: event.verdict, at: now, since: prev?.verdict === event.verdict ? prev.since : now });
-      return reevaluate({ ...state, local }, [event.ip], now, opts);
+      for (const v of votes) {
+        const prev = state.local.get(v.ip);
+        local.set(v.ip, { verdict: v.verdict, at: now, since: prev?.verdict === v.verdict ? prev.since : now });
+      }
+      return reevaluate({ ...state, local }, votes.map((v) => v.ip), now, opts);
     }
     case 'observations': {
       if (event.peer === state.self) return { state, changes: [] };

@@ -155,3 +155,21 @@ describe('one writer: the agent that completed the quorum', () => {
     expect(isDesignatedWriter(s, IP, 5000, opts)).toBe(false);
   });
 });
+
+describe('locals (a whole probe round at once)', () => {
+  it('gives the same result as one local event per IP', () => {
+    const opts = { minPeersAgree: 0, freshnessMs: FRESH };
+    const one = step(step(initialQuorum('b', [IP, OTHER]), local('down', IP), 5, opts).state, local('up', OTHER), 5, opts).state;
+    const batch = step(initialQuorum('b', [IP, OTHER]), { type: 'locals', votes: [{ ip: IP, verdict: 'down' }, { ip: OTHER, verdict: 'up' }] }, 5, opts);
+    expect(batch.state.local).toEqual(one.local);
+    expect(batch.state.cluster).toEqual(one.cluster);
+    expect(batch.changes.map((c) => [c.ip, c.to])).toEqual([[IP, 'down'], [OTHER, 'up']]);
+  });
+
+  it('handles 20,000 IPs in one round without quadratic work', () => {
+    const opts = { minPeersAgree: 0, freshnessMs: FRESH };
+    const ips = Array.from({ length: 20_000 }, (_, i) => `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`);
+    const r = step(initialQuorum('b', ips), { type: 'locals', votes: ips.map((ip) => ({ ip, verdict: 'up' as const })) }, 1, opts);
+    expect(r.changes).toHaveLength(20_000);
+  }, 20_000);
+});
