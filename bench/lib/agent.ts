@@ -1,0 +1,217 @@
+/**
+ * The real `goavail` CLI as a child process, its JSON log lines collected
+ * with pino's own `time` (ms since epoch, taken when the agent logged).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The package root: the first folder above this file whose package.json is goavail's (works from bench/ and dist/bench/). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'goavail') return dir;
+      } catch {
+        // keep looking
+      }
+    }
+    const up = resolve(dir, '..');
+    if (up === dir) throw new Error('cannot find the goavail package root');
+    dir = up;
+  }
+}
+
+export const ROOT = packageRoot();
+export const CLI = join(ROOT, 'dist/src/cli/main.js');
+
+export interface LogLine {
+  readonly level: number;
+  readonly time: number;
+  readonly msg: string;
+  readonly [k: string]: unknown;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function waitFor<T>(fn: () => T | undefined | false | null, what: string, timeoutMs: number, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined && v !== false && v !== null) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+}
+
+export class AgentProcess {
+  readonly child: ChildProcess;
+  readonly logs: LogLine[] = [];
+  /** Date.now() just before spawn(). */
+  readonly spawnedAt: number;
+  stderr = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(readonly name: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; cli?: string } = {}) {
+    const env = { ...process.env, ...opts.env };
+    // Dry-run scenarios must not pick up credentials from the caller's environment.
+    for (const k of ['CLOUDFLARE_API_TOKEN', 'CF_API_KEY', 'CF_API_EMAIL', 'CLOUDFLARE_BASE_URL']) if (opts.env?.[k] === undefined) delete env[k];
+    this.spawnedAt = Date.now();
+    this.child = spawn(process.execPath, [opts.cli ?? CLI, ...args], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let partial = '';
+    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      partial += chunk;
+      const lines = partial.split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        try {
+          this.logs.push(JSON.parse(line) as LogLine);
+        } catch {
+          this.logs.push({ level: 0, time: Date.now(), msg: line });
+        }
+      }
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+      this.stderr += c;
+    });
+    this.exited = new Promise((res) => this.child.on('exit', (code) => res(code)));
+  }
+
+  get pid(): number {
+    if (this.child.pid === undefined) throw new Error(`${this.name}: not started`);
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  find(pred: (l: LogLine) => boolean, from = 0): LogLine | undefined {
+    for (let i = from; i < this.logs.length; i++) if (pred(this.logs[i]!)) return this.logs[i];
+    return undefined;
+  }
+
+  count(pred: (l: LogLine) => boolean, from = 0): number {
+    let n = 0;
+    for (let i = from; i < this.logs.length; i++) if (pred(this.logs[i]!)) n++;
+    return n;
+  }
+
+  async waitForLog(pred: (l: LogLine) => boolean, timeoutMs: number, from = 0): Promise<LogLine> {
+    let scanned = from;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (; scanned < this.logs.length; scanned++) if (pred(this.logs[scanned]!)) return this.logs[scanned]!;
+      if (!this.running) throw new Error(`${this.name} exited (${this.child.exitCode}) before the expected log line\n${this.tail()}`);
+      if (Date.now() > deadline) throw new Error(`${this.name}: timed out waiting for a log line\n${this.tail()}`);
+      await sleep(20);
+    }
+  }
+
+  tail(n = 15): string {
+    return [this.stderr.trim(), ...this.logs.slice(-n).map((l) => JSON.stringify(l))].filter(Boolean).join('\n');
+  }
+
+  /** Writes the collected log lines (JSONL) to `dir/<prefix>-<name>.log`. */
+  async saveLogs(dir: string, prefix: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `${prefix}-${this.name}.log`), this.logs.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 8000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Log predicates. */
+export const isMsg = (text: string) => (l: LogLine): boolean => l.msg === text;
+export const localVerdict = (ip: string, verdict: 'up' | 'down') => isMsg(`local verdict: ${ip} is ${verdict}`);
+export const LOCAL_DOWN = /^local verdict: (\S+) is down$/;
+export const LOCAL_UP = /^local verdict: (\S+) is up$/;
+export const CLUSTER_VERDICT = /^cluster verdict: (\S+) is (?:up|down)$/;
+
+/** A scratch folder removed by `cleanup`. */
+export async function scratch(prefix: string): Promise<{ dir: string; write(name: string, text: string): Promise<string>; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), `goavail-bench-${prefix}-`));
+  return {
+    dir,
+    async write(name, text) {
+      const p = join(dir, name);
+      await writeFile(p, text);
+      return p;
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface AgentConfig {
+  readonly ips: readonly string[];
+  readonly interval: number;
+  readonly timeout?: number;
+  readonly failureThreshold: number;
+  readonly recoveryThreshold?: number;
+  readonly reconcileInterval?: number;
+  readonly members?: { readonly localAddr: string; readonly peers: readonly string[]; readonly minPeersAgree: number; readonly cryptoKey: string; readonly keyFile: string };
+  readonly zone?: string;
+}
+
+/** A goavail.toml for a benchmark agent; the status listener is off so parallel agents never collide on its port. */
+export function configToml(c: AgentConfig): string {
+  const lines = [
+    `failure_threshold = ${c.failureThreshold}`,
+    `recovery_threshold = ${c.recoveryThreshold ?? c.failureThreshold}`,
+    `interval = ${c.interval}`,
+    ...(c.timeout !== undefined ? [`timeout = ${c.timeout}`] : []),
+    `reconcile_interval = ${c.reconcileInterval ?? 60}`,
+    'status_addr = ""',
+  ];
+  if (c.members) {
+    const m = c.members;
+    lines.push(
+      '[Members]',
+      `peers = [${m.peers.map((p) => JSON.stringify(p)).join(', ')}]`,
+      `local_addr = ${JSON.stringify(m.localAddr)}`,
+      `min_peers_agree = ${m.minPeersAgree}`,
+      `crypto_key = ${JSON.stringify(m.cryptoKey)}`,
+      `key_file = ${JSON.stringify(m.keyFile)}`,
+    );
+  }
+  lines.push(
+    '[Cloudflare]',
+    'dns_proxied = false',
+    `dns_domain = ${JSON.stringify(c.zone ?? 'example.com')}`,
+    'hostnames = ["www"]',
+    `ip_addresses = [${c.ips.map((ip) => JSON.stringify(ip)).join(', ')}]`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** `n` distinct loopback targets 127.B.x.y (x = 0.., y = 1..250), so none is a .0 or .255. */
+export function loopbackTargets(n: number, b = 10): string[] {
+  if (!Number.isInteger(n) || n < 0 || n > 250 * 256) throw new RangeError(`cannot make ${n} loopback targets`);
+  return Array.from({ length: n }, (_, i) => `127.${b}.${Math.floor(i / 250)}.${(i % 250) + 1}`);
+}
