@@ -9,7 +9,7 @@ import type { Gossip, ObservationBatch, PeerStatus } from './gossip/types.js';
 import type { Logger } from './log.js';
 import type { Prober, ProbeResult } from './probe/types.js';
 import {
-  clusterVerdict, initialQuorum, isDesignatedWriter, step as quorumStep, supportedVerdict,
+  agreeingRank, clusterVerdict, initialQuorum, isDesignatedWriter, step as quorumStep, supportedVerdict,
   type ClusterVerdict, type QuorumEvent, type QuorumOptions, type QuorumState,
 } from './quorum/quorum.js';
 
@@ -388,7 +388,7 @@ export class Agent {
 
   private onObservations(from: string, batch: ObservationBatch, receivedAt: number): void {
     if (this.stopped) return;
-    this.applyQuorum({ type: 'observations', peer: from, observations: batch.observations, full: batch.full }, receivedAt);
+    this.applyQuorum({ type: 'observations', peer: from, observations: batch.observations, full: batch.full, sentAt: batch.sentAt }, receivedAt);
   }
 
   private trackPeers(): void {
@@ -451,7 +451,8 @@ export class Agent {
     const ip = change.record.content;
     const cv = clusterVerdict(this.quorum, ip);
     if (isDesignatedWriter(this.quorum, ip, now, this.quorumOptions())) return true;
-    return cv.since === undefined || now - cv.since >= writerGraceMs(this.config);
+    const rank = agreeingRank(this.quorum, ip, now, this.quorumOptions());
+    return cv.since === undefined || now - cv.since >= writerGraceMs(this.config) * (1 + rank);
   }
 
   private async reconcile(reason: string): Promise<void> {

@@ -60,7 +60,14 @@ export type QuorumEvent =
   /** Several of this agent's own votes at once (one probe round): one copy of the state, not one per IP. */
   | { readonly type: 'locals'; readonly votes: ReadonlyArray<{ readonly ip: string; readonly verdict: Verdict }> }
   /** A peer's observations; `full` replaces all its votes, otherwise they are merged. */
-  | { readonly type: 'observations'; readonly peer: string; readonly observations: readonly Observation[]; readonly full: boolean }
+  | {
+    readonly type: 'observations';
+    readonly peer: string;
+    readonly observations: readonly Observation[];
+    readonly full: boolean;
+    /** The sender's send time: for a change, when the peer's vote turned (it publishes at once). */
+    readonly sentAt?: number;
+  }
   /** A peer left (disconnected): its votes no longer count. */
   | { readonly type: 'peer-left'; readonly peer: string }
   /** Time passed: votes may have gone stale. */
@@ -144,7 +151,11 @@ export function step(state: QuorumState, event: QuorumEvent, now: number, opts: 
       for (const o of event.observations) {
         if (!state.ips.has(o.ip)) continue;
         const prev = before?.get(o.ip);
-        mine.set(o.ip, { verdict: o.verdict, at: now, since: prev?.verdict === o.verdict ? prev.since : now });
+        // Order votes by when they turned at the sender, not when they arrived
+        // here, so agents that turn within the gossip delay still agree on
+        // the order (a sender clock ahead of ours is clamped to now).
+        const turned = Math.min(event.sentAt ?? now, now);
+        mine.set(o.ip, { verdict: o.verdict, at: now, since: prev?.verdict === o.verdict ? prev.since : turned });
       }
       const votes = new Map(state.votes);
       votes.set(event.peer, mine);
@@ -198,6 +209,17 @@ export function supportedVerdict(state: QuorumState, ip: string, now: number, op
  * | b     | t = 0.4 s           | 1     | b (it completed the quorum)|
  * | a     | t = 0.9 s           | 2     |                            |
  */
+/**
+ * This agent's rank (0-based, by id) among the agents that agree with its
+ * vote on `ip`. Non-writers wait `grace × (1 + rank)`, so if two ever both
+ * believe the other is the writer they do not both write at the same moment.
+ */
+export function agreeingRank(state: QuorumState, ip: string, now: number, opts: QuorumOptions): number {
+  const own = state.local.get(ip);
+  if (!own || own.verdict === 'unknown') return 0;
+  return agreeingPeers(state, ip, own.verdict, now, opts.freshnessMs).filter((p) => p < state.self).length;
+}
+
 export function isDesignatedWriter(state: QuorumState, ip: string, now: number, opts: QuorumOptions): boolean {
   const own = state.local.get(ip);
   if (!own || own.verdict === 'unknown') return false;

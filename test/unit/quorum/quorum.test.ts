@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Verdict } from '../../../src/detect/detector.js';
 import {
-  clusterVerdict, initialQuorum, isDesignatedWriter, step, supportedVerdict, type QuorumEvent, type QuorumOptions, type QuorumState,
+  agreeingRank, clusterVerdict, initialQuorum, isDesignatedWriter, step, supportedVerdict, type QuorumEvent, type QuorumOptions, type QuorumState,
 } from '../../../src/quorum/quorum.js';
 
 const IP = '203.0.113.1';
@@ -172,4 +172,36 @@ describe('locals (a whole probe round at once)', () => {
     const r = step(initialQuorum('b', ips), { type: 'locals', votes: ips.map((ip) => ({ ip, verdict: 'up' as const })) }, 1, opts);
     expect(r.changes).toHaveLength(20_000);
   }, 20_000);
+});
+
+describe('one writer when two agents turn within the gossip delay', () => {
+  it('orders peer votes by when they turned at the sender (sentAt), so exactly one of them writes', () => {
+    const opts = { minPeersAgree: 1, freshnessMs: FRESH };
+    const delay = 3; // gossip latency
+    // a turns at t=1000, b at t=1002; each learns of the other 3 ms later
+    let a = initialQuorum('a', [IP]);
+    a = step(a, local('down'), 1000, opts).state;
+    a = step(a, { type: 'observations', peer: 'b', observations: [{ ip: IP, verdict: 'down' }], full: false, sentAt: 1002 }, 1002 + delay, opts).state;
+    let b = initialQuorum('b', [IP]);
+    b = step(b, local('down'), 1002, opts).state;
+    b = step(b, { type: 'observations', peer: 'a', observations: [{ ip: IP, verdict: 'down' }], full: false, sentAt: 1000 }, 1000 + delay, opts).state;
+    const writers = [isDesignatedWriter(a, IP, 1010, opts), isDesignatedWriter(b, IP, 1010, opts)];
+    expect(writers).toEqual([false, true]); // b completed the quorum in both views
+  });
+
+  it('a sender clock ahead of ours is clamped to the arrival time', () => {
+    const opts = { minPeersAgree: 1, freshnessMs: FRESH };
+    let s = initialQuorum('b', [IP]);
+    s = step(s, { type: 'observations', peer: 'a', observations: [{ ip: IP, verdict: 'down' }], full: false, sentAt: 99_999 }, 50, opts).state;
+    expect(s.votes.get('a')!.get(IP)!.since).toBe(50);
+  });
+
+  it('non-writers are ranked by id so they never fall back at the same moment', () => {
+    const opts = { minPeersAgree: 1, freshnessMs: FRESH };
+    let s = initialQuorum('b', [IP]);
+    s = step(s, obs('a', 'down'), 1, opts).state;
+    s = step(s, obs('c', 'down'), 1, opts).state;
+    s = step(s, local('down'), 2, opts).state;
+    expect(agreeingRank(s, IP, 3, opts)).toBe(1);
+  });
 });
