@@ -3,7 +3,7 @@ import { INITIAL, step as detect, type TargetState, type Verdict } from './detec
 import { effectiveVote, selfCheck } from './detect/selfcheck.js';
 import { InstrumentedProvider } from './dns/instrumented.js';
 import { plan, recordTypeOf, describeChange, type HeldRemoval } from './dns/plan.js';
-import { DnsError, type Change, type DnsProvider } from './dns/types.js';
+import { DnsError, type Change, type DnsProvider, type DnsRecord } from './dns/types.js';
 import type { AgentEvents, SelfCheckState } from './events.js';
 import type { Gossip, ObservationBatch, PeerStatus } from './gossip/types.js';
 import type { Logger } from './log.js';
@@ -462,8 +462,7 @@ export class Agent {
     let nextDelay = config.reconcileIntervalMs;
     try {
       const current = await this.provider.listRecords(cf.hostnames, this.abort.signal);
-      const read = new Map<string, Set<string>>(cf.hostnames.map((h) => [h, new Set<string>()]));
-      for (const r of current) read.get(r.name)?.add(r.content);
+      const read = byName(cf.hostnames, current);
       this.lastRead = read;
       const p = plan({ hostnames: cf.hostnames, ips: cf.ipAddresses, verdicts: this.verdicts(), current, proxied: cf.dnsProxied, ttl: cf.dnsTtl });
       this.reportHeld(p.held);
@@ -486,6 +485,9 @@ export class Agent {
           if (c.op === 'create') names?.add(c.record.content);
           else names?.delete(c.record.content);
         }
+        // Dry-run: what DNS holds now is whatever the provider says (the
+        // simulation followed the would-be changes; a real zone did not).
+        if (this.opts.dryRun) this.lastRead = await this.readRecords(cf.hostnames);
       }
       this.lastReconcile = { at: this.now(), ok: true, changes: writable.map(describeChange) };
       this.events.reconcile?.({ ok: true, durationMs: this.now() - started, changes: writable.length, consecutiveFailures: 0, at: this.now() });
@@ -508,6 +510,10 @@ export class Agent {
     }
   }
 
+  private async readRecords(hostnames: readonly string[]): Promise<Map<string, Set<string>>> {
+    return byName(hostnames, await this.provider.listRecords(hostnames, this.abort.signal));
+  }
+
   private reportHeld(held: readonly HeldRemoval[]): void {
     const lines = held.map((h) => `${h.record.type} ${h.record.name} ${h.record.content}`).sort();
     const key = lines.join('|');
@@ -527,4 +533,11 @@ function membersChanged(a: Config, b: Config): boolean {
   const x = a.members;
   const y = b.members;
   return x.localAddr !== y.localAddr || x.keyFile !== y.keyFile || x.peers.join() !== y.peers.join() || x.cryptoKeys.join() !== y.cryptoKeys.join();
+}
+
+/** hostname → the IPs its records point at. */
+function byName(hostnames: readonly string[], records: readonly DnsRecord[]): Map<string, Set<string>> {
+  const read = new Map<string, Set<string>>(hostnames.map((h) => [h, new Set<string>()]));
+  for (const r of records) read.get(r.name)?.add(r.content);
+  return read;
 }

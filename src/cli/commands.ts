@@ -3,11 +3,15 @@ import { Agent } from '../agent.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { printableConfig } from '../config/print.js';
 import type { Config, ConfigIssue } from '../config/schema.js';
-import { CloudflareProvider, credentialsFromEnv, type CloudflareCredentials } from '../dns/cloudflare.js';
+// The Cloudflare SDK (~55 MB, ~1 s of CPU) and libp2p (~30 MB) are loaded
+// only when used: with credentials, and in cluster mode.
+import type { CloudflareCredentials, CloudflareProvider } from '../dns/cloudflare.js';
 import { DryRunProvider } from '../dns/dryrun.js';
 import { fanOut, type AgentEvents } from '../events.js';
 import { createNotifier, type Notifier } from '../notify/index.js';
-import { createLibp2pGossip, IdentityError, Keyring, loadOrCreateIdentity, type Libp2pGossip } from '../gossip/index.js';
+import { IdentityError, loadOrCreateIdentity } from '../gossip/identity.js';
+import { Keyring } from '../gossip/keyring.js';
+import type { Libp2pGossip } from '../gossip/node.js';
 import { recordTypeOf } from '../dns/plan.js';
 import type { DnsProvider } from '../dns/types.js';
 import { createLogger, type Logger } from '../log.js';
@@ -45,10 +49,18 @@ function seedRecords(config: Config) {
   return cf.hostnames.flatMap((name) => cf.ipAddresses.map((ip) => ({ type: recordTypeOf(ip), name, content: ip, proxied: cf.dnsProxied, ttl: cf.dnsTtl })));
 }
 
-export function makeProviderFactory(logger: Logger, dryRun: boolean, credentials: CloudflareCredentials | undefined): (config: Config) => DnsProvider {
+/** Env names that may carry Cloudflare credentials (see credentialsFromEnv). */
+const CREDENTIAL_ENV = ['CLOUDFLARE_API_TOKEN', 'CF_API_KEY', 'CLOUDFLARE_API_KEY'];
+
+export function makeProviderFactory(
+  logger: Logger,
+  dryRun: boolean,
+  credentials: CloudflareCredentials | undefined,
+  Provider: typeof CloudflareProvider | undefined,
+): (config: Config) => DnsProvider {
   return (config) => {
-    const real = credentials
-      ? new CloudflareProvider({ zoneName: config.cloudflare.dnsDomain, credentials, logger: logger.child({ component: 'cloudflare' }) })
+    const real = credentials && Provider
+      ? new Provider({ zoneName: config.cloudflare.dnsDomain, credentials, logger: logger.child({ component: 'cloudflare' }) })
       : undefined;
     if (!dryRun && real) return real;
     return new DryRunProvider(logger.child({ component: 'dns' }), real, seedRecords(config));
@@ -68,7 +80,8 @@ export async function monitor(flags: MonitorFlags): Promise<number> {
     return err instanceof ConfigError ? EXIT.usage : EXIT.failure;
   }
 
-  const credentials = credentialsFromEnv(process.env);
+  const cloudflare = CREDENTIAL_ENV.some((k) => (process.env[k] ?? '') !== '') ? await import('../dns/cloudflare.js') : undefined;
+  const credentials = cloudflare?.credentialsFromEnv(process.env);
   if (!flags.dryRun && !credentials) {
     process.stderr.write(
       'goavail: --no-dry-run needs Cloudflare credentials: set CLOUDFLARE_API_TOKEN (Zone:Read and DNS:Edit on the zone), or CF_API_KEY and CF_API_EMAIL\n',
@@ -114,7 +127,7 @@ export async function monitor(flags: MonitorFlags): Promise<number> {
         }
         return createProberFor(c);
       },
-      createProvider: makeProviderFactory(logger, flags.dryRun, credentials),
+      createProvider: makeProviderFactory(logger, flags.dryRun, credentials, cloudflare?.CloudflareProvider),
       gossip,
       selfId: gossip?.selfId,
       events,
@@ -190,6 +203,7 @@ async function startGossip(config: Config, logger: Logger, isKnownIp: (ip: strin
     logger.warn('no [Members] crypto_key: observations between agents are unauthenticated and anyone who can reach local_addr can join; set crypto_key');
   }
   const privateKey = await loadOrCreateIdentity(m.keyFile);
+  const { createLibp2pGossip } = await import('../gossip/node.js');
   const gossip = await createLibp2pGossip({ listen: m.localAddr, peers: m.peers, privateKey, keyring, isKnownIp, logger });
   await gossip.start();
   return gossip;
