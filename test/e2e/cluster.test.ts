@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { chmod, chown, mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare.js';
 import { createNsLab, type NsLab } from '../support/netns.js';
 import { assertBuilt, GoavailProcess, scratch, sleep, waitFor } from '../support/cli.js';
+import { freePort } from '../support/net.js';
 
 /**
  * Three agent processes on 127.0.0.1 gossiping over libp2p, real ICMP to
@@ -20,17 +20,6 @@ const TOKEN = 'cluster-token';
 const UID = 1001;
 const TABLE = '1001';
 const SECRET = 'e2e-cluster-shared-secret-0123456789';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('cluster end to end (3 processes, libp2p, namespaces)', () => {
   let lab: NsLab;

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -7,6 +6,7 @@ import { Keyring } from '../../../src/gossip/keyring.js';
 import { createLibp2pGossip, parsePeerAddress, type Libp2pGossip } from '../../../src/gossip/node.js';
 import type { Observation, ObservationBatch } from '../../../src/gossip/types.js';
 import { createLogger, silentLogger, type Logger } from '../../../src/log.js';
+import { freePort } from '../../support/net.js';
 
 // Real libp2p nodes on 127.0.0.1. No timing assertions: the numbers are
 // printed for the report, the assertions only say "eventually".
@@ -15,18 +15,6 @@ const SECRET = 'cluster-secret';
 const IPS = new Set(Array.from({ length: 1000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`));
 const isKnownIp = (ip: string): boolean => IPS.has(ip);
 const logger: Logger = process.env.GOAVAIL_TEST_LOG ? createLogger({ debug: true, pretty: false }) : silentLogger();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,7 +1,7 @@
 import '../../../src/gossip/polyfill.js';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { generateKeyPair } from '@libp2p/crypto/keys';
@@ -19,6 +19,7 @@ import { createLibp2pGossip, type Libp2pGossip } from '../../../src/gossip/node.
 import { decodeSwarmKey, MSS_HEADER, MultiKeyPnet, multiKeyPreSharedKey, PnetKeyMismatchError, PNET_NONCE_BYTES } from '../../../src/gossip/pnet.js';
 import type { Observation, ObservationBatch } from '../../../src/gossip/types.js';
 import { createLogger, silentLogger, type Logger } from '../../../src/log.js';
+import { freePort } from '../../support/net.js';
 
 // The multi-key pnet protector: first against in-memory connection pairs
 // (exact bytes, stats, timeouts), then real libp2p nodes on 127.0.0.1.
@@ -46,18 +47,6 @@ function randomSwarmKey(): Uint8Array {
   const k = new Uint8Array(95);
   generateKey(k);
   return k;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
