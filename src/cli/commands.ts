@@ -20,7 +20,7 @@ import { ProberSetupError } from '../probe/types.js';
 import { Metrics } from '../status/metrics.js';
 import { startStatusServer, type StatusServer } from '../status/server.js';
 import { EXIT } from './exit.js';
-import { handleSignals } from './signals.js';
+import type { SignalGate } from './signals.js';
 
 export interface MonitorFlags {
   readonly configFile: string;
@@ -68,7 +68,7 @@ export function makeProviderFactory(
 }
 
 /** `goavail monitor`: runs until SIGTERM/SIGINT; returns the exit code. */
-export async function monitor(flags: MonitorFlags): Promise<number> {
+export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise<number> {
   const logger = createLogger({ debug: flags.debug });
   let config: Config;
   try {
@@ -157,7 +157,8 @@ export async function monitor(flags: MonitorFlags): Promise<number> {
   }
 
   agent.start();
-  const exitCode = await handleSignals({
+  // The early listeners have held every signal until here.
+  return signals.handle({
     logger,
     onReload: async () => {
       try {
@@ -183,7 +184,6 @@ export async function monitor(flags: MonitorFlags): Promise<number> {
       notifier?.close();
     },
   });
-  return exitCode;
 }
 
 class ClusterSetupError extends Error {}

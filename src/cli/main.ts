@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 // machine): it is imported only by the commands that need it.
 import type { MonitorFlags } from './commands.js';
 import { EXIT } from './exit.js';
+import { catchSignals } from './signals.js';
 import { DEFAULT_STATUS_ADDR, status } from './status.js';
 
 function version(): string {
@@ -57,8 +58,15 @@ export function buildProgram(): Command {
         probeType: opts.type,
         dnsProvider: opts.dnsProvider,
       };
-      const { monitor } = await import('./commands.js');
-      process.exitCode = await monitor(flags);
+      // Catch signals before the slow import: without a listener SIGHUP and
+      // SIGTERM kill the process outright.
+      const signals = catchSignals({ onForcedExit: (code) => process.exit(code) });
+      try {
+        const { monitor } = await import('./commands.js');
+        process.exitCode = await monitor(flags, signals);
+      } finally {
+        signals.release();
+      }
     });
 
   program

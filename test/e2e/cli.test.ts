@@ -109,6 +109,34 @@ ip_addresses = ["127.0.0.1", "127.0.0.2"]
     }
   });
 
+  it('signals during startup are held, not fatal: SIGHUP at the first log line reloads, SIGTERM right at "agent started" stops with 0', async () => {
+    // Without a listener Node's default action for SIGHUP and SIGTERM kills
+    // the process; the signals here land inside startup, or right after the
+    // "agent started" line, where a listener installed late would miss them.
+    for (let i = 0; i < 3; i++) {
+      const sent: string[] = [];
+      const p = new GoavailProcess(['monitor', good], {
+        env: noCreds,
+        onLog: (l, self) => {
+          if (sent.length === 0) {
+            sent.push('SIGHUP');
+            self.child.kill('SIGHUP');
+          } else if (l.msg === 'agent started') {
+            sent.push('SIGTERM');
+            self.child.kill('SIGTERM');
+          }
+        },
+      });
+      try {
+        const { code, signal } = await p.exited;
+        expect({ code, signal, sent }, p.tail()).toEqual({ code: 0, signal: null, sent: ['SIGHUP', 'SIGTERM'] });
+        expect(p.logs.some((l) => l.msg === 'stopping')).toBe(true);
+      } finally {
+        p.kill();
+      }
+    }
+  }, 60_000);
+
   it('without raw-socket permission ICMP fails at start with a hint', async () => {
     await chmod(dir.dir, 0o755);
     await chmod(good, 0o644);

@@ -27,7 +27,11 @@ export class GoavailProcess {
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; command?: string[] } = {}) {
+  /**
+   * `onLog` sees every log line as soon as it is read (no polling delay), so
+   * a test can signal the process at an exact point of its startup.
+   */
+  constructor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; command?: string[]; onLog?: (l: LogLine, p: GoavailProcess) => void } = {}) {
     const [cmd, ...pre] = opts.command ?? [process.execPath];
     this.child = spawn(cmd!, [...pre, CLI, ...args], {
       cwd: opts.cwd ?? ROOT,
@@ -42,11 +46,14 @@ export class GoavailProcess {
       partial = lines.pop() ?? '';
       for (const line of lines) {
         if (!line.trim()) continue;
+        let parsed: LogLine;
         try {
-          this.logs.push(JSON.parse(line) as LogLine);
+          parsed = JSON.parse(line) as LogLine;
         } catch {
-          this.logs.push({ level: 0, msg: line });
+          parsed = { level: 0, msg: line };
         }
+        this.logs.push(parsed);
+        opts.onLog?.(parsed, this);
       }
     });
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
