@@ -12,7 +12,7 @@
 
 FROM node:24-bookworm AS build
 WORKDIR /app
-# raw-socket (under net-ping) is a native addon: python3, make and g++ build it.
+# raw-socket (the ICMP prober's raw sockets) is a native addon: python3, make and g++ build it.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci

@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// net-ping's native addon cannot load in worker threads: run every file in a
+// raw-socket's native addon cannot load in worker threads: run every file in a
 // forked child process. E2E files create network namespaces with unique names,
 // so files may run in parallel.
 export default defineConfig({

@@ -1,6 +1,8 @@
-import { isIPv4, isIPv6 } from 'node:net';
 import type { Verdict } from '../detect/detector.js';
 import type { Observation, ObservationBatch } from './types.js';
+import { canonicalIp, formatIpv4, formatIpv6, parseIp, type Family } from '../net/ip.js';
+
+export { canonicalIp };
 
 /**
  * Compact binary form of an {@link ObservationBatch}.
@@ -41,117 +43,6 @@ const HEADER_BYTES = 1 + 1 + 8 + 8;
 const FLAG_FULL = 0x01;
 const VERDICTS: readonly Verdict[] = ['unknown', 'up', 'down'];
 const MAX_U32 = 0xffff_ffff;
-
-type Family = 4 | 6;
-
-interface ParsedIp {
-  readonly family: Family;
-  /** IPv4: the address as a uint32. */
-  readonly v4: number;
-  /** IPv6: the 16 address bytes. */
-  readonly v6: Uint8Array | undefined;
-}
-
-function parseIpv4(s: string): number | undefined {
-  if (!isIPv4(s)) return undefined;
-  const parts = s.split('.');
-  let n = 0;
-  for (const p of parts) n = n * 256 + Number(p);
-  return n;
-}
-
-function parseIpv6(s: string): Uint8Array | undefined {
-  if (!isIPv6(s) || s.includes('%')) return undefined;
-  let text = s.toLowerCase();
-  const out = new Uint8Array(16);
-  // A trailing dotted quad fills the last 4 bytes.
-  let tail: number | undefined;
-  const lastColon = text.lastIndexOf(':');
-  const last = text.slice(lastColon + 1);
-  if (last.includes('.')) {
-    tail = parseIpv4(last);
-    if (tail === undefined) return undefined;
-    text = text.slice(0, lastColon + 1) + '0:0';
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const head = halves[0] === '' ? [] : (halves[0] as string).split(':');
-  const rest = halves.length === 2 ? (halves[1] === '' ? [] : (halves[1] as string).split(':')) : [];
-  const groups: number[] = [];
-  if (halves.length === 2) {
-    const fill = 8 - head.length - rest.length;
-    if (fill < 1) return undefined;
-    for (const g of head) groups.push(parseInt(g, 16));
-    for (let i = 0; i < fill; i++) groups.push(0);
-    for (const g of rest) groups.push(parseInt(g, 16));
-  } else {
-    for (const g of head) groups.push(parseInt(g, 16));
-  }
-  if (groups.length !== 8 || groups.some((g) => !Number.isInteger(g) || g < 0 || g > 0xffff)) return undefined;
-  groups.forEach((g, i) => {
-    out[i * 2] = g >> 8;
-    out[i * 2 + 1] = g & 0xff;
-  });
-  if (tail !== undefined) {
-    out[12] = (tail >>> 24) & 0xff;
-    out[13] = (tail >>> 16) & 0xff;
-    out[14] = (tail >>> 8) & 0xff;
-    out[15] = tail & 0xff;
-  }
-  return out;
-}
-
-function parseIp(s: string): ParsedIp | undefined {
-  const v4 = parseIpv4(s);
-  if (v4 !== undefined) return { family: 4, v4, v6: undefined };
-  const v6 = parseIpv6(s);
-  if (v6 !== undefined) return { family: 6, v4: 0, v6 };
-  return undefined;
-}
-
-function formatIpv4(n: number): string {
-  return `${(n >>> 24) & 0xff}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
-}
-
-/** RFC 5952 text of 16 address bytes. */
-function formatIpv6(b: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(((b[i * 2] as number) << 8) | (b[i * 2 + 1] as number));
-  // IPv4-mapped ::ffff:a.b.c.d (RFC 5952 §5).
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-  }
-  // Longest run of ≥ 2 zero groups, the first one on a tie.
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
-
-/**
- * The canonical text of an IP address, the form {@link decodeBatch}
- * returns; `undefined` when `ip` is not an IPv4/IPv6 literal (zone ids are
- * refused). Use it to normalise configured IPs before comparing.
- */
-export function canonicalIp(ip: string): string | undefined {
-  const p = parseIp(ip);
-  if (p === undefined) return undefined;
-  return p.family === 4 ? formatIpv4(p.v4) : formatIpv6(p.v6 as Uint8Array);
-}
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < a.length; i++) {

@@ -1,21 +1,23 @@
+import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import netPing, { type PingCallback, type Session, type SessionOptions } from 'net-ping';
+import raw, { type Socket } from 'raw-socket';
 import type { Logger } from '../log.js';
-import { runRound } from './round.js';
+import { canonicalIp, type Family } from '../net/ip.js';
+import { ECHO_BYTES, parsePacket, writeEchoRequest, type Received } from './icmp-packet.js';
+import { runRound, type Outcome } from './round.js';
 import { ProberSetupError, type ProbeResult, type Prober } from './types.js';
 
 export interface IcmpProberOptions {
   readonly logger: Logger;
   /**
-   * Base for the ICMP identifiers of this prober's sessions (IPv4 uses it,
+   * Base for the ICMP identifiers of this prober's sockets (IPv4 uses it,
    * IPv6 the next one); default: the process id. Every raw ICMP socket on the
-   * host sees every echo reply, and net-ping matches replies on
-   * (identifier, sequence) only, so two sessions must never share one.
+   * host sees every echo reply: replies are sorted by identifier first.
    */
   readonly sessionIdBase?: number;
-  /** Opens a net-ping session; default `createSession`. A seam for tests (failing sockets). */
-  readonly openSession?: (options: SessionOptions) => Session;
+  /** Opens a raw ICMP socket of a family; default raw-socket's `createSocket`. A seam for tests (failing sockets). */
+  readonly openSocket?: (family: Family) => Socket;
 }
 
 /**
@@ -35,21 +37,23 @@ const SO_SNDBUF = 7;
 const SO_RCVBUF = 8;
 const SO_SNDBUFFORCE = 32;
 const SO_RCVBUFFORCE = 33;
+/** Replies read per readable event at most, so one busy socket cannot hold the event loop. */
+const DRAIN_LIMIT = 4096;
+/** Sequence numbers: 16 bits. */
+const SEQ_SPACE = 0x10000;
 
-type Family = 4 | 6;
-
-/** Maps a base to the identifier net-ping will really use: 1..65534 (0 would mean "pid"). */
+/** Maps a base to an identifier in 1..65534 (two bases that differ by less than 65534 never collide). */
 export function icmpSessionId(base: number, offset: number): number {
   const n = Math.trunc(base) + offset - 1;
   return (((n % 65534) + 65534) % 65534) + 1;
 }
 
 /**
- * Turns the error net-ping throws when it cannot open a raw socket into the
- * start-up error the operator reads. Permission problems get the remedies.
+ * Turns the error raw-socket throws when it cannot open a raw socket into
+ * the start-up error the operator reads. Permission problems get the remedies.
  */
 export function icmpSetupError(error: unknown): ProberSetupError {
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = errorText(error);
   const permission = /not permitted|permission denied|EPERM|EACCES/i.test(reason);
   const message = permission
     ? `cannot open a raw ICMP socket (${reason}): ICMP probing needs root or CAP_NET_RAW: run as root, ` +
@@ -60,42 +64,213 @@ export function icmpSetupError(error: unknown): ProberSetupError {
 }
 
 function errorText(error: unknown): string {
-  if (error instanceof Error) {
-    if (error instanceof netPing.RequestTimedOutError) return 'timeout';
-    return error.message || error.name;
-  }
+  if (error instanceof Error) return error.message || error.name;
   return String(error);
 }
 
+/** The send buffer is full: the packet waits for the socket to be writable. */
+function isBackpressure(error: unknown): boolean {
+  return /temporarily unavailable|would block|no buffer space/i.test(errorText(error));
+}
+
+function openRawSocket(family: Family): Socket {
+  return raw.createSocket({
+    protocol: family === 4 ? raw.Protocol.ICMP : raw.Protocol.ICMPv6,
+    addressFamily: family === 4 ? raw.AddressFamily.IPv4 : raw.AddressFamily.IPv6,
+    bufferSize: 4096,
+  });
+}
+
+/** Numbering that must survive a socket being re-opened, so a late reply cannot match a new request. */
+interface Numbering {
+  seq: number;
+  counter: number;
+}
+
 /**
- * ICMP echo prober over net-ping: one session (raw socket) per address
+ * One raw ICMP socket of one family and the requests waiting on it, indexed
+ * by sequence number. Sends go straight to the kernel, one `sendto` each,
+ * in the caller's turn; only when the send buffer is full do they queue
+ * behind raw-socket's writable wait. Replies are read until the socket is
+ * empty on every readable event.
+ */
+class Channel {
+  private readonly ips: (string | undefined)[] = new Array(SEQ_SPACE);
+  private readonly reports: (((o: Outcome) => void) | undefined)[] = new Array(SEQ_SPACE);
+  private readonly counters = new Uint32Array(SEQ_SPACE);
+  private readonly sentAt = new Float64Array(SEQ_SPACE);
+  private readonly packet = Buffer.alloc(ECHO_BYTES);
+  /** Packets waiting in raw-socket's queue for the socket to be writable. */
+  private queued = 0;
+  private draining = false;
+  private closed = false;
+
+  constructor(
+    readonly family: Family,
+    private readonly id: number,
+    private readonly token: number,
+    private readonly numbering: Numbering,
+    readonly socket: Socket,
+    private readonly onGone: (channel: Channel, why: string) => void,
+  ) {
+    socket.on('message', (buf, source) => {
+      this.receive(buf, source);
+      this.drain();
+    });
+    socket.on('error', (error) => this.gone(`ICMP socket error: ${errorText(error)}`));
+    socket.on('close', () => this.gone('ICMP socket closed'));
+  }
+
+  /** Sends one echo request; `report` is called once unless the returned cancel runs first. */
+  send(ip: string, report: (o: Outcome) => void): () => void {
+    const target = this.family === 4 ? ip : (canonicalIp(ip) ?? ip);
+    const n = this.numbering;
+    const seq = n.seq;
+    n.seq = (seq + 1) % SEQ_SPACE;
+    const counter = n.counter;
+    n.counter = (counter + 1) >>> 0;
+    // More than 65,536 requests of one family in flight: the oldest one gives way.
+    this.settle(seq, { ok: false, error: 'superseded: more than 65536 requests in flight' });
+    this.ips[seq] = target;
+    this.reports[seq] = report;
+    this.counters[seq] = counter;
+    const packet = writeEchoRequest(this.packet, this.family, this.id, seq, this.token, counter);
+    const cancel = (): void => {
+      if (this.counters[seq] === counter && this.ips[seq] !== undefined) this.clear(seq);
+    };
+    if (this.queued === 0) {
+      try {
+        this.sentAt[seq] = performance.now();
+        this.socket.wrap.send(packet, 0, ECHO_BYTES, ip, noop);
+        return cancel;
+      } catch (error) {
+        if (!isBackpressure(error)) {
+          this.settle(seq, { ok: false, error: errorText(error) });
+          return cancel;
+        }
+      }
+    }
+    // Keep the order: once one packet waits, the next ones wait behind it.
+    this.queued++;
+    this.socket.send(Buffer.from(packet), 0, ECHO_BYTES, ip, (error) => {
+      this.queued--;
+      if (this.counters[seq] !== counter || this.ips[seq] === undefined) return;
+      if (error) this.settle(seq, { ok: false, error: errorText(error) });
+      else this.sentAt[seq] = performance.now();
+    });
+    return cancel;
+  }
+
+  private receive(buf: Uint8Array, source: string): void {
+    const r = parsePacket(this.family, buf);
+    if (r === undefined || r.id !== this.id) return;
+    const ip = this.ips[r.seq];
+    if (ip === undefined) return;
+    if (r.kind === 'reply') {
+      if (r.token !== this.token || r.counter !== this.counters[r.seq] || !this.sameAddress(source, ip)) return;
+      this.settle(r.seq, { ok: true, rttMs: performance.now() - this.sentAt[r.seq]! });
+      return;
+    }
+    this.error(r, ip, source);
+  }
+
+  private error(r: Extract<Received, { kind: 'error' }>, ip: string, source: string): void {
+    if (r.to !== ip) return;
+    this.settle(r.seq, { ok: false, error: `${r.reason} (from ${source})` });
+  }
+
+  private sameAddress(source: string, ip: string): boolean {
+    return this.family === 4 ? source === ip : canonicalIp(source) === ip;
+  }
+
+  /** Reads what else is waiting; raw-socket itself reads one packet per readable event. */
+  private drain(): void {
+    if (this.draining || this.closed) return;
+    this.draining = true;
+    try {
+      for (let i = 0; i < DRAIN_LIMIT; i++) this.socket.wrap.recv(this.socket.buffer, this.onRecv);
+    } catch {
+      // EAGAIN: empty. Any other error comes back on the next readable event through raw-socket.
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private readonly onRecv = (buf: Buffer, bytes: number, source: string): void => {
+    this.receive(buf.subarray(0, bytes), source);
+  };
+
+  private settle(seq: number, outcome: Outcome): void {
+    const report = this.reports[seq];
+    if (report === undefined) return;
+    this.clear(seq);
+    report(outcome);
+  }
+
+  private clear(seq: number): void {
+    this.ips[seq] = undefined;
+    this.reports[seq] = undefined;
+  }
+
+  private gone(why: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onGone(this, why);
+    try {
+      this.socket.close();
+    } catch {
+      // already closed by raw-socket
+    }
+    this.failAll(why);
+  }
+
+  /** Every request still waiting becomes a miss that says why. */
+  failAll(why: string): void {
+    for (let seq = 0; seq < SEQ_SPACE; seq++) if (this.reports[seq] !== undefined) this.settle(seq, { ok: false, error: why });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close();
+    for (let seq = 0; seq < SEQ_SPACE; seq++) this.clear(seq);
+  }
+}
+
+function noop(): void {}
+
+/**
+ * ICMP echo prober on raw sockets (raw-socket): one socket per address
  * family, each with its own identifier, every target routed by its family
- * (an IPv6 session given an IPv4 address pings the local host and reports a
- * dead target alive). One echo per target and probe (no retries); the round
- * resolves at `timeoutMs` at the latest, whatever net-ping does (see
- * {@link runRound}: starts are paced, results come in input order). The IPv4
- * socket opens here so a missing CAP_NET_RAW fails at start-up with a
- * {@link ProberSetupError}; IPv6 opens on the first IPv6 target, and if it
- * cannot, IPv6 targets are misses that say why.
+ * (an IPv6 socket given an IPv4 address would ping the local host and report
+ * a dead target alive). One echo per target and probe (no retries); the
+ * round resolves at `timeoutMs` at the latest (see {@link runRound}: starts
+ * are chunked, results come in input order). A reply counts only when its
+ * identifier, sequence, payload (a per-prober token and a send counter) and
+ * source address all match the request; an ICMP error quoting the request
+ * (destination unreachable, time exceeded) is a miss at once.
+ *
+ * The IPv4 socket opens here so a missing CAP_NET_RAW fails at start-up with
+ * a {@link ProberSetupError}; IPv6 opens on the first IPv6 target, and if it
+ * cannot, IPv6 targets are misses that say why. A socket that fails is
+ * re-opened on the next probe.
  *
  * `probe` rejects only when `signal` aborts (with its reason): an aborted
  * round is no observation.
  */
 export function createIcmpProber(opts: IcmpProberOptions): Prober {
   const { logger } = opts;
-  const openSession = opts.openSession ?? ((options: SessionOptions) => netPing.createSession(options));
+  const openSocket = opts.openSocket ?? openRawSocket;
   const base = opts.sessionIdBase ?? process.pid;
   const ids: Record<Family, number> = { 4: icmpSessionId(base, 0), 6: icmpSessionId(base, 1) };
-  const sessions: Partial<Record<Family, Session>> = {};
-  /** Sequence to continue from when a session is re-opened, so a late reply cannot match a new request. */
-  const nextSeq: Record<Family, number> = { 4: 1, 6: 1 };
+  const token = randomBytes(4).readUInt32BE(0);
+  const numbering: Record<Family, Numbering> = { 4: { seq: 0, counter: 0 }, 6: { seq: 0, counter: 0 } };
+  const channels: Partial<Record<Family, Channel>> = {};
   let lastOpenError: Partial<Record<Family, string>> = {};
   let closed = false;
-  /** When each request's packet was handed to the kernel, keyed by its callback. */
-  const sentAt = new WeakMap<PingCallback, number>();
 
-  function tuneBuffers(session: Session, family: Family): void {
-    const socket = session.getSocket();
+  function tuneBuffers(socket: Socket, family: Family): void {
+    if (process.platform !== 'linux') return;
     const tune = (force: number, plain: number, name: string): void => {
       try {
         socket.setOption(SOL_SOCKET, force, SOCKET_BUFFER_BYTES); // needs CAP_NET_ADMIN (root)
@@ -107,62 +282,35 @@ export function createIcmpProber(opts: IcmpProberOptions): Prober {
         }
       }
     };
-    if (process.platform !== 'linux') return;
     tune(SO_SNDBUFFORCE, SO_SNDBUF, 'SO_SNDBUF');
     tune(SO_RCVBUFFORCE, SO_RCVBUF, 'SO_RCVBUF');
   }
 
-  /** Opens a session; throws what net-ping throws. */
-  function open(family: Family): Session {
-    const session = openSession({
-      networkProtocol: family === 4 ? netPing.NetworkProtocol.IPv4 : netPing.NetworkProtocol.IPv6,
-      retries: 0,
-      sessionId: ids[family],
+  /** Opens a channel; throws what raw-socket throws. */
+  function open(family: Family): Channel {
+    const socket = openSocket(family);
+    const channel = new Channel(family, ids[family], token, numbering[family], socket, (ch, why) => {
+      if (channels[family] !== ch) return;
+      delete channels[family];
+      logger.warn({ family, err: why }, 'ICMP socket lost; it will be re-opened on the next probe');
     });
-    session.nextId = nextSeq[family];
-    // Stamp the moment a request really leaves: raw-socket sends one packet
-    // per event-loop turn, so with 10,000 targets the last one waits ~0.3 s
-    // in its queue, which is no part of the round-trip time.
-    const beforeSend = session.onBeforeSocketSend;
-    session.onBeforeSocketSend = function (this: Session, req) {
-      sentAt.set(req.callback, performance.now());
-      beforeSend.call(this, req);
-    };
-    const forget = (): void => {
-      if (sessions[family] !== session) return;
-      nextSeq[family] = session.nextId;
-      delete sessions[family];
-    };
-    session.on('error', (error) => {
-      logger.warn({ family, err: errorText(error) }, 'ICMP socket error; it will be re-opened on the next probe');
-      forget();
-      try {
-        session.close(); // fails its outstanding requests: misses
-      } catch {
-        // already closed by raw-socket
-      }
-    });
-    session.on('close', () => {
-      if (sessions[family] === session) logger.warn({ family }, 'ICMP socket closed; it will be re-opened on the next probe');
-      forget();
-    });
-    tuneBuffers(session, family);
-    sessions[family] = session;
+    tuneBuffers(socket, family);
+    channels[family] = channel;
     delete lastOpenError[family];
-    logger.debug({ family, sessionId: ids[family] }, 'ICMP session open');
-    return session;
+    logger.debug({ family, id: ids[family] }, 'ICMP socket open');
+    return channel;
   }
 
-  /** The session of a family, opened if needed, or the reason it cannot be. */
-  function sessionFor(family: Family): Session | string {
-    const existing = sessions[family];
+  /** The channel of a family, opened if needed, or the reason it cannot be. */
+  function channelFor(family: Family): Channel | string {
+    const existing = channels[family];
     if (existing) return existing;
     try {
       return open(family);
     } catch (error) {
       const reason = `cannot open a raw ICMPv${family === 4 ? 4 : 6} socket: ${errorText(error)}`;
       if (lastOpenError[family] !== reason) logger.error({ family, err: reason }, 'ICMP probes of this family will miss');
-      else logger.debug({ family, err: reason }, 'ICMP session still cannot open');
+      else logger.debug({ family, err: reason }, 'ICMP socket still cannot open');
       lastOpenError[family] = reason;
       return reason;
     }
@@ -176,47 +324,35 @@ export function createIcmpProber(opts: IcmpProberOptions): Prober {
 
   function probe(ips: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult[]> {
     if (closed) return Promise.reject(new Error('ICMP prober is closed'));
-    const timeout = Math.max(1, Math.round(timeoutMs));
     /** Why a family cannot be probed this round: tried once per round, not per target. */
     const unavailable: Partial<Record<Family, string>> = {};
-    return runRound(ips, timeout, signal, (ip, report) => {
+    return runRound(ips, timeoutMs, signal, (ip, report) => {
       const family = isIP(ip);
       if (family !== 4 && family !== 6) {
         report({ ok: false, error: 'not an IP address' });
         return;
       }
       // Looked up per target: a socket that fails mid-round is replaced at once.
-      const session = unavailable[family] ?? sessionFor(family);
-      if (typeof session === 'string') {
-        unavailable[family] = session;
-        report({ ok: false, error: session });
+      const channel = unavailable[family] ?? channelFor(family);
+      if (typeof channel === 'string') {
+        unavailable[family] = channel;
+        report({ ok: false, error: channel });
         return;
       }
-      // net-ping copies the timeout into each request; the round ends at the
-      // same moment anyway.
-      session.timeout = timeout;
-      const queuedAt = performance.now();
-      const callback: PingCallback = (error) => {
-        if (error) {
-          report({ ok: false, error: errorText(error) });
-        } else {
-          report({ ok: true, rttMs: performance.now() - (sentAt.get(callback) ?? queuedAt) });
-        }
-      };
-      session.pingHost(ip, callback);
+      return channel.send(ip, report);
     });
   }
 
   function close(): void {
     closed = true;
     for (const family of [4, 6] as const) {
-      const session = sessions[family];
-      if (!session) continue;
-      delete sessions[family];
+      const channel = channels[family];
+      if (!channel) continue;
+      delete channels[family];
       try {
-        session.close();
+        channel.close();
       } catch (error) {
-        logger.debug({ family, err: errorText(error) }, 'closing ICMP session failed');
+        logger.debug({ family, err: errorText(error) }, 'closing ICMP socket failed');
       }
     }
     lastOpenError = {};

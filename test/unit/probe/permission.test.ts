@@ -57,20 +57,21 @@ describe.skipIf(!canDropPrivileges && !process.env.CI)('as an unprivileged user 
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'goavail-perm-'));
-    // The child resolves net-ping through this link, as it would in the repo.
+    // The child resolves raw-socket through this link, as it would in the repo.
     await symlink(join(repo, 'node_modules'), join(dir, 'node_modules'));
     await writeFile(join(dir, 'package.json'), '{"type":"module"}\n');
     await mkdir(join(dir, 'src/probe'), { recursive: true });
-    for (const file of ['icmp', 'round', 'types']) {
-      const source = await readFile(join(repo, 'src/probe', `${file}.ts`), 'utf8');
+    await mkdir(join(dir, 'src/net'), { recursive: true });
+    for (const file of ['probe/icmp', 'probe/icmp-packet', 'probe/round', 'probe/types', 'net/ip']) {
+      const source = await readFile(join(repo, 'src', `${file}.ts`), 'utf8');
       const { outputText } = ts.transpileModule(source, {
         compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
       });
-      await writeFile(join(dir, 'src/probe', `${file}.js`), outputText);
+      await writeFile(join(dir, 'src', `${file}.js`), outputText);
     }
     await writeFile(join(dir, 'raw.mjs'), `
-import ping from 'net-ping';
-try { ping.createSession({ sessionId: 7 }).close(); console.log(JSON.stringify({ opened: true })); }
+import raw from 'raw-socket';
+try { raw.createSocket({ protocol: raw.Protocol.ICMP }).close(); console.log(JSON.stringify({ opened: true })); }
 catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message })); }
 `);
     await writeFile(join(dir, 'prober.mjs'), `
@@ -86,7 +87,7 @@ catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message })); }
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('net-ping itself throws "Operation not permitted" synchronously', async () => {
+  it('raw-socket itself throws "Operation not permitted" synchronously', async () => {
     expect(await asNobody('raw.mjs')).toEqual({ name: 'Error', message: 'Operation not permitted' });
   });
 
