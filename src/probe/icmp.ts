@@ -183,8 +183,8 @@ class Channel {
     return this.family === 4 ? source === ip : canonicalIp(source) === ip;
   }
 
-  /** Reads what else is waiting; raw-socket itself reads one packet per readable event. */
-  private drain(): void {
+  /** Reads every reply waiting in the socket; raw-socket itself reads one packet per readable event. */
+  drain(): void {
     if (this.draining || this.closed) return;
     this.draining = true;
     try {
@@ -340,7 +340,13 @@ export function createIcmpProber(opts: IcmpProberOptions): Prober {
         return;
       }
       return channel.send(ip, report);
-    });
+    }, { flush });
+  }
+
+  /** Reads the replies already in the sockets (the round's deadline calls it before declaring timeouts). */
+  function flush(): void {
+    channels[4]?.drain();
+    channels[6]?.drain();
   }
 
   function close(): void {

@@ -26,14 +26,22 @@ export const START_CHUNK = 256;
  * probes are cancelled. Never rejects for a target; rejects with the
  * signal's reason when `signal` aborts, because an aborted round is no
  * observation.
+ *
+ * `opts.flush` runs when the deadline fires, before silent targets become
+ * misses: a prober that can read answers synchronously (ICMP: replies
+ * waiting in the socket) reports them there. When the event loop was
+ * blocked (a long GC pause, a big /metrics render), the deadline timer and
+ * the socket's readable event are both due, and timers run first: without
+ * the flush, answers that arrived in time would count as misses.
  */
 export function runRound(
   ips: readonly string[],
   timeoutMs: number,
   signal: AbortSignal | undefined,
   start: StartProbe,
-  chunk: number = START_CHUNK,
+  opts: { readonly chunk?: number; readonly flush?: () => void } = {},
 ): Promise<ProbeResult[]> {
+  const chunk = opts.chunk ?? START_CHUNK;
   if (signal?.aborted) return Promise.reject(signal.reason);
   if (ips.length === 0) return Promise.resolve([]);
   const timeout = Math.max(1, Math.round(timeoutMs));
@@ -76,6 +84,12 @@ export function runRound(
     };
     const deadline = setTimeout(() => {
       if (done) return;
+      try {
+        opts.flush?.();
+      } catch {
+        // a failed flush leaves the silent targets to time out
+      }
+      if (done) return; // the flush brought the last answers
       const error = `timeout (no answer within ${timeout} ms)`;
       for (let i = 0; i < ips.length; i++) {
         if (!results[i]) results[i] = { ip: ips[i]!, ok: false, error };

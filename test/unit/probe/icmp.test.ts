@@ -115,6 +115,20 @@ describe.skipIf(!root && !process.env.CI)('ICMP prober against real hosts (root)
     expect(results[0]?.error).toBe('not an IP address');
   });
 
+  it('an event loop blocked past the deadline does not turn replies that arrived in time into misses', async () => {
+    // The replies sit in the socket; when the loop frees up, the deadline
+    // timer runs before the readable event. The round reads them first.
+    const ips = Array.from({ length: 200 }, (_, i) => `127.0.${Math.floor(i / 250)}.${(i % 250) + 1}`);
+    const round = prober.probe(ips, 50);
+    await new Promise((r) => setImmediate(r)); // the requests are out (one chunk)
+    const until = performance.now() + 300;
+    while (performance.now() < until) {
+      // busy: a long GC pause, a huge /metrics render...
+    }
+    const results = await round;
+    expect(results.filter((r) => !r.ok).map((r) => `${r.ip}: ${r.error}`)).toEqual([]);
+  });
+
   it('answers 1,000 loopback targets, all up, in input order', async () => {
     const ips: string[] = [];
     for (let i = 0; i < 1000; i++) ips.push(`127.0.${(i * 7) % 250}.${1 + (i % 250)}`);

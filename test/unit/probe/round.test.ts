@@ -81,7 +81,7 @@ describe('runRound', () => {
     await runRound(ips, 1000, undefined, (ip, report) => {
       order.push(ip);
       report({ ok: true, rttMs: 0 });
-    }, 4);
+    }, { chunk: 4 });
     expect(order.indexOf('other work')).toBeGreaterThan(order.indexOf('t3'));
     expect(order.indexOf('other work')).toBeLessThan(order.indexOf('t9'));
   });
@@ -95,10 +95,33 @@ describe('runRound', () => {
       started.push(ip);
       if (ip === 't5') controller.abort(new Error('shutting down'));
       return () => cancelled.push(ip);
-    }, 5);
+    }, { chunk: 5 });
     await expect(promise).rejects.toThrow('shutting down');
     expect(started).toEqual(['t0', 't1', 't2', 't3', 't4', 't5']);
     expect(cancelled.sort()).toEqual(['t0', 't1', 't2', 't3', 't4', 't5'].sort());
+  });
+
+  it('the deadline flushes before declaring misses: answers it brings count, the rest time out', async () => {
+    const reports = new Map<string, (o: { ok: boolean; rttMs?: number }) => void>();
+    const results = await runRound(['late-but-there', 'silent'], 30, undefined, (ip, report) => {
+      reports.set(ip, report);
+    }, { flush: () => reports.get('late-but-there')?.({ ok: true, rttMs: 1 }) });
+    expect(results.map((r) => [r.ip, r.ok])).toEqual([['late-but-there', true], ['silent', false]]);
+  });
+
+  it('a flush that brings every answer resolves with them; a flush that throws changes nothing', async () => {
+    let report: ((o: { ok: boolean }) => void) | undefined;
+    const all = await runRound(['a'], 20, undefined, (_ip, r) => {
+      report = r;
+    }, { flush: () => report?.({ ok: true }) });
+    expect(all).toEqual([{ ip: 'a', ok: true }]);
+    const failed = await runRound(['a'], 20, undefined, () => undefined, {
+      flush: () => {
+        throw new Error('boom');
+      },
+    });
+    expect(failed[0]).toMatchObject({ ip: 'a', ok: false });
+    expect(failed[0]?.error).toMatch(/^timeout/);
   });
 
   it('rejects at once when the signal is already aborted, and returns [] for no targets', async () => {
