@@ -130,7 +130,8 @@ describe('/status, /metrics, /healthz and `goavail status` (built CLI, dry-run)'
     expect(sample(m, 'goavail_verdict{ip="127.0.0.1",kind="cluster"}')).toBe(1);
     expect(sample(m, `goavail_probe_misses_total{ip="${DEAD}"}`)).toBeGreaterThanOrEqual(2);
     expect(sample(m, 'goavail_probe_misses_total{ip="127.0.0.1"}')).toBe(0);
-    expect(sample(m, 'goavail_probe_rtt_seconds_count{ip="127.0.0.2"}')).toBeGreaterThanOrEqual(2);
+    expect(sample(m, 'goavail_probe_rtt_seconds_count')).toBeGreaterThanOrEqual(2);
+    expect(sample(m, 'goavail_probe_last_rtt_seconds{ip="127.0.0.2"}')).toBeGreaterThan(0);
     expect(sample(m, 'goavail_dns_changes_total{op="delete",dry_run="true"}')).toBe(2);
     expect(sample(m, 'goavail_dns_api_calls_total{operation="apply",result="ok"}')).toBeGreaterThanOrEqual(1);
     expect(sample(m, 'goavail_reconcile_consecutive_failures')).toBe(0);

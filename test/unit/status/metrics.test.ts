@@ -49,12 +49,13 @@ interface Case {
 
 const cases: Case[] = [
   {
-    name: 'a successful probe observes its RTT in seconds and creates a zero miss series',
+    name: 'a successful probe observes its RTT in seconds (histogram of all IPs, last RTT per IP) and creates a zero miss series',
     feed: (m) => m.probeRound([{ ip: A, ok: true, rttMs: 0.3 }], T),
     expect: {
-      [`goavail_probe_rtt_seconds_count{ip="${A}"}`]: 1,
-      [`goavail_probe_rtt_seconds_bucket{ip="${A}",le="0.0005"}`]: 1,
-      [`goavail_probe_rtt_seconds_sum{ip="${A}"}`]: 0.0003,
+      goavail_probe_rtt_seconds_count: 1,
+      ['goavail_probe_rtt_seconds_bucket{le="0.0005"}']: 1,
+      goavail_probe_rtt_seconds_sum: 0.0003,
+      [`goavail_probe_last_rtt_seconds{ip="${A}"}`]: 0.0003,
       [`goavail_probe_misses_total{ip="${A}"}`]: 0,
       goavail_probe_rounds_total: 1,
       goavail_last_probe_round_timestamp_seconds: T / 1000,
@@ -64,9 +65,22 @@ const cases: Case[] = [
     name: 'a slow probe lands in a high bucket only',
     feed: (m) => m.probeRound([{ ip: A, ok: true, rttMs: 300 }], T),
     expect: {
-      [`goavail_probe_rtt_seconds_bucket{ip="${A}",le="0.25"}`]: 0,
-      [`goavail_probe_rtt_seconds_bucket{ip="${A}",le="0.5"}`]: 1,
-      [`goavail_probe_rtt_seconds_bucket{ip="${A}",le="2"}`]: 1,
+      ['goavail_probe_rtt_seconds_bucket{le="0.25"}']: 0,
+      ['goavail_probe_rtt_seconds_bucket{le="0.5"}']: 1,
+      ['goavail_probe_rtt_seconds_bucket{le="2"}']: 1,
+    },
+  },
+  {
+    name: 'the last RTT per IP follows the latest success; a miss leaves it',
+    feed: (m) => {
+      m.probeRound([{ ip: A, ok: true, rttMs: 5 }, { ip: B, ok: true, rttMs: 7 }], T);
+      m.probeRound([{ ip: A, ok: true, rttMs: 2 }, { ip: B, ok: false, error: 'timeout' }], T + 1000);
+    },
+    expect: {
+      [`goavail_probe_last_rtt_seconds{ip="${A}"}`]: 0.002,
+      [`goavail_probe_last_rtt_seconds{ip="${B}"}`]: 0.007,
+      goavail_probe_rtt_seconds_count: 3,
+      goavail_probe_rtt_seconds_sum: 0.014,
     },
   },
   {
@@ -78,11 +92,12 @@ const cases: Case[] = [
     expect: {
       [`goavail_probe_misses_total{ip="${A}"}`]: 2,
       [`goavail_probe_misses_total{ip="${B}"}`]: 1,
-      [`goavail_probe_rtt_seconds_count{ip="${B}"}`]: 1,
+      [`goavail_probe_last_rtt_seconds{ip="${B}"}`]: 0.001,
+      goavail_probe_rtt_seconds_count: 1,
       goavail_probe_rounds_total: 2,
       goavail_last_probe_round_timestamp_seconds: (T + 1000) / 1000,
     },
-    absent: [`goavail_probe_rtt_seconds_count{ip="${A}"}`],
+    absent: [`goavail_probe_last_rtt_seconds{ip="${A}"}`],
   },
   {
     name: 'verdict gauge: 1 up, 0 down, -1 unknown, local and cluster apart',
@@ -270,7 +285,7 @@ describe('Metrics: IPs removed by a reload lose their series', () => {
     const m = fed(config);
     const before = await scrape(m);
     expect(ipSeries(before, C).length).toBeGreaterThanOrEqual(3); // misses + 2 verdicts
-    expect(ipSeries(before, B).length).toBeGreaterThan(10); // histogram buckets too
+    expect(ipSeries(before, B)).toHaveLength(4); // misses, last RTT, 2 verdicts
 
     config.set([A, B], [CANARY]);
     m.configReload({ ok: true, at: T + 1 });
@@ -292,7 +307,7 @@ describe('Metrics: IPs removed by a reload lose their series', () => {
     const got = await scrape(m);
     expect(ipSeries(got, B)).toEqual([]);
     expect(ipSeries(got, C)).toEqual([]);
-    expect(got.get(`goavail_probe_rtt_seconds_count{ip="${A}"}`)).toBe(2);
+    expect(got.get(`goavail_probe_last_rtt_seconds{ip="${A}"}`)).toBe(0.0001);
   });
 
   it('an IP added back starts from scratch and unknown', async () => {
@@ -330,9 +345,29 @@ describe('Metrics as the agent\'s event sink', () => {
     expect(got.get(`goavail_verdict{ip="${B}",kind="cluster"}`)).toBe(0);
     expect(got.get(`goavail_verdict{ip="${B}",kind="local"}`)).toBe(0);
     expect(got.get(`goavail_probe_misses_total{ip="${B}"}`)).toBeGreaterThanOrEqual(config.failureThreshold);
-    expect(got.get(`goavail_probe_rtt_seconds_count{ip="${A}"}`)).toBeGreaterThanOrEqual(1);
+    expect(got.get(`goavail_probe_last_rtt_seconds{ip="${A}"}`)).toBeGreaterThanOrEqual(0);
+    expect(got.get('goavail_probe_rtt_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(got.get('goavail_dns_api_calls_total{operation="apply",result="ok"}')).toBe(1);
     expect(got.get('goavail_dns_api_calls_total{operation="list",result="ok"}')).toBeGreaterThanOrEqual(2);
     expect(got.get('goavail_reconcile_consecutive_failures')).toBe(0);
+  });
+});
+
+describe('Metrics at scale', () => {
+  it('10,000 IPs: a scrape stays small and each IP has exactly its four series', async () => {
+    const ips = Array.from({ length: 10_000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
+    const m = new Metrics({ config: () => ({ cloudflare: { ipAddresses: ips }, canaries: [] }) });
+    m.probeRound(ips.map((ip, i) => ({ ip, ok: i % 10 !== 0, rttMs: 1 })), T);
+    const text = await m.metrics();
+    const got = parseExposition(text);
+    const perIp = [...got.keys()].filter((k) => k.includes('ip="'));
+    expect(perIp).toHaveLength(10_000 * 4 - 1_000); // the 1,000 that only missed have no last RTT yet
+    expect(text.length).toBeLessThan(3_000_000);
+    expect(got.get('goavail_probe_rtt_seconds_count')).toBe(9_000);
+    // every family is declared once, before its samples
+    for (const name of ['goavail_probe_misses_total', 'goavail_probe_last_rtt_seconds', 'goavail_verdict']) {
+      expect(text.split(`# TYPE ${name} `)).toHaveLength(2);
+      expect(text.indexOf(`# TYPE ${name} `)).toBeLessThan(text.indexOf(`${name}{`));
+    }
   });
 });
