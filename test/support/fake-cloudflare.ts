@@ -101,13 +101,22 @@ export interface FakeCloudflare {
   /** Every request received, in order (live array; `resetCalls()` empties it). */
   readonly calls: FakeCall[];
   close(): Promise<void>;
-  /** Adds a zone (no-op if it exists) and returns its id. */
-  addZone(name: string): string;
-  /** The id of a zone; throws if the fake has no such zone. */
+  /**
+   * Adds a zone and returns its id. Without options a zone of that name that
+   * exists already is returned instead; with options a new zone is always
+   * added, so several zones can share a name (as a pending and an active
+   * copy of one domain do on Cloudflare).
+   */
+  addZone(name: string, opts?: { status?: ZoneStatus; id?: string }): string;
+  /** The id of a zone; throws if the fake has no zone, or several zones, of that name. */
   zoneId(name: string): string;
-  /** A snapshot (copies) of the records, of one zone or of all. */
-  records(zoneName?: string): FakeRecord[];
-  /** Seeds a record directly, bypassing the API, the duplicate check and the call log. */
+  /** A snapshot (copies) of the records, of the zones with that name or id, or of all. */
+  records(zone?: string): FakeRecord[];
+  /**
+   * Seeds a record directly into a zone (by name, or by id when names are
+   * shared), bypassing the API, the duplicate check, the content check (so
+   * odd content such as `127.000.0.9` can be stored) and the call log.
+   */
   addRecord(zone: string, record: SeedRecord): FakeRecord;
   /** Removes a record directly; false if there was none. */
   removeRecord(id: string): boolean;
@@ -136,9 +145,13 @@ class ApiFailure extends Error {
   }
 }
 
+/** Cloudflare's zone statuses: a zone being set up again is `pending` next to the `active` one. */
+export type ZoneStatus = 'active' | 'pending' | 'initializing' | 'moved';
+
 interface Zone {
   id: string;
   name: string;
+  status: ZoneStatus;
   records: Map<string, FakeRecord>;
 }
 
@@ -186,8 +199,8 @@ function validationError(message: string): ApiFailure {
   return new ApiFailure(400, [{ code: 1004, message: `DNS Validation Error: ${message}` }]);
 }
 
-/** Validates a record body (create/put/post, or a patch merged onto an existing record). */
-function buildRecord(zone: Zone, input: unknown, base?: FakeRecord): FakeRecord {
+/** Validates a record body (create/put/post, or a patch merged onto an existing record); `seed` skips the content check. */
+function buildRecord(zone: Zone, input: unknown, base?: FakeRecord, seed = false): FakeRecord {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw validationError('record must be an object');
   const i = input as Record<string, unknown>;
   const type = i['type'] ?? base?.type;
@@ -203,8 +216,8 @@ function buildRecord(zone: Zone, input: unknown, base?: FakeRecord): FakeRecord 
     throw validationError('ttl must be 1 (automatic) or between 30 and 86400');
   }
   const c = content.trim();
-  if (type === 'A' && !isIPv4(c)) throw new ApiFailure(400, [{ code: 9005, message: 'Content for A record must be a valid IPv4 address.' }]);
-  if (type === 'AAAA' && !isIPv6(c)) throw new ApiFailure(400, [{ code: 9006, message: 'Content for AAAA record must be a valid IPv6 address.' }]);
+  if (type === 'A' && !seed && !isIPv4(c)) throw new ApiFailure(400, [{ code: 9005, message: 'Content for A record must be a valid IPv4 address.' }]);
+  if (type === 'AAAA' && !seed && !isIPv6(c)) throw new ApiFailure(400, [{ code: 9006, message: 'Content for AAAA record must be a valid IPv6 address.' }]);
   const now = new Date().toISOString();
   return {
     id: base?.id ?? newId(),
@@ -296,19 +309,24 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions = {}): Pro
   const pendingResponses = new Set<ServerResponse>();
   let closed = false;
 
-  const addZone = (name: string): string => {
-    const n = name.trim().toLowerCase().replace(/\.$/, '');
-    for (const z of zones.values()) if (z.name === n) return z.id;
-    const id = newId();
-    zones.set(id, { id, name: n, records: new Map() });
+  const zoneName = (name: string): string => name.trim().toLowerCase().replace(/\.$/, '');
+  const addZone = (name: string, o?: { status?: ZoneStatus; id?: string }): string => {
+    const n = zoneName(name);
+    if (o === undefined) for (const z of zones.values()) if (z.name === n) return z.id;
+    const id = o?.id ?? newId();
+    zones.set(id, { id, name: n, status: o?.status ?? 'active', records: new Map() });
     return id;
   };
   for (const z of opts.zones ?? ['example.com']) addZone(z);
 
-  const zoneByName = (name: string): Zone | undefined => {
-    const n = name.trim().toLowerCase().replace(/\.$/, '');
-    for (const z of zones.values()) if (z.name === n) return z;
-    return undefined;
+  /** The zone with this id, else the one zone with this name; throws when there is none or several. */
+  const zoneRef = (ref: string): Zone => {
+    const byId = zones.get(ref);
+    if (byId) return byId;
+    const named = [...zones.values()].filter((z) => z.name === zoneName(ref));
+    if (named.length === 0) throw new Error(`fake-cloudflare: no zone ${ref}`);
+    if (named.length > 1) throw new Error(`fake-cloudflare: ${named.length} zones named ${ref}; use the ids addZone returned`);
+    return named[0]!;
   };
 
   const authorized = (req: IncomingMessage): boolean => {
@@ -346,16 +364,18 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions = {}): Pro
       if (method !== 'GET') throw new ApiFailure(405, [{ code: 7001, message: 'Method not allowed for this route' }]);
       let list = [...zones.values()];
       const name = query['name'];
-      if (name !== undefined) list = list.filter((z) => z.name === name.trim().toLowerCase().replace(/\.$/, ''));
+      if (name !== undefined) list = list.filter((z) => z.name === zoneName(name));
       const { result, info } = paginate(list, query, 20, 50);
       return [200, envelope(result.map(zoneJson), info)];
     }
     const zone = zones.get(parts[1] ?? '');
-    if (parts[2] !== 'dns_records' || parts.length > 4) {
-      if (parts.length === 2 && zone && method === 'GET') return [200, envelope(zoneJson(zone))];
-      throw new ApiFailure(404, [{ code: 7000, message: 'No route for that URI' }]);
+    const unknownZone = (): ApiFailure => new ApiFailure(404, [{ code: 7003, message: 'Could not route to /zones/' + (parts[1] ?? '') + ', perhaps your object identifier is invalid?' }]);
+    if (parts.length === 2 && method === 'GET') {
+      if (!zone) throw unknownZone();
+      return [200, envelope(zoneJson(zone))];
     }
-    if (!zone) throw new ApiFailure(404, [{ code: 7003, message: 'Could not route to /zones/' + (parts[1] ?? '') + ', perhaps your object identifier is invalid?' }]);
+    if (parts[2] !== 'dns_records' || parts.length > 4) throw new ApiFailure(404, [{ code: 7000, message: 'No route for that URI' }]);
+    if (!zone) throw unknownZone();
 
     if (parts.length === 3) {
       if (method === 'GET') return [200, listRecords(zone, query)];
@@ -541,22 +561,19 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions = {}): Pro
     },
     addZone,
     zoneId(name) {
-      const z = zoneByName(name);
-      if (!z) throw new Error(`fake-cloudflare: no zone ${name}`);
-      return z.id;
+      return zoneRef(name).id;
     },
-    records(zoneName) {
+    records(zone) {
       const list: FakeRecord[] = [];
       for (const z of zones.values()) {
-        if (zoneName !== undefined && z.name !== zoneName.toLowerCase().replace(/\.$/, '')) continue;
+        if (zone !== undefined && z.id !== zone && z.name !== zoneName(zone)) continue;
         for (const r of z.records.values()) list.push(structuredClone(r));
       }
       return list;
     },
-    addRecord(zoneName, seed) {
-      const z = zoneByName(zoneName);
-      if (!z) throw new Error(`fake-cloudflare: no zone ${zoneName}`);
-      const rec = buildRecord(z, seed);
+    addRecord(zone, seed) {
+      const z = zoneRef(zone);
+      const rec = buildRecord(z, seed, undefined, true);
       z.records.set(rec.id, rec);
       return structuredClone(rec);
     },
@@ -586,7 +603,7 @@ function zoneJson(z: Zone): Record<string, unknown> {
   return {
     id: z.id,
     name: z.name,
-    status: 'active',
+    status: z.status,
     paused: false,
     type: 'full',
     development_mode: 0,

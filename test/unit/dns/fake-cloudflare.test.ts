@@ -50,6 +50,22 @@ describe('fake Cloudflare: zones and envelope', () => {
     expect(() => cf.zoneId('nope.net')).toThrow(/no zone/);
   });
 
+  it('holds several zones with one name, each with its status; GET /zones/{id} answers one, 7003 for an unknown id', async () => {
+    const pending = cf.addZone('example.com', { status: 'pending' });
+    const { env } = await api('GET', '/zones?name=example.com');
+    expect(env.result.map((z: { id: string; status: string }) => [z.id === pending, z.status]).sort()).toEqual([[false, 'active'], [true, 'pending']]);
+    expect(() => cf.zoneId('example.com')).toThrow(/2 zones named example.com/);
+    const rec = cf.addRecord(pending, { type: 'A', name: 'www', content: '192.0.2.1' });
+    expect(rec.zone_id).toBe(pending);
+    expect(cf.records(pending)).toHaveLength(1);
+    const one = await api('GET', `/zones/${pending}`);
+    expect(one.env.result).toMatchObject({ id: pending, name: 'example.com', status: 'pending' });
+    const unknown = await api('GET', `/zones/${'e'.repeat(32)}`);
+    expect(unknown.status).toBe(404);
+    expect(codes(unknown.env)).toEqual([7003]);
+    expect(cf.addZone('example.com', { id: 'f'.repeat(32) })).toBe('f'.repeat(32));
+  });
+
   it('unknown zone id → 404 code 7003; unknown route → 404 code 7000', async () => {
     const z = await api('GET', `/zones/${'f'.repeat(32)}/dns_records`);
     expect(z.status).toBe(404);
@@ -167,6 +183,10 @@ describe('fake Cloudflare: records', () => {
     expect(cf.removeRecord(rec.id)).toBe(true);
     expect(cf.removeRecord(rec.id)).toBe(false);
     expect(cf.calls).toEqual([]);
+  });
+
+  it('addRecord seeds content the API would refuse (odd text an A record may hold)', () => {
+    expect(cf.addRecord('example.com', { type: 'A', name: 'www', content: '127.000.0.9' }).content).toBe('127.000.0.9');
   });
 
   it('records() returns a snapshot, not the live objects', () => {
