@@ -1,6 +1,6 @@
-import { isIPv4, isIPv6, SocketAddress } from 'node:net';
 import Cloudflare, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, type APIPromise } from 'cloudflare';
 import type { Logger } from '../log.js';
+import { canonicalIp, parseIp } from '../net/ip.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import { DnsError, type Change, type DnsErrorKind, type DnsProvider, type DnsRecord, type NewRecord, type RecordType } from './types.js';
 
@@ -107,6 +107,8 @@ export class CloudflareProvider implements DnsProvider {
   readonly #secrets: string[];
   readonly #credentialHint: string;
   #batchUnavailable = false;
+  /** Records already logged as not managed (by id), so each is logged once. */
+  readonly #skipped = new Set<string>();
   #zoneId: string | undefined;
   #zoneLookup: { promise: Promise<string>; controller: AbortController; waiters: number } | undefined;
 
@@ -188,10 +190,13 @@ export class CloudflareProvider implements DnsProvider {
         );
         if (!Array.isArray(env.result)) throw new CloudflareDnsError('bad-response', `Cloudflare answered a record listing of ${name} without a result list`);
         for (const item of env.result) {
-          const rec = toDnsRecord(item);
-          if (rec === undefined || rec.name !== name || seen.has(rec.id)) continue;
+          const listed = toDnsRecord(item);
+          if (listed === undefined) continue;
+          const { record: rec, address } = listed;
+          if (rec.name !== name || seen.has(rec.id)) continue;
           seen.add(rec.id);
-          out.push(rec);
+          if (address) out.push(rec);
+          else this.#skipUnmanaged(rec);
         }
         const totalPages = env.resultInfo?.['total_pages'];
         if (env.result.length === 0 || (typeof totalPages === 'number' && page >= totalPages)) break;
@@ -278,6 +283,18 @@ export class CloudflareProvider implements DnsProvider {
       'not-found',
       `Cloudflare zone "${this.#zoneName}" not found: check dns_domain, and that the credentials can read that zone (Zone:Read)`,
     );
+  }
+
+  /**
+   * A record whose content is not an address of its type (`A 127.000.0.9`)
+   * can never be one of the configured IPs, so it is not managed: skipped,
+   * logged once at debug, never a reason to fail a pass.
+   */
+  #skipUnmanaged(rec: DnsRecord): void {
+    if (this.#skipped.has(rec.id)) return;
+    if (this.#skipped.size >= 10_000) this.#skipped.clear();
+    this.#skipped.add(rec.id);
+    this.#logger.debug({ provider: this.name, hostname: rec.name, type: rec.type, content: rec.content, id: rec.id }, 'record content is not an IP address of its type: not managed, skipped');
   }
 
   /** One API call with retries; returns the checked envelope or throws a mapped error. */
@@ -388,14 +405,18 @@ function normaliseName(name: string): string {
   return n.endsWith('.') ? n.slice(0, -1) : n;
 }
 
-/** IPv6 in canonical compressed lower-case form (RFC 5952); IPv4 as is. */
+/** The canonical text of an address (src/net/ip.ts), trimmed; anything else as is. */
 export function normaliseIp(ip: string): string {
   const s = ip.trim();
-  if (isIPv6(s)) return new SocketAddress({ address: s, family: 'ipv6' }).address;
-  return s;
+  return canonicalIp(s) ?? s;
 }
 
-function toDnsRecord(item: unknown): DnsRecord | undefined {
+/**
+ * An A/AAAA item of a listing as a DnsRecord (other types: undefined).
+ * `address` says whether the content is an address of the record's type;
+ * only then is it in canonical form and can it be a managed record.
+ */
+function toDnsRecord(item: unknown): { record: DnsRecord; address: boolean } | undefined {
   const r = item as { id?: unknown; type?: unknown; name?: unknown; content?: unknown; proxied?: unknown; ttl?: unknown } | null;
   if (typeof r !== 'object' || r === null) return undefined;
   const type = r.type;
@@ -403,18 +424,17 @@ function toDnsRecord(item: unknown): DnsRecord | undefined {
   if (typeof r.id !== 'string' || typeof r.name !== 'string' || typeof r.content !== 'string') {
     throw new CloudflareDnsError('bad-response', 'Cloudflare returned a DNS record without an id, name or content');
   }
-  const content = normaliseIp(r.content);
-  if (type === 'A' ? !isIPv4(content) : !isIPv6(content)) {
-    throw new CloudflareDnsError('bad-response', `Cloudflare returned a ${type} record with content ${JSON.stringify(r.content)}`);
-  }
-  return {
+  const parsed = parseIp(r.content.trim());
+  const address = parsed !== undefined && parsed.family === (type === 'A' ? 4 : 6);
+  const record: DnsRecord = {
     id: r.id,
     type: type as RecordType,
     name: normaliseName(r.name),
-    content,
+    content: address ? normaliseIp(r.content) : r.content,
     proxied: r.proxied === true,
     ttl: typeof r.ttl === 'number' ? r.ttl : 1,
   };
+  return { record, address };
 }
 
 function recordBody(r: NewRecord): { type: RecordType; name: string; content: string; proxied: boolean; ttl: number } {

@@ -157,6 +157,19 @@ describe('CloudflareProvider: listRecords', () => {
     }
   });
 
+  it('skips records that are not addresses of their type (127.000.0.9): logged once at debug, never a failure', async () => {
+    cf.addRecord('example.com', { type: 'A', name: 'www', content: '127.000.0.9' });
+    cf.addRecord('example.com', { type: 'AAAA', name: 'www', content: '192.0.2.7' });
+    cf.addRecord('example.com', { type: 'A', name: 'www', content: '192.0.2.1' });
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _e, cb) => void (lines.push(chunk.toString()), cb()) }));
+    const p = provider({ logger });
+    expect(summary(await p.listRecords(['www.example.com']))).toEqual(['A www.example.com 192.0.2.1']);
+    expect(summary(await p.listRecords(['www.example.com']))).toEqual(['A www.example.com 192.0.2.1']);
+    const skipped = lines.map((l) => JSON.parse(l) as { level: number; msg: string; content?: string }).filter((l) => l.msg.includes('not managed'));
+    expect(skipped.map((l) => [l.level, l.content]).sort()).toEqual([[20, '127.000.0.9'], [20, '192.0.2.7']]);
+  });
+
   it('lists no names without calling the API', async () => {
     expect(await provider().listRecords([])).toEqual([]);
     expect(cf.calls).toEqual([]);
