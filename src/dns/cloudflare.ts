@@ -70,8 +70,8 @@ const CODE = {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_PAGE_SIZE = 5000;
-/** A guard against a server that never returns an empty page. */
-const MAX_PAGES = 10_000;
+/** Pages of one name's listing at most (500,000 records at the default page size). */
+const MAX_PAGES = 100;
 
 interface Envelope {
   result: unknown;
@@ -181,15 +181,19 @@ export class CloudflareProvider implements DnsProvider {
     const out: DnsRecord[] = [];
     const seen = new Set<string>();
     for (const name of wanted) {
+      // Every id listed for this name, of any type: a page that adds none ends the listing.
+      const ids = new Set<string>();
       for (let page = 1; ; page++) {
-        if (page > MAX_PAGES) throw new CloudflareDnsError('bad-response', `Cloudflare kept returning pages while listing records of ${name}`);
         const env = await this.#request(
           `listing records of ${name} (page ${page})`,
           (s) => this.#client.dns.records.list({ zone_id: zoneId, name: { exact: name }, page, per_page: this.#pageSize }, { signal: s }),
           signal,
         );
         if (!Array.isArray(env.result)) throw new CloudflareDnsError('bad-response', `Cloudflare answered a record listing of ${name} without a result list`);
+        const before = ids.size;
         for (const item of env.result) {
+          const id = (item as { id?: unknown } | null)?.id;
+          if (typeof id === 'string') ids.add(id);
           const listed = toDnsRecord(item);
           if (listed === undefined) continue;
           const { record: rec, address } = listed;
@@ -198,8 +202,10 @@ export class CloudflareProvider implements DnsProvider {
           if (address) out.push(rec);
           else this.#skipUnmanaged(rec);
         }
-        const totalPages = env.resultInfo?.['total_pages'];
-        if (env.result.length === 0 || (typeof totalPages === 'number' && page >= totalPages)) break;
+        if (ids.size === before || page >= lastPage(env.resultInfo, this.#pageSize)) break;
+        if (page >= MAX_PAGES) {
+          throw new CloudflareDnsError('bad-response', `Cloudflare still reports more records of ${name} after ${MAX_PAGES} pages; stopping rather than reading forever`);
+        }
       }
     }
     return out;
@@ -397,6 +403,21 @@ export class CloudflareProvider implements DnsProvider {
     for (const s of this.#secrets) out = out.split(s).join('[redacted]');
     return out;
   }
+}
+
+/**
+ * The last page a listing can have, from its result_info: the smaller of
+ * total_pages and ceil(total_count / per_page); Infinity when neither is
+ * given (then an empty page, a page of ids already seen, or MAX_PAGES ends it).
+ */
+function lastPage(info: Record<string, unknown> | undefined, askedPerPage: number): number {
+  const num = (k: string): number | undefined => {
+    const v = info?.[k];
+    return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+  };
+  const perPage = num('per_page') || askedPerPage;
+  const totalCount = num('total_count');
+  return Math.min(num('total_pages') ?? Infinity, totalCount === undefined ? Infinity : Math.ceil(totalCount / perPage));
 }
 
 /** Lower case, no trailing dot. */

@@ -81,14 +81,15 @@ export interface CallFilter {
  * A fault for the next `times` (default 1) matching requests. With `status`
  * the request is answered with it (and `body`, else a Cloudflare-style error
  * envelope; `retryAfter` seconds become a Retry-After header) and never
- * processed. `delayMs` waits before answering or processing; `hang` never
+ * processed. A `body` function is called with the request and its result
+ * sent (e.g. a listing that answers every page with new records). `delayMs` waits before answering or processing; `hang` never
  * answers (the client must time out). Faults are checked before auth.
  */
 export interface Fault {
   match?: { method?: string; path?: RegExp };
   status?: number;
   retryAfter?: number;
-  body?: unknown;
+  body?: unknown | ((call: FakeCall) => unknown);
   delayMs?: number;
   hang?: boolean;
   times?: number;
@@ -159,7 +160,10 @@ interface PendingFault extends Fault {
   remaining: number;
 }
 
-const newId = (): string => randomBytes(16).toString('hex');
+/** 32 hex digits like Cloudflare's ids: a random prefix per process and a counter (seeding 60,000 records stays fast). */
+const ID_PREFIX = randomBytes(8).toString('hex');
+let idCounter = 0;
+const newId = (): string => ID_PREFIX + (idCounter++).toString(16).padStart(16, '0');
 
 function envelope(result: unknown, resultInfo?: unknown): Record<string, unknown> {
   const body: Record<string, unknown> = { success: true, errors: [], messages: [], result };
@@ -497,7 +501,8 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions = {}): Pro
     if (closed) return;
     if (fault?.status !== undefined) {
       const headers: Record<string, string> = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
-      send(res, call, fault.status, fault.body ?? errorEnvelope(defaultFaultErrors(fault.status)), headers);
+      const body = typeof fault.body === 'function' ? (fault.body as (c: FakeCall) => unknown)(call) : fault.body;
+      send(res, call, fault.status, body ?? errorEnvelope(defaultFaultErrors(fault.status)), headers);
       return;
     }
     if (!full.startsWith(`${PREFIX}/`)) {
@@ -567,7 +572,7 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions = {}): Pro
       const list: FakeRecord[] = [];
       for (const z of zones.values()) {
         if (zone !== undefined && z.id !== zone && z.name !== zoneName(zone)) continue;
-        for (const r of z.records.values()) list.push(structuredClone(r));
+        for (const r of z.records.values()) list.push(copyRecord(r));
       }
       return list;
     },
@@ -575,7 +580,7 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions = {}): Pro
       const z = zoneRef(zone);
       const rec = buildRecord(z, seed, undefined, true);
       z.records.set(rec.id, rec);
-      return structuredClone(rec);
+      return copyRecord(rec);
     },
     removeRecord(id) {
       for (const z of zones.values()) if (z.records.delete(id)) return true;
@@ -610,4 +615,9 @@ function zoneJson(z: Zone): Record<string, unknown> {
     name_servers: ['ns1.fake-cloudflare.test', 'ns2.fake-cloudflare.test'],
     account: { id: '0'.repeat(32), name: 'fake account' },
   };
+}
+
+/** A copy the caller may change freely (cheaper than structuredClone when seeding many records). */
+function copyRecord(r: FakeRecord): FakeRecord {
+  return { ...r, tags: [...r.tags], settings: structuredClone(r.settings), meta: structuredClone(r.meta) };
 }

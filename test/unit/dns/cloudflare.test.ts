@@ -170,6 +170,49 @@ describe('CloudflareProvider: listRecords', () => {
     expect(skipped.map((l) => [l.level, l.content]).sort()).toEqual([[20, '127.000.0.9'], [20, '192.0.2.7']]);
   });
 
+  describe('pagination that never ends', () => {
+    const item = (id: string, content: string) => ({ id, type: 'A', name: 'www.example.com', content, proxied: false, ttl: 1 });
+    const page = (result: unknown[], info: Record<string, number>) => ({ success: true, errors: [], messages: [], result, result_info: info });
+
+    it('the same records on every page with total_pages 999999: stops at the first page that adds no record', async () => {
+      const p = provider();
+      await p.zoneId();
+      const same = page([item('a'.repeat(32), '192.0.2.1')], { page: 1, per_page: 5000, count: 1, total_count: 999999 * 5000, total_pages: 999999 });
+      cf.inject({ match: { path: /dns_records$/ }, status: 200, body: same, times: 50 });
+      expect(summary(await p.listRecords(['www.example.com']))).toEqual(['A www.example.com 192.0.2.1']);
+      expect(cf.count({ path: /dns_records$/ })).toBe(2);
+    });
+
+    it('new records on every page: capped by ceil(total_count / per_page)', async () => {
+      const p = provider({ pageSize: 2 });
+      await p.zoneId();
+      let n = 0;
+      const fresh = () => page([item(`id-${n}`, `198.51.100.${n++}`), item(`id-${n}`, `198.51.100.${n++}`)], { per_page: 2, count: 2, total_count: 5, total_pages: 999999 });
+      cf.inject({ match: { path: /dns_records$/ }, status: 200, body: fresh, times: 50 });
+      expect(await p.listRecords(['www.example.com'])).toHaveLength(6);
+      expect(cf.count({ path: /dns_records$/ })).toBe(3);
+    });
+
+    it('new records on every page and no totals: fails clearly after 100 pages', async () => {
+      const p = provider({ pageSize: 1 });
+      await p.zoneId();
+      let n = 0;
+      const fresh = () => page([item(`id-${n}`, `10.0.${n >> 8}.${n++ & 255}`)], { per_page: 1, count: 1 });
+      cf.inject({ match: { path: /dns_records$/ }, status: 200, body: fresh, times: 1000 });
+      const err = await caught(p.listRecords(['www.example.com']));
+      expect(err.kind).toBe('bad-response');
+      expect(err.message).toContain('100 pages');
+      expect(cf.count({ path: /dns_records$/ })).toBe(100);
+    });
+
+    it('60,003 records of one name are read in 13 pages', async () => {
+      for (let i = 0; i < 60_003; i++) cf.addRecord('example.com', { type: 'A', name: 'www', content: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}` });
+      const recs = await provider().listRecords(['www.example.com']);
+      expect(recs).toHaveLength(60_003);
+      expect(cf.count({ path: /dns_records$/ })).toBe(13);
+    });
+  });
+
   it('lists no names without calling the API', async () => {
     expect(await provider().listRecords([])).toEqual([]);
     expect(cf.calls).toEqual([]);
