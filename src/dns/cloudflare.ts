@@ -44,6 +44,8 @@ export interface CloudflareProviderOptions {
   useBatch?: boolean;
   /** `per_page` of record listings (default 5000). */
   pageSize?: number;
+  /** Injected for tests (default Date.now). */
+  now?: () => number;
 }
 
 /**
@@ -70,6 +72,8 @@ const CODE = {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_PAGE_SIZE = 5000;
+/** After the batch endpoint answered "no such route", single calls are used this long before batching is tried again. */
+const BATCH_RETRY_MS = 10 * 60_000;
 /** Pages of one name's listing at most (500,000 records at the default page size). */
 const MAX_PAGES = 100;
 
@@ -85,11 +89,15 @@ class BatchUnavailable extends Error {}
  * The Cloudflare side of the DnsProvider seam, on the official SDK.
  *
  * - The SDK's own retries are off (`maxRetries: 0`): `withRetry` retries
- *   only what can help and caps Retry-After.
+ *   reads only, only what can help, and caps Retry-After. A change is sent
+ *   once: after a wait the plan may be stale (an IP down at planning time
+ *   may be up again), so a failed change goes up to the agent, which waits
+ *   (Retry-After or backoff), re-reads and re-plans.
  * - `apply` sends a plan as one batch (deletes then posts, all or nothing).
- *   Without a batch endpoint it falls back to single calls, creates first so
- *   a name never has zero records in between; there "already exists" and
- *   "already gone" count as done, which makes a resent plan harmless.
+ *   Without a batch endpoint it falls back to single calls for 10 minutes,
+ *   creates first so a name never has zero records in between; there
+ *   "already exists" and "already gone" count as done, which makes a resent
+ *   plan harmless.
  * - Every failure leaves as a DnsError (a CloudflareDnsError when the API
  *   answered), except an abort, which rejects with the signal's reason.
  * - Secrets never appear in messages: the provider scrubs its own
@@ -106,7 +114,9 @@ export class CloudflareProvider implements DnsProvider {
   readonly #timeoutMs: number;
   readonly #secrets: string[];
   readonly #credentialHint: string;
-  #batchUnavailable = false;
+  readonly #now: () => number;
+  /** Until then (ms), changes go one call at a time: the batch endpoint answered "no such route". */
+  #batchRetryAt = 0;
   /** Records already logged as not managed (by id), so each is logged once. */
   readonly #skipped = new Set<string>();
   #zoneId: string | undefined;
@@ -119,6 +129,7 @@ export class CloudflareProvider implements DnsProvider {
     this.#useBatch = opts.useBatch ?? true;
     this.#pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
     this.#timeoutMs = opts.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#now = opts.now ?? Date.now;
     const creds = opts.credentials;
     // Explicit nulls: otherwise the SDK also picks up CLOUDFLARE_API_KEY /
     // CLOUDFLARE_EMAIL / CLOUDFLARE_API_TOKEN from the environment and sends both schemes.
@@ -214,14 +225,17 @@ export class CloudflareProvider implements DnsProvider {
   async apply(changes: readonly Change[], signal?: AbortSignal): Promise<void> {
     if (changes.length === 0) return;
     const zoneId = await this.zoneId(signal);
-    if (this.#useBatch && !this.#batchUnavailable) {
+    if (this.#useBatch && this.#now() >= this.#batchRetryAt) {
       try {
         await this.#applyBatch(zoneId, changes, signal);
         return;
       } catch (err) {
         if (!(err instanceof BatchUnavailable)) throw err;
-        this.#batchUnavailable = true;
-        this.#logger.warn({ provider: this.name, zone: this.#zoneName, reason: err.message }, 'cloudflare batch endpoint unavailable, applying changes one call at a time from now on');
+        this.#batchRetryAt = this.#now() + BATCH_RETRY_MS;
+        this.#logger.warn(
+          { provider: this.name, zone: this.#zoneName, reason: err.message, retryBatchInMs: BATCH_RETRY_MS },
+          'cloudflare batch endpoint unavailable, applying changes one call at a time for the next 10 minutes',
+        );
       }
     }
     await this.#applyOneByOne(zoneId, changes, signal);
@@ -232,7 +246,7 @@ export class CloudflareProvider implements DnsProvider {
     const posts = changes.filter((c) => c.op === 'create').map((c) => recordBody(c.record));
     const op = `applying ${deletes.length} deletion(s) and ${posts.length} creation(s) as one batch`;
     try {
-      await this.#request(op, (s) => this.#client.dns.records.batch({ zone_id: zoneId, deletes, posts }, { signal: s }), signal);
+      await this.#request(op, (s) => this.#client.dns.records.batch({ zone_id: zoneId, deletes, posts }, { signal: s }), signal, { change: true });
     } catch (err) {
       if (!(err instanceof CloudflareDnsError)) throw err;
       const { status, codes } = err;
@@ -260,6 +274,7 @@ export class CloudflareProvider implements DnsProvider {
           `creating ${r.type} ${r.name} ${r.content}`,
           (s) => this.#client.dns.records.create({ zone_id: zoneId, ...recordBody(r) }, { signal: s }),
           signal,
+          { change: true },
         );
       } catch (err) {
         if (!(err instanceof CloudflareDnsError && err.codes.includes(CODE.recordExists))) throw err;
@@ -270,7 +285,12 @@ export class CloudflareProvider implements DnsProvider {
       if (change.op !== 'delete') continue;
       const r = change.record;
       try {
-        await this.#request(`deleting ${r.type} ${r.name} ${r.content} (${r.id})`, (s) => this.#client.dns.records.delete(r.id, { zone_id: zoneId }, { signal: s }), signal);
+        await this.#request(
+          `deleting ${r.type} ${r.name} ${r.content} (${r.id})`,
+          (s) => this.#client.dns.records.delete(r.id, { zone_id: zoneId }, { signal: s }),
+          signal,
+          { change: true },
+        );
       } catch (err) {
         if (!(err instanceof CloudflareDnsError && err.status === 404 && !err.codes.includes(CODE.unknownZone))) throw err;
         this.#logger.info({ provider: this.name, hostname: r.name, ip: r.content, action: 'delete' }, 'record already gone, nothing to do');
@@ -303,8 +323,8 @@ export class CloudflareProvider implements DnsProvider {
     this.#logger.debug({ provider: this.name, hostname: rec.name, type: rec.type, content: rec.content, id: rec.id }, 'record content is not an IP address of its type: not managed, skipped');
   }
 
-  /** One API call with retries; returns the checked envelope or throws a mapped error. */
-  async #request(op: string, send: (signal?: AbortSignal) => APIPromise<unknown>, signal: AbortSignal | undefined): Promise<Envelope> {
+  /** One API call, a read with retries, a change (`change: true`) sent once; returns the checked envelope or throws a mapped error. */
+  async #request(op: string, send: (signal?: AbortSignal) => APIPromise<unknown>, signal: AbortSignal | undefined, opts: { change?: boolean } = {}): Promise<Envelope> {
     return withRetry(
       async () => {
         try {
@@ -316,6 +336,7 @@ export class CloudflareProvider implements DnsProvider {
       },
       {
         ...this.#retry,
+        ...(opts.change ? { attempts: 1 } : {}),
         ...(signal ? { signal } : {}),
         onRetry: (err, delayMs, attempt) => {
           this.#logger.warn({ provider: this.name, zone: this.#zoneName, op, kind: err.kind, status: err.status, attempt, delayMs, err: err.message }, 'cloudflare request failed, retrying');

@@ -320,12 +320,29 @@ describe('CloudflareProvider: apply (one call at a time)', () => {
     });
   }
 
-  it('does not fall back on a 500 from the batch endpoint (retries it instead)', async () => {
+  it('does not fall back on a 500 from the batch endpoint (the error goes up; the next apply batches again)', async () => {
     const p = provider();
     cf.inject({ match: { path: /\/batch$/ }, status: 500 });
+    expect((await caught(p.apply([create(A('www.example.com', '192.0.2.2'))]))).kind).toBe('server');
     await p.apply([create(A('www.example.com', '192.0.2.2'))]);
     expect(cf.count({ path: /\/batch$/ })).toBe(2);
     expect(cf.count({ method: 'POST', path: /dns_records$/ })).toBe(0);
+    expect(summary(cf.records())).toEqual(['A www.example.com 192.0.2.2']);
+  });
+
+  it('after a batch 404 it batches again 10 minutes later (clock injected), one by one in between', async () => {
+    let now = 1_000_000;
+    const p = provider({ now: () => now });
+    cf.inject({ match: { path: /\/batch$/ }, status: 404 });
+    await p.apply([create(A('www.example.com', '192.0.2.1'))]);
+    now += 9 * 60_000;
+    await p.apply([create(A('www.example.com', '192.0.2.2'))]);
+    expect(cf.count({ path: /\/batch$/ })).toBe(1);
+    now += 60_000;
+    await p.apply([create(A('www.example.com', '192.0.2.3'))]);
+    expect(cf.count({ path: /\/batch$/ })).toBe(2);
+    expect(cf.count({ method: 'POST', path: /dns_records$/ })).toBe(2);
+    expect(summary(cf.records())).toEqual(['A www.example.com 192.0.2.1', 'A www.example.com 192.0.2.2', 'A www.example.com 192.0.2.3']);
   });
 
   it('treats "already exists" and "already gone" as done, so applying twice is harmless', async () => {
@@ -390,12 +407,42 @@ describe('CloudflareProvider: failures and retries', () => {
     expect(cf.calls).toHaveLength(4);
   });
 
-  it('500 then success, with backoff', async () => {
+  it('a 500 on a change is not retried in place: the error goes up (the agent re-reads and re-plans)', async () => {
     const p = provider();
     cf.inject({ match: { method: 'POST' }, status: 500 });
+    const err = await caught(p.apply([create(A('www.example.com', '192.0.2.1'))]));
+    expect(err.kind).toBe('server');
+    expect(err.retryable).toBe(true);
+    expect(cf.count({ method: 'POST' })).toBe(1);
+    expect(waits).toEqual([]);
     await p.apply([create(A('www.example.com', '192.0.2.1'))]);
     expect(summary(cf.records())).toEqual(['A www.example.com 192.0.2.1']);
-    expect(waits).toEqual([250]);
+  });
+
+  it('a 429 on a change is not resent after the Retry-After wait: rate-limit with retryAfterSeconds goes up, sent once', async () => {
+    const rec = cf.addRecord('example.com', { type: 'A', name: 'www', content: '192.0.2.1' });
+    cf.addRecord('example.com', { type: 'A', name: 'www', content: '192.0.2.2' });
+    const p = provider();
+    const current = await p.listRecords(['www.example.com']);
+    cf.resetCalls();
+    cf.inject({ match: { path: /\/batch$/ }, status: 429, retryAfter: 20 });
+    const err = await caught(p.apply([del(current.find((r) => r.id === rec.id)!)]));
+    expect(err.kind).toBe('rate-limit');
+    expect(err.retryAfterSeconds).toBe(20);
+    expect(waits).toEqual([]);
+    expect(cf.mutatingCalls()).toHaveLength(1);
+    expect(cf.records().some((r) => r.id === rec.id)).toBe(true);
+  });
+
+  it('one by one: a 429 on a delete is not resent either', async () => {
+    const rec = cf.addRecord('example.com', { type: 'A', name: 'www', content: '192.0.2.1' });
+    const p = provider({ useBatch: false });
+    const [current] = await p.listRecords(['www.example.com']);
+    cf.inject({ match: { method: 'DELETE' }, status: 429, retryAfter: 20 });
+    expect((await caught(p.apply([del(current!)]))).kind).toBe('rate-limit');
+    expect(cf.count({ method: 'DELETE' })).toBe(1);
+    expect(waits).toEqual([]);
+    expect(cf.records().map((r) => r.id)).toEqual([rec.id]);
   });
 
   it('5xx every time → server error after all attempts', async () => {
@@ -418,26 +465,18 @@ describe('CloudflareProvider: failures and retries', () => {
     expect(cf.calls).toHaveLength(3);
   });
 
-  it('a batch whose answer was lost is resent; the resend finds the work done → conflict, no duplicate', async () => {
+  it('a batch whose answer was lost is not resent: timeout goes up, the server applied it once, no duplicate', async () => {
     // The server applies the batch after 300 ms, but the client gives up at 200 ms.
     cf.inject({ match: { path: /\/batch$/ }, delayMs: 300 });
-    const p = new CloudflareProvider({
-      zoneName: 'example.com',
-      credentials: { apiToken: 'test-token' },
-      baseURL: cf.baseURL,
-      logger: silentLogger(),
-      requestTimeoutMs: 200,
-      retry: {
-        attempts: 3,
-        // Wait until the first batch has really been processed before resending.
-        sleep: async () => {
-          while (cf.calls.some((c) => c.path.endsWith('/batch') && c.status === 0)) await new Promise((r) => setTimeout(r, 10));
-        },
-      },
-    });
+    const p = provider({ requestTimeoutMs: 200 });
     const err = await caught(p.apply([create(A('www.example.com', '192.0.2.1'))]));
-    expect(err.kind).toBe('conflict');
-    expect(cf.count({ path: /\/batch$/ })).toBe(2);
+    expect(err.kind).toBe('timeout');
+    // Let the server finish the batch it was still working on.
+    while (cf.calls.some((c) => c.path.endsWith('/batch') && c.status === 0)) await new Promise((r) => setTimeout(r, 10));
+    expect(cf.count({ path: /\/batch$/ })).toBe(1);
+    expect(summary(cf.records())).toEqual(['A www.example.com 192.0.2.1']);
+    // Applying the same (now stale) plan again is refused: no duplicate.
+    expect((await caught(p.apply([create(A('www.example.com', '192.0.2.1'))]))).kind).toBe('conflict');
     expect(summary(cf.records())).toEqual(['A www.example.com 192.0.2.1']);
   });
 
