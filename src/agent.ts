@@ -3,6 +3,7 @@ import { INITIAL, step as detect, type TargetState, type Verdict } from './detec
 import { effectiveVote, selfCheck } from './detect/selfcheck.js';
 import { InstrumentedProvider } from './dns/instrumented.js';
 import { plan, recordTypeOf, describeChange, type HeldRemoval } from './dns/plan.js';
+import { retryDelayMs } from './dns/retry.js';
 import { DnsError, type Change, type DnsProvider, type DnsRecord } from './dns/types.js';
 import type { AgentEvents, SelfCheckState } from './events.js';
 import type { Gossip, ObservationBatch, PeerStatus } from './gossip/types.js';
@@ -140,6 +141,8 @@ export class Agent {
   private reconcileRunning: Promise<void> | undefined;
   private reconcilePending = false;
   private reconcileFailures = 0;
+  /** After a failed pass, no pass starts before this (backoff or the API's Retry-After). */
+  private reconcileRetryAt = 0;
   private lastReconcile: DnsActivity | undefined;
   private lastHeldKey = '';
   private held: readonly string[] = [];
@@ -429,11 +432,20 @@ export class Agent {
     this.reconcileTimer = setTimeout(() => this.requestReconcile('timer'), delayMs);
   }
 
-  /** Runs a reconcile now, or right after the one in progress. */
+  /**
+   * Runs a reconcile now, or right after the one in progress, or, while a
+   * failed pass waits out its backoff, when that wait ends: that pass reads
+   * and plans afresh, so it also covers whatever changed meanwhile.
+   */
   requestReconcile(reason: string): void {
     if (this.stopped) return;
     if (this.reconcileRunning) {
       this.reconcilePending = true;
+      return;
+    }
+    const waitMs = this.reconcileRetryAt - this.now();
+    if (waitMs > 0) {
+      this.scheduleReconcile(waitMs);
       return;
     }
     this.reconcileRunning = this.reconcile(reason).finally(() => {
@@ -455,13 +467,20 @@ export class Agent {
     return cv.since === undefined || now - cv.since >= writerGraceMs(this.config) * (1 + rank);
   }
 
+  /**
+   * One pass: read, plan, apply. A failed apply is never resent here: the
+   * error ends the pass, and the next one (after the backoff, or the API's
+   * Retry-After, capped at 30 s) reads and plans again, so a plan made before
+   * a wait is never applied after it. The pass is bounded in time.
+   */
   private async reconcile(reason: string): Promise<void> {
     const config = this.config;
     const cf = config.cloudflare;
     const started = this.now();
     let nextDelay = config.reconcileIntervalMs;
+    const pass = this.passSignal(config);
     try {
-      const current = await this.provider.listRecords(cf.hostnames, this.abort.signal);
+      const current = await this.provider.listRecords(cf.hostnames, pass.signal);
       const read = byName(cf.hostnames, current);
       this.lastRead = read;
       const p = plan({ hostnames: cf.hostnames, ips: cf.ipAddresses, verdicts: this.verdicts(), current, proxied: cf.dnsProxied, ttl: cf.dnsTtl });
@@ -474,21 +493,24 @@ export class Agent {
         nextDelay = Math.min(nextDelay, writerGraceMs(config));
       }
       if (writable.length > 0) {
-        await this.provider.apply(writable, this.abort.signal);
+        try {
+          await this.provider.apply(writable, pass.signal);
+        } catch (err) {
+          if (!this.stopped) await this.reportAppliedAnyway(writable, current, cf.hostnames);
+          throw err;
+        }
         const at = this.now();
         for (const c of writable) {
-          const summary = describeChange(c);
-          if (!this.opts.dryRun) this.logger.info({ action: c.op, type: c.record.type, hostname: c.record.name, ip: c.record.content, dryRun: false }, summary);
-          this.lastActions.set(c.record.content, { summary: this.opts.dryRun ? `would ${summary}` : summary, at });
-          this.events.dnsChange?.({ op: c.op, type: c.record.type, hostname: c.record.name, ip: c.record.content, dryRun: this.opts.dryRun, summary, at });
+          this.reportChange(c, at);
           const names = this.opts.dryRun ? undefined : read.get(c.record.name);
           if (c.op === 'create') names?.add(c.record.content);
           else names?.delete(c.record.content);
         }
         // Dry-run: what DNS holds now is whatever the provider says (the
         // simulation followed the would-be changes; a real zone did not).
-        if (this.opts.dryRun) this.lastRead = await this.readRecords(cf.hostnames);
+        if (this.opts.dryRun) this.lastRead = byName(cf.hostnames, await this.provider.listRecords(cf.hostnames, pass.signal));
       }
+      this.reconcileRetryAt = 0;
       this.lastReconcile = { at: this.now(), ok: true, changes: writable.map(describeChange) };
       this.events.reconcile?.({ ok: true, durationMs: this.now() - started, changes: writable.length, consecutiveFailures: 0, at: this.now() });
       if (this.reconcileFailures > 0) this.logger.info({ after: this.reconcileFailures }, 'DNS reconcile recovered');
@@ -498,20 +520,80 @@ export class Agent {
       if (this.stopped) return;
       this.reconcileFailures += 1;
       const e = err instanceof DnsError ? err : undefined;
-      const backoff = Math.min(config.reconcileIntervalMs, 1000 * 2 ** Math.min(this.reconcileFailures - 1, 10));
+      // Credentials do not heal in seconds: those wait a whole interval, but a
+      // verdict change may still try at once. Everything else backs off
+      // (Retry-After first), and nothing tries before the backoff ends.
+      const backoff = retryDelayMs(e ?? { retryAfterSeconds: undefined }, this.reconcileFailures, { baseDelayMs: 1000, maxDelayMs: config.reconcileIntervalMs });
       nextDelay = e?.kind === 'auth' ? config.reconcileIntervalMs : backoff;
+      this.reconcileRetryAt = e?.kind === 'auth' ? 0 : this.now() + backoff;
       this.lastReconcile = { at: this.now(), ok: false, changes: [], error: err instanceof Error ? err.message : String(err) };
       const fields = { kind: e?.kind, status: e?.status, failures: this.reconcileFailures, retryInMs: nextDelay, err: e ? undefined : err };
       this.events.reconcile?.({ ok: false, durationMs: this.now() - started, changes: 0, consecutiveFailures: this.reconcileFailures, error: this.lastReconcile.error, at: this.now() });
       if (e?.kind === 'auth') this.logger.error(fields, `DNS API refused our credentials: ${e.message}; still probing, will retry`);
       else this.logger.error(fields, `DNS reconcile failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
+      pass.done();
       this.scheduleReconcile(nextDelay);
     }
   }
 
-  private async readRecords(hostnames: readonly string[]): Promise<Map<string, Set<string>>> {
-    return byName(hostnames, await this.provider.listRecords(hostnames, this.abort.signal));
+  /**
+   * A signal for one pass: aborted by stop(), or, once the pass has run for
+   * the smaller of reconcile_interval and 60 s, with a timeout DnsError (an
+   * API that keeps a pass busy must not hold failover back).
+   */
+  private passSignal(config: Config): { signal: AbortSignal; done: () => void } {
+    const limitMs = Math.min(config.reconcileIntervalMs, 60_000);
+    const controller = new AbortController();
+    const onStop = (): void => controller.abort(this.abort.signal.reason);
+    this.abort.signal.addEventListener('abort', onStop, { once: true });
+    const timer = setTimeout(() => {
+      controller.abort(new DnsError('timeout', `the DNS reconcile pass did not finish within ${limitMs / 1000} s (the smaller of reconcile_interval and 60 s); it will be retried`));
+    }, limitMs);
+    return {
+      signal: controller.signal,
+      done: () => {
+        clearTimeout(timer);
+        this.abort.signal.removeEventListener('abort', onStop);
+      },
+    };
+  }
+
+  /** Logs, notifies and remembers one change that happened. */
+  private reportChange(c: Change, at: number): void {
+    const summary = describeChange(c);
+    if (!this.opts.dryRun) this.logger.info({ action: c.op, type: c.record.type, hostname: c.record.name, ip: c.record.content, dryRun: false }, summary);
+    this.lastActions.set(c.record.content, { summary: this.opts.dryRun ? `would ${summary}` : summary, at });
+    this.events.dnsChange?.({ op: c.op, type: c.record.type, hostname: c.record.name, ip: c.record.content, dryRun: this.opts.dryRun, summary, at });
+  }
+
+  /**
+   * After a failed apply, part of it may have happened (one call at a time:
+   * a create went through before a delete failed; or a batch was applied but
+   * its answer was lost). The next pass would find nothing to do, so report
+   * it now: re-read, and report each planned change the fresh read shows done.
+   */
+  private async reportAppliedAnyway(planned: readonly Change[], before: readonly DnsRecord[], hostnames: readonly string[]): Promise<void> {
+    const pass = this.passSignal(this.config);
+    let after: DnsRecord[];
+    try {
+      after = await this.provider.listRecords(hostnames, pass.signal);
+    } catch (err) {
+      if (!this.stopped) this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot re-read DNS after a failed apply: changes it made anyway, if any, go unreported');
+      return;
+    } finally {
+      pass.done();
+    }
+    this.lastRead = byName(hostnames, after);
+    const key = (r: { type: string; name: string; content: string }): string => `${r.type} ${r.name} ${r.content}`;
+    const had = new Set(before.map(key));
+    const has = new Set(after.map(key));
+    const ids = new Set(after.map((r) => r.id));
+    const done = planned.filter((c) => (c.op === 'create' ? !had.has(key(c.record)) && has.has(key(c.record)) : !ids.has(c.record.id)));
+    if (done.length === 0) return;
+    this.logger.warn({ done: done.map(describeChange), planned: planned.length }, 'the failed apply made some changes anyway');
+    const at = this.now();
+    for (const c of done) this.reportChange(c, at);
   }
 
   private reportHeld(held: readonly HeldRemoval[]): void {

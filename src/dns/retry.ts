@@ -39,6 +39,8 @@ export interface WithRetryOptions extends RetryOptions {
 
 /**
  * The wait before the next attempt, after `attempt` (1-based) failed with `err`.
+ * The one backoff formula: reads retried in place use it, and so does the
+ * agent between reconcile passes (base 1 s, capped at reconcile_interval).
  *
  * | error carries Retry-After | wait                                          |
  * |---------------------------|-----------------------------------------------|
@@ -48,7 +50,7 @@ export interface WithRetryOptions extends RetryOptions {
  * The second row is "full jitter": agents that failed together do not come
  * back together.
  */
-export function retryDelayMs(err: DnsError, attempt: number, opts: RetryOptions = {}): number {
+export function retryDelayMs(err: Pick<DnsError, 'retryAfterSeconds'>, attempt: number, opts: RetryOptions = {}): number {
   const maxRetryAfterMs = opts.maxRetryAfterMs ?? RETRY_DEFAULTS.maxRetryAfterMs;
   if (err.retryAfterSeconds !== undefined && Number.isFinite(err.retryAfterSeconds) && err.retryAfterSeconds >= 0) {
     return Math.min(Math.ceil(err.retryAfterSeconds * 1000), maxRetryAfterMs);
