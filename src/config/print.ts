@@ -46,6 +46,7 @@ export function printableConfig(config: Config): Record<string, unknown> {
   out.Cloudflare = {
     dns_proxied: cf.dnsProxied,
     dns_domain: cf.dnsDomain,
+    ...(cf.zoneId !== undefined ? { zone_id: cf.zoneId } : {}),
     hostnames: [...cf.hostnames],
     ip_addresses: [...cf.ipAddresses],
     dns_ttl: cf.dnsTtl,

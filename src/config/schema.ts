@@ -71,6 +71,12 @@ export interface CloudflareConfig {
   readonly ipAddresses: readonly string[];
   /** TTL of records goavail creates (`dns_ttl`, 1 = automatic). */
   readonly dnsTtl: number;
+  /**
+   * The zone's id (`zone_id`, 32 hex digits, lower case), when the zone name
+   * alone is ambiguous (a pending and an active zone of one name): then no
+   * lookup by name. Absent: looked up from dns_domain.
+   */
+  readonly zoneId?: string | undefined;
 }
 
 /** One problem found in a config file; `key` is the dotted TOML path. */

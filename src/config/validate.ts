@@ -34,7 +34,7 @@ const TOP_KEYS = [
   'status_addr', 'webhooks', 'canaries', 'freeze_min_targets', 'freeze_share',
 ] as const;
 const MEMBERS_KEYS = ['peers', 'local_addr', 'members_port', 'min_peers_agree', 'crypto_key', 'key_file'] as const;
-const CLOUDFLARE_KEYS = ['dns_proxied', 'dns_domain', 'hostnames', 'ip_addresses', 'dns_ttl'] as const;
+const CLOUDFLARE_KEYS = ['dns_proxied', 'dns_domain', 'hostnames', 'ip_addresses', 'dns_ttl', 'zone_id'] as const;
 /** Tables whose own keys are checked; `Route53` is kept as-is. */
 const TABLE_KEYS: Readonly<Record<string, readonly string[]>> = {
   '': TOP_KEYS,
@@ -381,13 +381,25 @@ function readCloudflare(out: Out, t: Table): CloudflareConfig | null {
     out.warnings.push({ key: `${P}.dns_ttl`, message: `is ignored by Cloudflare for proxied records (dns_proxied = true): they always use automatic TTL` });
   }
 
-  if (dnsProxied === null || dnsDomain === null || hostnames === null || ipAddresses === null || dnsTtl === null) return null;
+  // zone_id: Cloudflare zone ids are 32 hex digits
+  let zoneId = readString(out, t, 'zone_id', P);
+  if (typeof zoneId === 'string') {
+    if (/^[0-9a-f]{32}$/i.test(zoneId.trim())) {
+      zoneId = zoneId.trim().toLowerCase();
+    } else {
+      out.errors.push({ key: `${P}.zone_id`, message: `must be a Cloudflare zone id, 32 hexadecimal digits (the dashboard shows it as "Zone ID" on the zone's overview); got ${show(zoneId)}` });
+      zoneId = null;
+    }
+  }
+
+  if (dnsProxied === null || dnsDomain === null || hostnames === null || ipAddresses === null || dnsTtl === null || zoneId === null) return null;
   return {
     dnsProxied: dnsProxied ?? false,
     dnsDomain,
     hostnames,
     ipAddresses,
     dnsTtl: dnsTtl ?? DEFAULTS.dnsTtl,
+    ...(zoneId !== undefined ? { zoneId } : {}),
   };
 }
 

@@ -33,6 +33,12 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv): CloudflareCredential
 export interface CloudflareProviderOptions {
   /** The zone that holds the managed names, e.g. "example.com". */
   zoneName: string;
+  /**
+   * The zone's id (`zone_id` in [Cloudflare]): no lookup by name then (two
+   * zones may share one, e.g. a pending and an active copy); the zone's name
+   * is checked against `zoneName` once.
+   */
+  zoneId?: string | undefined;
   credentials: CloudflareCredentials;
   /** API base ending in /client/v4; default env CLOUDFLARE_BASE_URL, else the SDK default. */
   baseURL?: string;
@@ -107,6 +113,7 @@ export class CloudflareProvider implements DnsProvider {
   readonly name = 'cloudflare';
   readonly #client: Cloudflare;
   readonly #zoneName: string;
+  readonly #pinnedZoneId: string | undefined;
   readonly #logger: Logger;
   readonly #retry: RetryOptions;
   readonly #useBatch: boolean;
@@ -124,6 +131,7 @@ export class CloudflareProvider implements DnsProvider {
 
   constructor(opts: CloudflareProviderOptions) {
     this.#zoneName = normaliseName(opts.zoneName);
+    this.#pinnedZoneId = opts.zoneId;
     this.#logger = opts.logger;
     this.#retry = opts.retry ?? {};
     this.#useBatch = opts.useBatch ?? true;
@@ -154,7 +162,7 @@ export class CloudflareProvider implements DnsProvider {
     });
   }
 
-  /** The zone id, looked up from the zone name once and cached; concurrent callers share one lookup. */
+  /** The zone id, looked up (or, when pinned, checked) once and cached; concurrent callers share one lookup. */
   async zoneId(signal?: AbortSignal): Promise<string> {
     signal?.throwIfAborted();
     if (this.#zoneId !== undefined) return this.#zoneId;
@@ -298,17 +306,47 @@ export class CloudflareProvider implements DnsProvider {
     }
   }
 
+  /**
+   * The zone by name. Several zones may share a name (a pending copy next to
+   * the active one): exactly one active → that one (logged); otherwise an
+   * error naming them all, since writing into the wrong one is silent.
+   */
   async #lookupZone(signal: AbortSignal): Promise<string> {
+    if (this.#pinnedZoneId !== undefined) return this.#checkPinnedZone(this.#pinnedZoneId, signal);
     const env = await this.#request(`looking up zone ${this.#zoneName}`, (s) => this.#client.zones.list({ name: this.#zoneName, per_page: 50 }, { signal: s }), signal);
     if (!Array.isArray(env.result)) throw new CloudflareDnsError('bad-response', `Cloudflare answered the lookup of zone ${this.#zoneName} without a result list`);
+    const zones: { id: string; status: string }[] = [];
     for (const z of env.result as unknown[]) {
-      const zone = z as { id?: unknown; name?: unknown } | null;
-      if (typeof zone?.id === 'string' && typeof zone.name === 'string' && normaliseName(zone.name) === this.#zoneName) return zone.id;
+      const zone = z as { id?: unknown; name?: unknown; status?: unknown } | null;
+      if (typeof zone?.id === 'string' && typeof zone.name === 'string' && normaliseName(zone.name) === this.#zoneName) {
+        zones.push({ id: zone.id, status: typeof zone.status === 'string' ? zone.status : 'unknown' });
+      }
+    }
+    if (zones.length === 0) {
+      throw new CloudflareDnsError('not-found', `Cloudflare zone "${this.#zoneName}" not found: check dns_domain, and that the credentials can read that zone (Zone:Read)`);
+    }
+    if (zones.length === 1) return zones[0]!.id;
+    const all = zones.map((z) => `${z.id} (${z.status})`).join(', ');
+    const active = zones.filter((z) => z.status === 'active');
+    if (active.length === 1) {
+      this.#logger.info({ provider: this.name, zone: this.#zoneName, zoneId: active[0]!.id, zones: all }, `Cloudflare has ${zones.length} zones named ${this.#zoneName}: ${all}; using the active one, ${active[0]!.id} (set zone_id in [Cloudflare] to choose)`);
+      return active[0]!.id;
     }
     throw new CloudflareDnsError(
       'not-found',
-      `Cloudflare zone "${this.#zoneName}" not found: check dns_domain, and that the credentials can read that zone (Zone:Read)`,
+      `Cloudflare has ${zones.length} zones named "${this.#zoneName}" (${all}) and ${active.length === 0 ? 'none' : active.length} of them active: set zone_id in [Cloudflare] to the id of the zone to manage`,
     );
+  }
+
+  /** A pinned zone id: one read, to check that it is the zone of dns_domain. */
+  async #checkPinnedZone(id: string, signal: AbortSignal): Promise<string> {
+    const env = await this.#request(`reading zone_id ${id}`, (s) => this.#client.zones.get({ zone_id: id }, { signal: s }), signal);
+    const name = (env.result as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string') throw new CloudflareDnsError('bad-response', `Cloudflare answered the read of zone_id ${id} without a zone name`);
+    if (normaliseName(name) !== this.#zoneName) {
+      throw new CloudflareDnsError('not-found', `zone_id ${id} is the Cloudflare zone "${normaliseName(name)}", not dns_domain "${this.#zoneName}": fix zone_id or dns_domain in [Cloudflare]`);
+    }
+    return id;
   }
 
   /**
@@ -404,7 +442,7 @@ export class CloudflareProvider implements DnsProvider {
       }
       if (codes.includes(CODE.unknownZone)) {
         // Cloudflare answers an unknown zone id with 7003 (status 400 or 404).
-        const staleId = this.#zoneId;
+        const staleId = this.#zoneId ?? this.#pinnedZoneId;
         this.#zoneId = undefined; // the zone may have been re-created: look it up again next time
         return make('not-found', `Cloudflare zone "${this.#zoneName}" (id ${staleId ?? 'unknown'}) no longer exists or is not visible while ${op} (${detail})`);
       }

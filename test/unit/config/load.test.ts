@@ -114,6 +114,7 @@ describe('loadConfig: valid files', () => {
         hostnames: ['example.com', 'www.example.com', 'api.example.com', 'mail.example.com'],
         ipAddresses: ['192.0.2.1', '2001:db8::10', '2001:db8::1:0:0:1'],
         dnsTtl: 1,
+        zoneId: '023e105f4ecef8ad9ca31a8372d0c353',
       },
     });
     expect(config.slackAddr).toBeUndefined();
@@ -168,6 +169,7 @@ const BAD_CASES: ReadonlyArray<readonly [file: string, key: string, fragment: st
   ['domain-invalid', 'Cloudflare.dns_domain', 'label "exa mple" may only hold'],
   ['proxied-string', 'Cloudflare.dns_proxied', 'must be a boolean'],
   ['ttl-out-of-range', 'Cloudflare.dns_ttl', '1 (automatic) or between 30 and 86400 seconds, got 10'],
+  ['zone-id-not-hex', 'Cloudflare.zone_id', 'must be a Cloudflare zone id, 32 hexadecimal digits'],
   ['ttl-fraction', 'Cloudflare.dns_ttl', 'must be an integer, got a float 60.5'],
   ['ip-missing', 'Cloudflare.ip_addresses', 'is required'],
   ['ip-empty', 'Cloudflare.ip_addresses', 'must not be empty'],

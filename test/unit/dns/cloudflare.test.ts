@@ -105,6 +105,67 @@ describe('CloudflareProvider: zone', () => {
     expect(cf.count({ path: /\/batch$/ })).toBe(2);
   });
 
+  describe('several zones with the name', () => {
+    let dup: FakeCloudflare;
+    const on = (extra: Partial<CloudflareProviderOptions> = {}) => new CloudflareProvider({ zoneName: 'example.com', credentials: { apiToken: 'test-token' }, baseURL: dup.baseURL, logger: silentLogger(), retry: instantRetry().retry, ...extra });
+    beforeEach(async () => {
+      dup = await startFakeCloudflare({ zones: [] });
+    });
+    afterEach(async () => {
+      await dup.close();
+    });
+
+    it('a pending and an active one (pending listed first) → the active one is used, and logged', async () => {
+      const pending = dup.addZone('example.com', { status: 'pending' });
+      const active = dup.addZone('example.com', { status: 'active' });
+      const lines: string[] = [];
+      const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _e, cb) => void (lines.push(chunk.toString()), cb()) }));
+      const p = on({ logger });
+      await p.apply([create(A('www.example.com', '192.0.2.1'))]);
+      expect(summary(dup.records(active))).toEqual(['A www.example.com 192.0.2.1']);
+      expect(dup.records(pending)).toEqual([]);
+      expect(lines.join('')).toContain(active);
+      expect(lines.join('')).toContain(pending);
+    });
+
+    for (const statuses of [['pending', 'pending'], ['active', 'active']] as const) {
+      it(`two ${statuses[0]} ones → a clear error naming both ids, nothing written`, async () => {
+        const ids = statuses.map((status) => dup.addZone('example.com', { status }));
+        const err = await caught(on().apply([create(A('www.example.com', '192.0.2.1'))]));
+        expect(err.retryable).toBe(false);
+        for (const id of ids) expect(err.message).toContain(id);
+        expect(err.message).toContain('zone_id');
+        expect(dup.mutatingCalls()).toEqual([]);
+      });
+    }
+
+    it('zoneId pins the zone: no lookup by name; its name is checked once', async () => {
+      dup.addZone('example.com', { status: 'active' });
+      const second = dup.addZone('example.com', { status: 'active' });
+      const p = on({ zoneId: second });
+      await p.apply([create(A('www.example.com', '192.0.2.1'))]);
+      await p.listRecords(['www.example.com']);
+      expect(summary(dup.records(second))).toEqual(['A www.example.com 192.0.2.1']);
+      expect(dup.count({ path: '/zones' })).toBe(0);
+      expect(dup.count({ method: 'GET', path: `/zones/${second}` })).toBe(1);
+    });
+
+    it('a zoneId whose zone has another name → a clear error naming both, nothing written', async () => {
+      const other = dup.addZone('other.org');
+      const err = await caught(on({ zoneId: other }).apply([create(A('www.example.com', '192.0.2.1'))]));
+      expect(err.message).toContain(other);
+      expect(err.message).toContain('"other.org"');
+      expect(err.message).toContain('"example.com"');
+      expect(dup.mutatingCalls()).toEqual([]);
+    });
+
+    it('an unknown zoneId → not-found naming it', async () => {
+      const err = await caught(on({ zoneId: 'e'.repeat(32) }).zoneId());
+      expect(err.kind).toBe('not-found');
+      expect(err.message).toContain('e'.repeat(32));
+    });
+  });
+
   it('an aborted caller rejects with the abort reason', async () => {
     const p = provider();
     cf.inject({ match: { path: /^\/zones$/ }, hang: true });
