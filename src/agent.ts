@@ -546,7 +546,8 @@ export class Agent {
     const limitMs = Math.min(config.reconcileIntervalMs, 60_000);
     const controller = new AbortController();
     const onStop = (): void => controller.abort(this.abort.signal.reason);
-    this.abort.signal.addEventListener('abort', onStop, { once: true });
+    if (this.abort.signal.aborted) onStop();
+    else this.abort.signal.addEventListener('abort', onStop, { once: true });
     const timer = setTimeout(() => {
       controller.abort(new DnsError('timeout', `the DNS reconcile pass did not finish within ${limitMs / 1000} s (the smaller of reconcile_interval and 60 s); it will be retried`));
     }, limitMs);
