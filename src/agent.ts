@@ -5,7 +5,7 @@ import { InstrumentedProvider } from './dns/instrumented.js';
 import { plan, recordTypeOf, describeChange, type HeldRemoval } from './dns/plan.js';
 import { DnsError, type Change, type DnsProvider, type DnsRecord } from './dns/types.js';
 import type { AgentEvents, SelfCheckState } from './events.js';
-import type { Gossip, ObservationBatch, PeerStatus } from './gossip/types.js';
+import type { Gossip, Observation, ObservationBatch, PeerStatus } from './gossip/types.js';
 import type { Logger } from './log.js';
 import type { Prober, ProbeResult } from './probe/types.js';
 import {
@@ -380,8 +380,15 @@ export class Agent {
       changed.push({ ip, verdict: vote });
     }
     if (changed.length === 0) return;
-    this.applyQuorum({ type: 'locals', votes: changed });
-    if (this.gossip) this.publish(changed, false);
+    // One instant for the vote here and its stamp on the wire: writer
+    // election orders votes by when they turned, and every agent must see
+    // the same order. Logging, watchers and the reconcile this step may
+    // start run in between; on a loaded machine a second clock read here
+    // was tens of milliseconds later, enough for two agents to both count
+    // themselves the writer.
+    const at = this.now();
+    this.applyQuorum({ type: 'locals', votes: changed }, at);
+    if (this.gossip) this.publish(changed, false, at);
   }
 
   // ---- cluster ------------------------------------------------------------
@@ -399,14 +406,24 @@ export class Agent {
     this.connectedPeers = now;
   }
 
-  private publish(observations: Array<{ ip: string; verdict: Verdict }>, full: boolean): void {
-    this.gossip?.publish(observations, full).catch((err: unknown) => this.logger.warn({ err }, 'gossip publish failed'));
+  private publish(observations: Array<{ ip: string; verdict: Verdict }>, full: boolean, sentAt?: number): void {
+    this.gossip?.publish(observations, full, sentAt).catch((err: unknown) => this.logger.warn({ err }, 'gossip publish failed'));
+  }
+
+  /** Every vote, with its turn time when it turned within the freshness window (writer election needs it; older turns all compare equal). */
+  private fullState(now: number): Observation[] {
+    const recent = now - freshnessMs(this.config);
+    return [...this.targets.keys()].map((ip) => {
+      const verdict = this.votes.get(ip) ?? 'unknown';
+      const own = this.quorum.local.get(ip);
+      return own && own.verdict === verdict && verdict !== 'unknown' && own.since >= recent ? { ip, verdict, turnedAt: own.since } : { ip, verdict };
+    });
   }
 
   private scheduleFullState(): void {
     if (this.stopped) return;
     this.fullStateTimer = setTimeout(() => {
-      this.publish([...this.targets.keys()].map((ip) => ({ ip, verdict: this.votes.get(ip) ?? 'unknown' })), true);
+      this.publish(this.fullState(this.now()), true);
       this.scheduleFullState();
     }, fullStateIntervalMs(this.config));
   }
