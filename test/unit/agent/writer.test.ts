@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Agent } from '../../../src/agent.js';
+import type { DnsProvider } from '../../../src/dns/types.js';
+import { Keyring } from '../../../src/gossip/keyring.js';
+import { createMemoryNetwork } from '../../../src/gossip/memory.js';
 import { emptyDropCounts } from '../../../src/gossip/validate.js';
 import type { Gossip, Observation, ObservationBatch, PeerStatus } from '../../../src/gossip/types.js';
 import { silentLogger } from '../../../src/log.js';
@@ -15,6 +18,7 @@ import { FakeProber } from '../../support/fake-prober.js';
  */
 const A = '203.0.113.1';
 const B = '203.0.113.2';
+const WWW = 'www.example.com';
 
 /** A gossip seam that records what the agent publishes (stamping sentAt as the real ones do when not given). */
 class RecordingGossip implements Gossip {
@@ -78,5 +82,56 @@ describe('vote stamps on the wire', () => {
     const late = gossip.sent.filter((b) => b.full).at(-1)!;
     expect(late.observations.find((o) => o.ip === A)).toEqual({ ip: A, verdict: 'up' });
     await agent.stop();
+  });
+});
+
+/** Wraps a gossip member so its messages reach the others `delayMs` late (a loaded sender or network). */
+function delayed(inner: Gossip, delayMs: number): Gossip {
+  return {
+    selfId: inner.selfId,
+    start: () => inner.start(),
+    stop: () => inner.stop(),
+    publish: (observations, full, sentAt = Date.now()) => new Promise((resolve) => {
+      setTimeout(() => resolve(inner.publish(observations, full, sentAt)), delayMs);
+    }),
+    onObservations: (h) => inner.onObservations(h),
+    peers: () => inner.peers(),
+    drops: () => inner.drops(),
+  };
+}
+
+/** The DNS API reads in `readMs` and writes in `writeMs` (a real API takes tens of milliseconds). */
+function slow(dns: FakeDns, readMs: number, writeMs: number): DnsProvider {
+  const later = <T>(ms: number, f: () => Promise<T>): Promise<T> => new Promise((resolve, reject) => setTimeout(() => f().then(resolve, reject), ms));
+  return { name: dns.name, listRecords: (names) => later(readMs, () => dns.listRecords(names)), apply: (changes) => later(writeMs, () => dns.apply(changes)) };
+}
+
+describe('one writer when two agents turn within the gossip delay', () => {
+  it('b turns first, c 30 ms later, a 35 ms later while c\'s vote is still in flight: c completed the quorum and is the only one to write', async () => {
+    vi.useFakeTimers({ now: 1_760_000_000_000 });
+    const net = createMemoryNetwork();
+    const keyring = Keyring.fromSecrets(['writer-test-secret-0123456789']);
+    const dns = new FakeDns([A, B].map((content) => ({ type: 'A' as const, name: WWW, content, proxied: false, ttl: 1 })));
+    const config = testConfig({ ips: [A, B], intervalMs: 1000, failureThreshold: 2, minPeersAgree: 1, peers: ['127.0.0.1:7000', '127.0.0.1:7001'] });
+    const members: Array<{ agent: Agent; prober: FakeProber; gossip: Gossip }> = [];
+    // agents start (and so probe) at 0, 30 and 35 ms: b, c, a
+    for (const [id, after] of [['agent-b', 0], ['agent-c', 30], ['agent-a', 5]] as const) {
+      await vi.advanceTimersByTimeAsync(after);
+      const joined = net.join(id, { keyring, isKnownIp: (ip) => ip === A || ip === B });
+      const gossip = id === 'agent-c' ? delayed(joined, 50) : joined;
+      await gossip.start();
+      const prober = new FakeProber();
+      const agent = new Agent({ config, logger: silentLogger(), dryRun: false, createProber: () => prober, createProvider: () => slow(dns, 5, 80), gossip, selfId: id });
+      agent.start();
+      members.push({ agent, prober, gossip });
+    }
+    await vi.advanceTimersByTimeAsync(12_000); // everyone up, full states exchanged
+    for (const m of members) expect(m.agent.verdicts().get(A)).toBe('up');
+    for (const m of members) m.prober.down.add(A);
+    await vi.advanceTimersByTimeAsync(15_000); // the turn, the writer, every grace period
+    const deletes = dns.applied.filter((batch) => batch.some((c) => c.op === 'delete'));
+    expect(deletes).toHaveLength(1);
+    expect(dns.contents(WWW)).toEqual([B]);
+    for (const m of members) await m.agent.stop();
   });
 });
