@@ -107,6 +107,36 @@ export function fullStateIntervalMs(config: Config): number {
   return Math.max(2 * config.intervalMs, 10_000);
 }
 
+/**
+ * How long the writer waits after the quorum completes before it writes,
+ * from the recent gossip delays (receive time − send time, ms).
+ *
+ * Two agents that turn within the gossip delay each see the quorum
+ * completed by themselves until the other's vote arrives (measured on a
+ * loaded 2-core machine: an agent that turned 5 ms after another had not
+ * heard of it 11 ms later, and both wrote). Once the earlier vote has
+ * arrived only the real completer still counts itself the writer. Gossip
+ * delivers in ~3 ms (p99 18 ms) on an idle machine and far slower on a
+ * loaded one, so the wait follows what messages take now:
+ *
+ * | recent delays           | settle                                  |
+ * |-------------------------|-----------------------------------------|
+ * | none yet                | {@link SETTLE_MAX_MS}                   |
+ * | some                    | 2 × the largest, within [MIN, MAX]      |
+ *
+ * A delay below 0 (a peer clock behind ours) counts as 0; one above the
+ * cap (a peer clock ahead) as the cap.
+ */
+export function writerSettleMs(recentDelaysMs: readonly number[]): number {
+  if (recentDelaysMs.length === 0) return SETTLE_MAX_MS;
+  const worst = Math.max(...recentDelaysMs.map((d) => Math.min(Math.max(d, 0), SETTLE_MAX_MS)));
+  return Math.min(Math.max(2 * worst, SETTLE_MIN_MS), SETTLE_MAX_MS);
+}
+export const SETTLE_MIN_MS = 20;
+export const SETTLE_MAX_MS = 500;
+/** Gossip delays remembered for {@link writerSettleMs}. */
+const DELAY_SAMPLES = 20;
+
 /** A non-writer applies a change itself once it has been pending this long. */
 export function writerGraceMs(config: Config): number {
   return Math.max(3 * config.intervalMs, 3_000);
@@ -146,6 +176,8 @@ export class Agent {
   private started = false;
   private stopped = false;
   private connectedPeers = new Set<string>();
+  /** The last few gossip delays (receive − send, ms): the writer's settle. */
+  private readonly delays: number[] = [];
 
   constructor(private readonly opts: AgentOptions) {
     this.config = opts.config;
@@ -395,6 +427,8 @@ export class Agent {
 
   private onObservations(from: string, batch: ObservationBatch, receivedAt: number): void {
     if (this.stopped) return;
+    this.delays.push(receivedAt - batch.sentAt);
+    if (this.delays.length > DELAY_SAMPLES) this.delays.shift();
     this.applyQuorum({ type: 'observations', peer: from, observations: batch.observations, full: batch.full, sentAt: batch.sentAt }, receivedAt);
   }
 
@@ -462,14 +496,21 @@ export class Agent {
     });
   }
 
-  /** Changes this agent may write now: all in single-node mode; in a cluster, those it is the writer of or that waited past the grace period. */
-  private mayWrite(change: Change, now: number): boolean {
-    if (!this.gossip) return true;
+  /**
+   * How long before this agent may write `change` (0: now). Single node:
+   * now. In a cluster, the writer writes once the quorum has stood for
+   * {@link writerSettleMs}; any other agent once it has stood past its
+   * grace period; `writer` says which case it is.
+   */
+  private writeDelay(change: Change, now: number): { ms: number; writer: boolean } {
+    if (!this.gossip) return { ms: 0, writer: true };
     const ip = change.record.content;
     const cv = clusterVerdict(this.quorum, ip);
-    if (isDesignatedWriter(this.quorum, ip, now, this.quorumOptions())) return true;
+    if (cv.since === undefined) return { ms: 0, writer: false };
+    const standing = now - cv.since;
+    if (isDesignatedWriter(this.quorum, ip, now, this.quorumOptions())) return { ms: Math.max(0, writerSettleMs(this.delays) - standing), writer: true };
     const rank = agreeingRank(this.quorum, ip, now, this.quorumOptions());
-    return cv.since === undefined || now - cv.since >= writerGraceMs(this.config) * (1 + rank);
+    return { ms: Math.max(0, writerGraceMs(this.config) * (1 + rank) - standing), writer: false };
   }
 
   private async reconcile(reason: string): Promise<void> {
@@ -484,12 +525,19 @@ export class Agent {
       const p = plan({ hostnames: cf.hostnames, ips: cf.ipAddresses, verdicts: this.verdicts(), current, proxied: cf.dnsProxied, ttl: cf.dnsTtl });
       this.reportHeld(p.held);
       const now = this.now();
-      const writable = p.changes.filter((c) => this.mayWrite(c, now));
-      const deferred = p.changes.length - writable.length;
-      if (deferred > 0) {
-        this.logger.info({ deferred: p.changes.filter((c) => !writable.includes(c)).map(describeChange) }, 'another agent is the writer for these changes; waiting for it');
-        nextDelay = Math.min(nextDelay, writerGraceMs(config));
+      const writable: Change[] = [];
+      const settling: Change[] = [];
+      const others: Change[] = [];
+      for (const c of p.changes) {
+        const d = this.writeDelay(c, now);
+        if (d.ms === 0) writable.push(c);
+        else {
+          (d.writer ? settling : others).push(c);
+          nextDelay = Math.min(nextDelay, d.ms);
+        }
       }
+      if (settling.length > 0) this.logger.debug({ settling: settling.map(describeChange), settleMs: writerSettleMs(this.delays) }, 'this agent is the writer; waiting for votes still in flight');
+      if (others.length > 0) this.logger.info({ deferred: others.map(describeChange) }, 'another agent is the writer for these changes; waiting for it');
       if (writable.length > 0) {
         await this.provider.apply(writable, this.abort.signal);
         const at = this.now();

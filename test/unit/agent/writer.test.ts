@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Agent } from '../../../src/agent.js';
+import { Agent, SETTLE_MAX_MS, SETTLE_MIN_MS, writerSettleMs } from '../../../src/agent.js';
 import type { DnsProvider } from '../../../src/dns/types.js';
 import { Keyring } from '../../../src/gossip/keyring.js';
 import { createMemoryNetwork } from '../../../src/gossip/memory.js';
@@ -133,5 +133,17 @@ describe('one writer when two agents turn within the gossip delay', () => {
     expect(deletes).toHaveLength(1);
     expect(dns.contents(WWW)).toEqual([B]);
     for (const m of members) await m.agent.stop();
+  });
+});
+
+describe('writerSettleMs', () => {
+  it.each([
+    ['no delay seen yet', [], SETTLE_MAX_MS],
+    ['an idle machine (3 ms)', [2, 3, 1], SETTLE_MIN_MS],
+    ['a loaded one: twice the worst', [3, 40, 12], 80],
+    ['a peer clock behind ours (negative) counts as 0', [-5000], SETTLE_MIN_MS],
+    ['a peer clock far ahead, or a stalled loop, is capped', [3, 60_000], SETTLE_MAX_MS],
+  ] as Array<[string, number[], number]>)('%s', (_name, delays, ms) => {
+    expect(writerSettleMs(delays)).toBe(ms);
   });
 });
