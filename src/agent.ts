@@ -6,7 +6,7 @@ import { plan, recordTypeOf, describeChange, type HeldRemoval } from './dns/plan
 import { retryDelayMs } from './dns/retry.js';
 import { DnsError, type Change, type DnsProvider, type DnsRecord } from './dns/types.js';
 import type { AgentEvents, SelfCheckState } from './events.js';
-import type { Gossip, ObservationBatch, PeerStatus } from './gossip/types.js';
+import type { Gossip, Observation, ObservationBatch, PeerStatus } from './gossip/types.js';
 import type { Logger } from './log.js';
 import type { Prober, ProbeResult } from './probe/types.js';
 import {
@@ -108,6 +108,36 @@ export function fullStateIntervalMs(config: Config): number {
   return Math.max(2 * config.intervalMs, 10_000);
 }
 
+/**
+ * How long the writer waits after the quorum completes before it writes,
+ * from the recent gossip delays (receive time − send time, ms).
+ *
+ * Two agents that turn within the gossip delay each see the quorum
+ * completed by themselves until the other's vote arrives (measured on a
+ * loaded 2-core machine: an agent that turned 5 ms after another had not
+ * heard of it 11 ms later, and both wrote). Once the earlier vote has
+ * arrived only the real completer still counts itself the writer. Gossip
+ * delivers in ~3 ms (p99 18 ms) on an idle machine and far slower on a
+ * loaded one, so the wait follows what messages take now:
+ *
+ * | recent delays           | settle                                  |
+ * |-------------------------|-----------------------------------------|
+ * | none yet                | {@link SETTLE_MAX_MS}                   |
+ * | some                    | 2 × the largest, within [MIN, MAX]      |
+ *
+ * A delay below 0 (a peer clock behind ours) counts as 0; one above the
+ * cap (a peer clock ahead) as the cap.
+ */
+export function writerSettleMs(recentDelaysMs: readonly number[]): number {
+  if (recentDelaysMs.length === 0) return SETTLE_MAX_MS;
+  const worst = Math.max(...recentDelaysMs.map((d) => Math.min(Math.max(d, 0), SETTLE_MAX_MS)));
+  return Math.min(Math.max(2 * worst, SETTLE_MIN_MS), SETTLE_MAX_MS);
+}
+export const SETTLE_MIN_MS = 20;
+export const SETTLE_MAX_MS = 500;
+/** Gossip delays remembered for {@link writerSettleMs}. */
+const DELAY_SAMPLES = 20;
+
 /** A non-writer applies a change itself once it has been pending this long. */
 export function writerGraceMs(config: Config): number {
   return Math.max(3 * config.intervalMs, 3_000);
@@ -149,6 +179,8 @@ export class Agent {
   private started = false;
   private stopped = false;
   private connectedPeers = new Set<string>();
+  /** The last few gossip delays (receive − send, ms): the writer's settle. */
+  private readonly delays: number[] = [];
 
   constructor(private readonly opts: AgentOptions) {
     this.config = opts.config;
@@ -383,14 +415,23 @@ export class Agent {
       changed.push({ ip, verdict: vote });
     }
     if (changed.length === 0) return;
-    this.applyQuorum({ type: 'locals', votes: changed });
-    if (this.gossip) this.publish(changed, false);
+    // One instant for the vote here and its stamp on the wire: writer
+    // election orders votes by when they turned, and every agent must see
+    // the same order. Logging, watchers and the reconcile this step may
+    // start run in between; on a loaded machine a second clock read here
+    // was tens of milliseconds later, enough for two agents to both count
+    // themselves the writer.
+    const at = this.now();
+    this.applyQuorum({ type: 'locals', votes: changed }, at);
+    if (this.gossip) this.publish(changed, false, at);
   }
 
   // ---- cluster ------------------------------------------------------------
 
   private onObservations(from: string, batch: ObservationBatch, receivedAt: number): void {
     if (this.stopped) return;
+    this.delays.push(receivedAt - batch.sentAt);
+    if (this.delays.length > DELAY_SAMPLES) this.delays.shift();
     this.applyQuorum({ type: 'observations', peer: from, observations: batch.observations, full: batch.full, sentAt: batch.sentAt }, receivedAt);
   }
 
@@ -402,14 +443,24 @@ export class Agent {
     this.connectedPeers = now;
   }
 
-  private publish(observations: Array<{ ip: string; verdict: Verdict }>, full: boolean): void {
-    this.gossip?.publish(observations, full).catch((err: unknown) => this.logger.warn({ err }, 'gossip publish failed'));
+  private publish(observations: Array<{ ip: string; verdict: Verdict }>, full: boolean, sentAt?: number): void {
+    this.gossip?.publish(observations, full, sentAt).catch((err: unknown) => this.logger.warn({ err }, 'gossip publish failed'));
+  }
+
+  /** Every vote, with its turn time when it turned within the freshness window (writer election needs it; older turns all compare equal). */
+  private fullState(now: number): Observation[] {
+    const recent = now - freshnessMs(this.config);
+    return [...this.targets.keys()].map((ip) => {
+      const verdict = this.votes.get(ip) ?? 'unknown';
+      const own = this.quorum.local.get(ip);
+      return own && own.verdict === verdict && verdict !== 'unknown' && own.since >= recent ? { ip, verdict, turnedAt: own.since } : { ip, verdict };
+    });
   }
 
   private scheduleFullState(): void {
     if (this.stopped) return;
     this.fullStateTimer = setTimeout(() => {
-      this.publish([...this.targets.keys()].map((ip) => ({ ip, verdict: this.votes.get(ip) ?? 'unknown' })), true);
+      this.publish(this.fullState(this.now()), true);
       this.scheduleFullState();
     }, fullStateIntervalMs(this.config));
   }
@@ -457,14 +508,21 @@ export class Agent {
     });
   }
 
-  /** Changes this agent may write now: all in single-node mode; in a cluster, those it is the writer of or that waited past the grace period. */
-  private mayWrite(change: Change, now: number): boolean {
-    if (!this.gossip) return true;
+  /**
+   * How long before this agent may write `change` (0: now). Single node:
+   * now. In a cluster, the writer writes once the quorum has stood for
+   * {@link writerSettleMs}; any other agent once it has stood past its
+   * grace period; `writer` says which case it is.
+   */
+  private writeDelay(change: Change, now: number): { ms: number; writer: boolean } {
+    if (!this.gossip) return { ms: 0, writer: true };
     const ip = change.record.content;
     const cv = clusterVerdict(this.quorum, ip);
-    if (isDesignatedWriter(this.quorum, ip, now, this.quorumOptions())) return true;
+    if (cv.since === undefined) return { ms: 0, writer: false };
+    const standing = now - cv.since;
+    if (isDesignatedWriter(this.quorum, ip, now, this.quorumOptions())) return { ms: Math.max(0, writerSettleMs(this.delays) - standing), writer: true };
     const rank = agreeingRank(this.quorum, ip, now, this.quorumOptions());
-    return cv.since === undefined || now - cv.since >= writerGraceMs(this.config) * (1 + rank);
+    return { ms: Math.max(0, writerGraceMs(this.config) * (1 + rank) - standing), writer: false };
   }
 
   /**
@@ -486,12 +544,19 @@ export class Agent {
       const p = plan({ hostnames: cf.hostnames, ips: cf.ipAddresses, verdicts: this.verdicts(), current, proxied: cf.dnsProxied, ttl: cf.dnsTtl });
       this.reportHeld(p.held);
       const now = this.now();
-      const writable = p.changes.filter((c) => this.mayWrite(c, now));
-      const deferred = p.changes.length - writable.length;
-      if (deferred > 0) {
-        this.logger.info({ deferred: p.changes.filter((c) => !writable.includes(c)).map(describeChange) }, 'another agent is the writer for these changes; waiting for it');
-        nextDelay = Math.min(nextDelay, writerGraceMs(config));
+      const writable: Change[] = [];
+      const settling: Change[] = [];
+      const others: Change[] = [];
+      for (const c of p.changes) {
+        const d = this.writeDelay(c, now);
+        if (d.ms === 0) writable.push(c);
+        else {
+          (d.writer ? settling : others).push(c);
+          nextDelay = Math.min(nextDelay, d.ms);
+        }
       }
+      if (settling.length > 0) this.logger.debug({ settling: settling.map(describeChange), settleMs: writerSettleMs(this.delays) }, 'this agent is the writer; waiting for votes still in flight');
+      if (others.length > 0) this.logger.info({ deferred: others.map(describeChange) }, 'another agent is the writer for these changes; waiting for it');
       if (writable.length > 0) {
         try {
           await this.provider.apply(writable, pass.signal);

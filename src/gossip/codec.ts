@@ -17,7 +17,7 @@ export { canonicalIp };
  * | field        | size   | notes                                          |
  * |--------------|--------|------------------------------------------------|
  * | version      | 1      | {@link CODEC_VERSION}                          |
- * | flags        | 1      | bit 0 = full; other bits must be 0             |
+ * | flags        | 1      | bit 0 = full; bit 1 = turns; others must be 0  |
  * | seq          | 8      | uint64, must be ≤ Number.MAX_SAFE_INTEGER      |
  * | sentAt       | 8      | uint64 ms since epoch, ≤ MAX_SAFE_INTEGER      |
  * | 6 groups     |        | in order: (v4,unknown) (v4,up) (v4,down)       |
@@ -26,6 +26,12 @@ export { canonicalIp };
  * |  v4 entries  | varint | ascending addresses as uint32: first = value,  |
  * |              |        | then (difference − 1), so they strictly rise   |
  * |  v6 entries  | 16     | raw addresses, strictly ascending              |
+ * | turns        |        | only with flag bit 1: observations that carry  |
+ * |              |        | `turnedAt`                                     |
+ * |  count       | varint | at least 1                                     |
+ * |  index       | varint | in decoded order: first = value, then          |
+ * |              |        | (difference − 1), so they strictly rise        |
+ * |  age         | varint | sentAt − turnedAt, ms                          |
  *
  * Grouping by verdict removes the verdict byte; sorting and delta-encoding
  * makes clustered IPv4 targets cost one byte each. Strict ordering makes the
@@ -36,11 +42,18 @@ export { canonicalIp };
  * Decoded IPs are canonical text ({@link canonicalIp}): dotted-quad IPv4,
  * RFC 5952 IPv6 (lower case, longest zero run compressed, `::ffff:a.b.c.d`
  * for IPv4-mapped). Compare them with canonical forms of configured IPs.
+ *
+ * The turns section is absent (flag bit 1 clear) unless an observation
+ * carries `turnedAt`, so a batch without it is byte for byte what agents
+ * before the section sent and read; those agents drop a batch with turns
+ * as malformed (reserved flag), which costs them only the recent turn
+ * times of full-state batches.
  */
 export const CODEC_VERSION = 1;
 
 const HEADER_BYTES = 1 + 1 + 8 + 8;
 const FLAG_FULL = 0x01;
+const FLAG_TURNS = 0x02;
 const VERDICTS: readonly Verdict[] = ['unknown', 'up', 'down'];
 const MAX_U32 = 0xffff_ffff;
 
@@ -114,11 +127,18 @@ export function encodeBatch(batch: ObservationBatch): Uint8Array {
   checkSafe('sentAt', batch.sentAt);
   const v4: number[][] = [[], [], []];
   const v6: Uint8Array[][] = [[], [], []];
+  /** Address key (v4 number or v6 hex) → age of the turn. */
+  const ages = new Map<number | string, number>();
   for (const o of batch.observations) {
     const vi = VERDICTS.indexOf(o.verdict);
     if (vi < 0) throw new TypeError(`encodeBatch: unknown verdict ${String(o.verdict)} for ${o.ip}`);
     const p = parseIp(o.ip);
     if (p === undefined) throw new TypeError(`encodeBatch: not an IP address: ${o.ip}`);
+    if (o.turnedAt !== undefined) {
+      const age = batch.sentAt - o.turnedAt;
+      if (!Number.isInteger(age) || age < 0 || age > MAX_U32) throw new RangeError(`encodeBatch: turnedAt of ${o.ip} must be 0..2³²−1 ms before sentAt, got ${o.turnedAt}`);
+      ages.set(p.family === 4 ? p.v4 : Buffer.from(p.v6 as Uint8Array).toString('hex'), age);
+    }
     if (p.family === 4) (v4[vi] as number[]).push(p.v4);
     else (v6[vi] as Uint8Array[]).push(p.v6 as Uint8Array);
   }
@@ -126,9 +146,12 @@ export function encodeBatch(batch: ObservationBatch): Uint8Array {
   const seen6 = new Set<string>();
   const w = new Writer(HEADER_BYTES + 6 * 5 + batch.observations.length * 5);
   w.u8(CODEC_VERSION);
-  w.u8(batch.full ? FLAG_FULL : 0);
+  w.u8((batch.full ? FLAG_FULL : 0) | (ages.size > 0 ? FLAG_TURNS : 0));
   w.u64(batch.seq);
   w.u64(batch.sentAt);
+  /** [decoded index, age] of each observation with a turn, ascending. */
+  const turns: Array<[number, number]> = [];
+  let index = 0;
   for (const group of v4) {
     group.sort((a, b) => a - b);
     w.varint(group.length);
@@ -138,6 +161,9 @@ export function encodeBatch(batch: ObservationBatch): Uint8Array {
       seen4.add(a);
       w.varint(prev < 0 ? a : a - prev - 1);
       prev = a;
+      const age = ages.get(a);
+      if (age !== undefined) turns.push([index, age]);
+      index++;
     }
   }
   for (const group of v6) {
@@ -148,6 +174,18 @@ export function encodeBatch(batch: ObservationBatch): Uint8Array {
       if (seen6.has(key)) throw new TypeError(`encodeBatch: ${formatIpv6(a)} appears twice`);
       seen6.add(key);
       w.bytes(a);
+      const age = ages.get(key);
+      if (age !== undefined) turns.push([index, age]);
+      index++;
+    }
+  }
+  if (turns.length > 0) {
+    w.varint(turns.length);
+    let prev = -1;
+    for (const [i, age] of turns) {
+      w.varint(prev < 0 ? i : i - prev - 1);
+      w.varint(age);
+      prev = i;
     }
   }
   return w.result();
@@ -223,7 +261,7 @@ function decodeUnchecked(bytes: Uint8Array): ObservationBatch | undefined {
   const r = new Reader(bytes);
   if (r.u8() !== CODEC_VERSION) return undefined;
   const flags = r.u8();
-  if (flags === undefined || (flags & ~FLAG_FULL) !== 0) return undefined;
+  if (flags === undefined || (flags & ~(FLAG_FULL | FLAG_TURNS)) !== 0) return undefined;
   const seq = r.u64();
   const sentAt = r.u64();
   if (seq === undefined || sentAt === undefined) return undefined;
@@ -257,6 +295,21 @@ function decodeUnchecked(bytes: Uint8Array): ObservationBatch | undefined {
       seen6.add(key);
       observations.push({ ip: formatIpv6(a), verdict });
       prev = a;
+    }
+  }
+  if ((flags & FLAG_TURNS) !== 0) {
+    const count = r.varint();
+    if (count === undefined || count === 0 || count > observations.length) return undefined;
+    let prev = -1;
+    for (let i = 0; i < count; i++) {
+      const d = r.varint();
+      const age = r.varint();
+      if (d === undefined || age === undefined) return undefined;
+      const at = prev < 0 ? d : prev + 1 + d;
+      const o = observations[at];
+      if (o === undefined || age > sentAt) return undefined;
+      observations[at] = { ...o, turnedAt: sentAt - age };
+      prev = at;
     }
   }
   if (r.remaining !== 0) return undefined;

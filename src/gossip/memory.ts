@@ -124,8 +124,8 @@ export function createMemoryNetwork(netOpts: MemoryNetworkOptions = {}): MemoryN
       async stop() {
         member.started = false;
       },
-      async publish(observations: readonly Observation[], full: boolean): Promise<number> {
-        const batch = { seq: seq++, sentAt: now(), full, observations };
+      async publish(observations: readonly Observation[], full: boolean, sentAt = now()): Promise<number> {
+        const batch = { seq: seq++, sentAt, full, observations };
         const data = wrapBatch(batch, opts.keyring, topic);
         if (!member.started) return 0;
         let recipients = 0;

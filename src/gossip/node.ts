@@ -393,8 +393,8 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
       log.info('gossip stopped');
     },
 
-    async publish(observations: readonly Observation[], full: boolean): Promise<number> {
-      const batch: ObservationBatch = { seq: seq++, sentAt: now(), full, observations };
+    async publish(observations: readonly Observation[], full: boolean, sentAt = now()): Promise<number> {
+      const batch: ObservationBatch = { seq: seq++, sentAt, full, observations };
       const data = wrapBatch(batch, opts.keyring, topic); // throws only on our own invalid input
       if (!running) return 0;
       try {

@@ -4,6 +4,15 @@ import type { Verdict } from '../detect/detector.js';
 export interface Observation {
   readonly ip: string;
   readonly verdict: Verdict;
+  /**
+   * When the sender's vote turned to this verdict (its clock, ms), for
+   * writer election. Absent in a change batch: the vote turned at `sentAt`.
+   * In a full batch the sender gives it only for a recent turn (within the
+   * freshness window); absent there means "turned long ago". So a receiver
+   * that missed the change message (a partition, a restart) still orders
+   * the vote as the sender does.
+   */
+  readonly turnedAt?: number;
 }
 
 /**
@@ -54,8 +63,13 @@ export interface Gossip {
   readonly selfId: string;
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Seal and publish; assigns seq and sentAt. Returns recipients (0 before the mesh forms). */
-  publish(observations: readonly Observation[], full: boolean): Promise<number>;
+  /**
+   * Seal and publish; assigns seq, and sentAt (now, unless given). Returns
+   * recipients (0 before the mesh forms). A caller that has already stamped
+   * its own vote with a time passes that time, so peers order the vote by
+   * exactly the instant the sender does (writer election compares them).
+   */
+  publish(observations: readonly Observation[], full: boolean, sentAt?: number): Promise<number>;
   onObservations(handler: ObservationHandler): void;
   peers(): PeerStatus[];
   drops(): Readonly<Record<DropReason, number>>;

@@ -30,7 +30,10 @@ export interface Vote {
   readonly verdict: Verdict;
   /** When it was last received (this agent's clock): freshness. */
   readonly at: number;
-  /** When this agent first saw this voter hold this verdict (its clock): writer order. */
+  /**
+   * When the voter's vote turned to this verdict, as the voter reports it
+   * (its clock; 0 = long ago or not said): writer order.
+   */
   readonly since: number;
 }
 
@@ -153,8 +156,10 @@ export function step(state: QuorumState, event: QuorumEvent, now: number, opts: 
         const prev = before?.get(o.ip);
         // Order votes by when they turned at the sender, not when they arrived
         // here, so agents that turn within the gossip delay still agree on
-        // the order (a sender clock ahead of ours is clamped to now).
-        const turned = Math.min(event.sentAt ?? now, now);
+        // the order (a sender clock ahead of ours is clamped to now). A change
+        // batch turned at its send time; a full batch says when, for a recent
+        // turn, and otherwise it turned long ago (0).
+        const turned = Math.min(o.turnedAt ?? (event.full ? 0 : event.sentAt ?? now), now);
         mine.set(o.ip, { verdict: o.verdict, at: now, since: prev?.verdict === o.verdict ? prev.since : turned });
       }
       const votes = new Map(state.votes);
@@ -192,6 +197,30 @@ export function supportedVerdict(state: QuorumState, ip: string, now: number, op
 }
 
 /**
+ * This agent's rank (0-based, by id) among the agents that agree with its
+ * vote on `ip`. Non-writers wait `grace × (1 + rank)`, so if two ever both
+ * believe the other is the writer they do not both write at the same moment.
+ */
+export function agreeingRank(state: QuorumState, ip: string, now: number, opts: QuorumOptions): number {
+  const own = state.local.get(ip);
+  if (!own || own.verdict === 'unknown') return 0;
+  return agreeingPeers(state, ip, own.verdict, now, opts.freshnessMs).filter((p) => p < state.self).length;
+}
+
+/**
+ * A turn time as writer election compares it: turns older than the
+ * freshness window all count as "long ago" (0, ties broken by id). Full
+ * batches carry only recent turn times, so this is the resolution at which
+ * every agent knows every other agent's turn, and all of them compute the
+ * same order: after a healed partition each side learns the other's old
+ * turn from a full batch, and both agree on one writer instead of each
+ * waiting for the other.
+ */
+export function turnKey(since: number, now: number, opts: QuorumOptions): number {
+  return since < now - opts.freshnessMs ? 0 : since;
+}
+
+/**
  * One writer: the agent that completed the quorum writes DNS.
  *
  * The agents whose fresh vote agrees with this agent's are ordered by when
@@ -208,25 +237,16 @@ export function supportedVerdict(state: QuorumState, ip: string, now: number, op
  * | c     | t = 0.0 s           | 0     |                            |
  * | b     | t = 0.4 s           | 1     | b (it completed the quorum)|
  * | a     | t = 0.9 s           | 2     |                            |
+ *
+ * Turn times older than the freshness window compare equal ({@link turnKey}).
  */
-/**
- * This agent's rank (0-based, by id) among the agents that agree with its
- * vote on `ip`. Non-writers wait `grace × (1 + rank)`, so if two ever both
- * believe the other is the writer they do not both write at the same moment.
- */
-export function agreeingRank(state: QuorumState, ip: string, now: number, opts: QuorumOptions): number {
-  const own = state.local.get(ip);
-  if (!own || own.verdict === 'unknown') return 0;
-  return agreeingPeers(state, ip, own.verdict, now, opts.freshnessMs).filter((p) => p < state.self).length;
-}
-
 export function isDesignatedWriter(state: QuorumState, ip: string, now: number, opts: QuorumOptions): boolean {
   const own = state.local.get(ip);
   if (!own || own.verdict === 'unknown') return false;
   if (supportedVerdict(state, ip, now, opts) !== own.verdict) return false;
-  const voters: Array<{ id: string; since: number }> = [{ id: state.self, since: own.since }];
+  const voters: Array<{ id: string; since: number }> = [{ id: state.self, since: turnKey(own.since, now, opts) }];
   for (const peer of agreeingPeers(state, ip, own.verdict, now, opts.freshnessMs)) {
-    voters.push({ id: peer, since: state.votes.get(peer)!.get(ip)!.since });
+    voters.push({ id: peer, since: turnKey(state.votes.get(peer)!.get(ip)!.since, now, opts) });
   }
   voters.sort((x, y) => x.since - y.since || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   const writer = voters[Math.min(opts.minPeersAgree, voters.length - 1)];

@@ -206,3 +206,67 @@ describe('canonicalIp', () => {
     expect(canonicalIp(input)).toBe(out);
   });
 });
+
+describe('turn times (writer election after a missed change message)', () => {
+  const withTurns: ObservationBatch = {
+    seq: 7,
+    sentAt: T,
+    full: true,
+    observations: [
+      { ip: '198.18.0.9', verdict: 'down', turnedAt: T - 1500 },
+      { ip: '198.18.0.1', verdict: 'up' },
+      { ip: '2001:db8::7', verdict: 'down', turnedAt: T },
+      { ip: '198.18.0.3', verdict: 'up', turnedAt: T - 40_000 },
+    ],
+  };
+  const turns = (b: ObservationBatch | undefined): string[] =>
+    (b?.observations ?? []).filter((o) => o.turnedAt !== undefined).map((o) => `${o.ip}@${T - o.turnedAt!}`).sort();
+
+  it('round-trips turnedAt for the observations that carry it, and only those', () => {
+    const bytes = encodeBatch(withTurns);
+    expect(bytes[1]).toBe(0b11); // full + turns
+    const back = decodeBatch(bytes);
+    expect(turns(back)).toEqual(['198.18.0.3@40000', '198.18.0.9@1500', '2001:db8::7@0']);
+    expect(norm(back!.observations)).toEqual(norm(withTurns.observations));
+    expect(Buffer.from(encodeBatch(back!)).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it('a batch without turn times is byte for byte the format before them (flag bit 1 clear, no section)', () => {
+    const plain = { ...withTurns, observations: withTurns.observations.map(({ ip, verdict }) => ({ ip, verdict })) };
+    const bytes = encodeBatch(plain);
+    expect(bytes[1]).toBe(0b01);
+    // the section: count (1) + three index deltas (3) + ages 40,000, 1,500 and 0 ms (3 + 2 + 1)
+    expect(bytes.length).toBe(encodeBatch(withTurns).length - (1 + 3 + 6));
+  });
+
+  it('encodeBatch refuses a turn after sentAt or further back than 2³²−1 ms', () => {
+    expect(() => encodeBatch({ ...withTurns, observations: [{ ip: '198.18.0.1', verdict: 'up', turnedAt: T + 1 }] })).toThrow(RangeError);
+    expect(() => encodeBatch({ ...withTurns, observations: [{ ip: '198.18.0.1', verdict: 'up', turnedAt: T - 2 ** 32 }] })).toThrow(RangeError);
+  });
+
+  /** One full batch of 198.18.0.1 (up) and 198.18.0.2 (up), then a hand-built turns section. */
+  function handBuilt(section: number[]): Uint8Array {
+    const base = encodeBatch({ seq: 1, sentAt: 5000, full: true, observations: [{ ip: '198.18.0.1', verdict: 'up' }, { ip: '198.18.0.2', verdict: 'up' }] });
+    const out = new Uint8Array([...base, ...section]);
+    out[1] = 0b11;
+    return out;
+  }
+  it.each([
+    ['a valid section (the cases below differ from it in one way)', [2, 0, 10, 0, 20], true],
+    ['the flag without a section', [], false],
+    ['a section of zero turns', [0], false],
+    ['more turns than observations', [3, 0, 1, 0, 1, 0, 1], false],
+    ['an index past the observations', [1, 2, 10], false],
+    ['a second index past the observations (deltas only rise)', [2, 1, 10, 0, 10], false],
+    ['an age before the epoch', [1, 0, 0xa0, 0x28], false],
+    ['a truncated entry', [1, 0], false],
+    ['trailing bytes after the section', [1, 0, 10, 0], false],
+  ] as Array<[string, number[], boolean]>)('%s', (_name, section, ok) => {
+    expect(decodeBatch(handBuilt(section)) !== undefined).toBe(ok);
+  });
+
+  it('a section after a batch without the flag is trailing garbage', () => {
+    const base = encodeBatch({ seq: 1, sentAt: 5000, full: true, observations: [{ ip: '198.18.0.1', verdict: 'up' }] });
+    expect(decodeBatch(new Uint8Array([...base, 1, 0, 10]))).toBeUndefined();
+  });
+});

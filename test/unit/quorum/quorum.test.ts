@@ -205,3 +205,34 @@ describe('one writer when two agents turn within the gossip delay', () => {
     expect(agreeingRank(s, IP, 3, opts)).toBe(1);
   });
 });
+
+describe('one writer after a healed partition (each side missed the other\'s change message)', () => {
+  const opts = { minPeersAgree: 1, freshnessMs: FRESH };
+  const HEAL = 100_000;
+  /**
+   * a and b both saw IP go down while cut off from each other, at `turnA`
+   * and `turnB`; after the heal each learns the other's vote from a full
+   * batch, which carries the turn time only when it is recent (as the agent
+   * publishes it).
+   */
+  function healedView(self: 'a' | 'b', turnA: number, turnB: number): QuorumState {
+    const other = self === 'a' ? 'b' : 'a';
+    const [own, theirs] = self === 'a' ? [turnA, turnB] : [turnB, turnA];
+    const sentAt = HEAL + (self === 'a' ? 7 : 3);
+    let s = initialQuorum(self, [IP]);
+    s = step(s, local('down'), own, opts).state;
+    const observation = { ip: IP, verdict: 'down' as const, ...(theirs >= sentAt - FRESH ? { turnedAt: theirs } : {}) };
+    s = step(s, { type: 'observations', peer: other, observations: [observation], full: true, sentAt }, sentAt + 2, opts).state;
+    return s;
+  }
+  it.each([
+    ['both turned long before the heal (older than the freshness window): ties go by id', HEAL - 40_000, HEAL - 30_000, 'b'],
+    ['both turned recently: the full batches carry the turn times', HEAL - 5000, HEAL - 4000, 'b'],
+    ['b turned first, recently', HEAL - 4000, HEAL - 5000, 'a'],
+    ['a turned long ago, b recently', HEAL - 60_000, HEAL - 2000, 'b'],
+  ] as Array<[string, number, number, string]>)('%s → exactly one writer', (_name, turnA, turnB, writer) => {
+    const now = HEAL + 20;
+    const writers = (['a', 'b'] as const).filter((self) => isDesignatedWriter(healedView(self, turnA, turnB), IP, now, opts));
+    expect(writers).toEqual([writer]);
+  });
+});
