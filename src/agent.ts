@@ -250,7 +250,7 @@ export class Agent {
       this.prober = this.opts.createProber(next);
       void Promise.resolve(this.roundRunning).finally(() => old.close());
     }
-    if (next.cloudflare.dnsDomain !== prev.cloudflare.dnsDomain) this.provider = this.instrument(this.opts.createProvider(next));
+    if (next.cloudflare.dnsDomain !== prev.cloudflare.dnsDomain || next.cloudflare.zoneId !== prev.cloudflare.zoneId) this.provider = this.instrument(this.opts.createProvider(next));
     const targets = new Map<string, TargetState>();
     for (const ip of next.cloudflare.ipAddresses) targets.set(ip, this.targets.get(ip) ?? INITIAL);
     const added = next.cloudflare.ipAddresses.filter((ip) => !this.targets.has(ip));

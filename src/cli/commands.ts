@@ -60,7 +60,7 @@ export function makeProviderFactory(
 ): (config: Config) => DnsProvider {
   return (config) => {
     const real = credentials && Provider
-      ? new Provider({ zoneName: config.cloudflare.dnsDomain, credentials, logger: logger.child({ component: 'cloudflare' }) })
+      ? new Provider({ zoneName: config.cloudflare.dnsDomain, zoneId: config.cloudflare.zoneId, credentials, logger: logger.child({ component: 'cloudflare' }) })
       : undefined;
     if (!dryRun && real) return real;
     return new DryRunProvider(logger.child({ component: 'dns' }), real, seedRecords(config));
