@@ -20,6 +20,7 @@ import { ProberSetupError } from '../probe/types.js';
 import { Metrics } from '../status/metrics.js';
 import { startStatusServer, type StatusServer } from '../status/server.js';
 import { EXIT } from './exit.js';
+import { createReloader, RELOAD_TIMEOUT_MS, within } from './reload.js';
 import type { SignalGate } from './signals.js';
 
 export interface MonitorFlags {
@@ -72,12 +73,16 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
   const logger = createLogger({ debug: flags.debug });
   let config: Config;
   try {
-    const loaded = await loadConfig(flags.configFile);
+    const loaded = await within(loadConfig(flags.configFile), RELOAD_TIMEOUT_MS, `reading ${flags.configFile}`);
     warnAll(logger, loaded.config.file, loaded.warnings);
     config = withFlags(loaded.config, flags);
   } catch (err) {
-    process.stderr.write(`goavail: invalid config\n${errorLine(err)}\n`);
-    return err instanceof ConfigError ? EXIT.usage : EXIT.failure;
+    if (err instanceof ConfigError) {
+      process.stderr.write(`goavail: invalid config\n${errorLine(err)}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`goavail: ${errorLine(err)}\n`);
+    return EXIT.failure;
   }
 
   const cloudflare = CREDENTIAL_ENV.some((k) => (process.env[k] ?? '') !== '') ? await import('../dns/cloudflare.js') : undefined;
@@ -156,27 +161,33 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
     }
   }
 
+  // SIGHUP: the read is bounded in time and never runs twice at once (see reload.ts).
+  const reloader = createReloader({
+    logger,
+    read: () => loadConfig(flags.configFile),
+    apply: (loaded) => {
+      warnAll(logger, loaded.config.file, loaded.warnings);
+      const next = withFlags(loaded.config, flags);
+      if (next.statusAddr !== current.statusAddr) logger.warn({ statusAddr: current.statusAddr ?? '' }, 'status_addr changes take effect after a restart');
+      managed = new Set(next.cloudflare.ipAddresses);
+      current = next;
+      notifier?.update(next);
+      agent.reload(next); // reports the successful reload to the event watchers itself
+    },
+    failed: (err) => {
+      const issues = err instanceof ConfigError ? err.issues : [];
+      logger.error({ issues, file: flags.configFile, reason: err instanceof Error ? err.name : 'Error' }, `config reload failed, still running on the previous config:\n${errorLine(err)}`);
+      events.configReload?.({ ok: false, error: errorLine(err), at: Date.now() });
+    },
+  });
+
   agent.start();
   // The early listeners have held every signal until here.
   return signals.handle({
     logger,
-    onReload: async () => {
-      try {
-        const loaded = await loadConfig(flags.configFile);
-        warnAll(logger, loaded.config.file, loaded.warnings);
-        const next = withFlags(loaded.config, flags);
-        if (next.statusAddr !== current.statusAddr) logger.warn({ statusAddr: current.statusAddr ?? '' }, 'status_addr changes take effect after a restart');
-        managed = new Set(next.cloudflare.ipAddresses);
-        current = next;
-        notifier?.update(next);
-        agent.reload(next); // reports the successful reload to the event watchers itself
-      } catch (err) {
-        const issues = err instanceof ConfigError ? err.issues : [];
-        logger.error({ issues, file: flags.configFile }, `config reload failed, still running on the previous config:\n${errorLine(err)}`);
-        events.configReload?.({ ok: false, error: errorLine(err), at: Date.now() });
-      }
-    },
+    onReload: () => reloader.run(),
     onStop: async () => {
+      reloader.close();
       await Promise.all([agent.stop(), statusServer?.close()]);
       await gossip?.stop();
       // Give notifications already queued a moment, inside the 5 s stop promise.
@@ -212,7 +223,7 @@ async function startGossip(config: Config, logger: Logger, isKnownIp: (ip: strin
 /** `goavail check-config`: 0 when valid (prints the effective config, secrets masked), 2 otherwise. */
 export async function checkConfig(path: string): Promise<number> {
   try {
-    const { config, warnings } = await loadConfig(path);
+    const { config, warnings } = await within(loadConfig(path), RELOAD_TIMEOUT_MS, `reading ${path}`);
     for (const w of warnings) process.stderr.write(`warning: ${config.file}: ${w.key}: ${w.message}\n`);
     process.stdout.write(`${JSON.stringify(printableConfig(config), null, 2)}\n`);
     process.stderr.write(`${config.file}: valid\n`);

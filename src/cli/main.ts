@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 // commands.js pulls in libp2p and the Cloudflare SDK (~2.5 s to load on a busy
 // machine): it is imported only by the commands that need it.
 import type { MonitorFlags } from './commands.js';
-import { EXIT } from './exit.js';
+import { endProcess, EXIT } from './exit.js';
 import { catchSignals } from './signals.js';
 import { DEFAULT_STATUS_ADDR, status } from './status.js';
 
@@ -60,7 +60,7 @@ export function buildProgram(): Command {
       };
       // Catch signals before the slow import: without a listener SIGHUP and
       // SIGTERM kill the process outright.
-      const signals = catchSignals({ onForcedExit: (code) => process.exit(code) });
+      const signals = catchSignals({ onForcedExit: (code) => endProcess(code) });
       try {
         const { monitor } = await import('./commands.js');
         process.exitCode = await monitor(flags, signals);
@@ -113,4 +113,15 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+/**
+ * After a command is done the event loop is normally empty and Node exits
+ * by itself, with `process.exitCode`. A file-system request that never
+ * returns (a config on a hung network file system) would keep the process
+ * alive for ever after "agent stopped"; Node cannot cancel it. So the exit
+ * is forced a moment later (endProcess says how): the timer is unref'd and
+ * only fires when something still holds the loop.
+ */
+const EXIT_GRACE_MS = 250;
+
 await main(process.argv);
+setTimeout(() => endProcess(Number(process.exitCode ?? EXIT.ok)), EXIT_GRACE_MS).unref();

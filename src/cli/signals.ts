@@ -3,11 +3,20 @@ import { EXIT } from './exit.js';
 
 export interface SignalHandlers {
   readonly logger: Logger;
-  /** SIGHUP. Runs one at a time; a SIGHUP during a reload runs another reload after it. */
+  /**
+   * SIGHUP. Runs one at a time; SIGHUPs during a reload are queued once (they
+   * may follow an edit the running read did not see) and run one more reload
+   * after it. Must settle in bounded time (reload.ts gives up after 5 s).
+   */
   readonly onReload: () => Promise<void>;
   /** SIGTERM/SIGINT: stop everything. */
   readonly onStop: () => Promise<void>;
-  /** Give up waiting for onStop after this long and exit anyway (default 4 s, inside the 5 s promise). */
+  /**
+   * Give up waiting for onStop after this long and exit anyway (default 4 s,
+   * inside the 5 s promise). The CLI ends the process when handle() resolves,
+   * whatever is still pending (a hung file-system read would otherwise keep
+   * it alive).
+   */
   readonly stopDeadlineMs?: number;
 }
 
@@ -25,7 +34,9 @@ export interface SignalGate {
    * during startup run now, in order (a stop wins over a pending reload).
    * Resolves with the exit code once the process should end: 0 after a
    * clean stop (or a stop that overran the deadline), 130 on a second
-   * SIGINT/SIGTERM.
+   * SIGINT/SIGTERM. The second SIGINT/SIGTERM also calls `onForcedExit(130)`
+   * at once, as during startup: nothing that is still pending may hold the
+   * process.
    */
   handle(h: SignalHandlers): Promise<number>;
   /** Startup failed: stop listening. */
@@ -95,6 +106,7 @@ export function catchSignals(opts: { source?: SignalSource; onForcedExit: (code:
           if (stopping) {
             h.logger.warn({ signal }, 'second signal: exiting now');
             finish(EXIT.forced);
+            opts.onForcedExit(EXIT.forced);
             return;
           }
           stopping = true;

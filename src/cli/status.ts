@@ -9,8 +9,10 @@ export interface StatusFlags {
   readonly addr: string;
   /** Print the raw /status JSON instead of the table. */
   readonly json: boolean;
-  /** Give up after this long (default 5 s). */
+  /** Give up after this long, for the whole request: connect, headers and body (default 5 s). */
   readonly timeoutMs?: number;
+  /** Refuse an answer larger than this (default {@link MAX_STATUS_BYTES}). */
+  readonly maxBytes?: number;
 }
 
 export interface StatusIo {
@@ -28,6 +30,17 @@ export function statusUrl(addr: string): URL | string {
   return new URL(`http://${host}:${hp.port}/status`);
 }
 
+/** The /status answer is read to at most this much (16 MiB; a real one is a few KiB per IP). */
+export const MAX_STATUS_BYTES = 16 * 1024 * 1024;
+
+/** The answer is larger than the client reads. */
+class StatusTooLargeError extends Error {}
+
+/** The whole request (connect, headers, body) took longer than the timeout. */
+class StatusTimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
 function describeError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return 'no answer in time';
@@ -38,19 +51,92 @@ function describeError(err: unknown): string {
 }
 
 /**
+ * ANSI escape sequences (CSI `ESC [ … final`, OSC `ESC ] … BEL|ST`, the
+ * short `ESC [intermediates] final` ones such as `ESC c` or `ESC ( B`, and a
+ * lone ESC), then every other C0 control but tab and newline, DEL and the
+ * C1 controls (U+0080–U+009F, which some terminals obey like ESC).
+ */
+const ESCAPE_SEQUENCE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[ -/]*[0-~]?/g;
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/**
+ * Text from the agent made safe for a terminal: escape sequences and
+ * control characters removed. Why: `goavail status` prints what a server
+ * sent, and an answer with `ESC ]` / `ESC [` sequences could retitle the
+ * window, hide lines, or rewrite what was printed before it.
+ */
+export function stripControls(text: string): string {
+  return text.replace(ESCAPE_SEQUENCE, '').replace(CONTROL, '');
+}
+
+/** Every string in a parsed JSON value (keys too: hostnames become column headers) through {@link stripControls}. */
+export function stripControlsDeep(value: unknown): unknown {
+  if (typeof value === 'string') return stripControls(value);
+  if (Array.isArray(value)) return value.map(stripControlsDeep);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [stripControls(k), stripControlsDeep(v)]));
+  }
+  return value;
+}
+
+/**
+ * The JSON text for `--json`, unchanged in meaning but with no raw control
+ * character: valid JSON can hold raw ones only as whitespace (CR, dropped)
+ * or inside strings (DEL and C1, written as `\u00XX` escapes).
+ */
+function terminalSafeJson(body: string): string {
+  return body.replace(/\r/g, '').replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** One line of server text for an error message: safe, and not a screenful. */
+function excerpt(text: string, max = 200): string {
+  const line = stripControls(text.trim().split('\n')[0] ?? '').replace(/\t/g, ' ');
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
+
+/**
  * GET over node:http (not fetch: fetch refuses the "bad ports" of the
  * WHATWG list, e.g. 6000 or 6666, which are fine for a status listener).
+ *
+ * One timer covers the whole request (connect, headers and body: a server
+ * that sends headers and then stalls fails in time too), and the body is
+ * read to at most `maxBytes` (a larger Content-Length is refused before
+ * reading; a body that goes past it is cut off and fails).
  */
-function httpGet(url: URL, timeoutMs: number): Promise<{ status: number; statusText: string; body: string }> {
+function httpGet(url: URL, timeoutMs: number, maxBytes: number): Promise<{ status: number; statusText: string; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs), agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body }));
-      res.on('error', reject);
+    let settled = false;
+    const settle = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      fn();
+    };
+    const fail = (err: unknown): void => settle(() => reject(err));
+    const tooLarge = (what: string) => new StatusTooLargeError(`${what}, more than the ${maxBytes} bytes (${maxBytes / 1024 / 1024} MiB) a status document may be; stopped reading`);
+    const timer = setTimeout(() => fail(new StatusTimeoutError(`no complete answer within ${timeoutMs} ms`)), timeoutMs);
+    const req = request(url, { method: 'GET', headers: { accept: 'application/json' }, agent: false }, (res) => {
+      const declared = Number(res.headers['content-length']);
+      if (Number.isFinite(declared) && declared > maxBytes) {
+        fail(tooLarge(`declares ${declared} bytes`));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let total = 0;
+      res.on('data', (chunk: Buffer) => {
+        total += chunk.length;
+        if (total > maxBytes) {
+          fail(tooLarge(`went past ${maxBytes} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('end', () => settle(() => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: Buffer.concat(chunks, total).toString('utf8') })));
+      res.on('error', fail);
+      res.on('aborted', () => fail(new Error('the agent closed the connection before the answer was complete')));
     });
-    req.on('error', reject);
+    req.on('error', fail);
     req.end();
   });
 }
@@ -68,13 +154,17 @@ export async function status(flags: StatusFlags, io: StatusIo = { stdout: proces
   }
   let body: string;
   try {
-    const res = await httpGet(url, flags.timeoutMs ?? 5_000);
+    const res = await httpGet(url, flags.timeoutMs ?? 5_000, flags.maxBytes ?? MAX_STATUS_BYTES);
     body = res.body;
     if (res.status !== 200) {
-      io.stderr.write(`goavail: the agent at ${flags.addr} answered ${res.status} ${res.statusText}: ${body.trim().split('\n')[0] ?? ''}\n`);
+      io.stderr.write(`goavail: the agent at ${flags.addr} answered ${res.status} ${excerpt(res.statusText)}: ${excerpt(body)}\n`);
       return EXIT.failure;
     }
   } catch (err) {
+    if (err instanceof StatusTooLargeError) {
+      io.stderr.write(`goavail: the answer from ${flags.addr} ${err.message}\n`);
+      return EXIT.failure;
+    }
     io.stderr.write(`goavail: cannot reach the agent at ${flags.addr} (${describeError(err)}); is \`goavail monitor\` running there with that status_addr?\n`);
     return EXIT.failure;
   }
@@ -83,17 +173,20 @@ export async function status(flags: StatusFlags, io: StatusIo = { stdout: proces
     doc = JSON.parse(body) as StatusDocument;
     if (typeof doc !== 'object' || doc === null || !Array.isArray(doc.targets)) throw new Error('not a goavail status document');
   } catch (err) {
-    io.stderr.write(`goavail: the agent at ${flags.addr} did not answer with a status document: ${err instanceof Error ? err.message : String(err)}\n`);
+    // JSON.parse quotes the text it failed on.
+    io.stderr.write(`goavail: the agent at ${flags.addr} did not answer with a status document: ${excerpt(err instanceof Error ? err.message : String(err))}\n`);
     return EXIT.failure;
   }
   if (flags.json) {
-    io.stdout.write(body.endsWith('\n') ? body : `${body}\n`);
+    const safe = terminalSafeJson(body);
+    io.stdout.write(safe.endsWith('\n') ? safe : `${safe}\n`);
     return EXIT.ok;
   }
   try {
-    io.stdout.write(renderStatus(doc));
+    // render.ts trusts its input; what came over the wire is cleaned here.
+    io.stdout.write(renderStatus(stripControlsDeep(doc) as StatusDocument));
   } catch (err) {
-    io.stderr.write(`goavail: cannot display the status from ${flags.addr} (a different goavail version?): ${err instanceof Error ? err.message : String(err)}; try --json\n`);
+    io.stderr.write(`goavail: cannot display the status from ${flags.addr} (a different goavail version?): ${excerpt(err instanceof Error ? err.message : String(err))}; try --json\n`);
     return EXIT.failure;
   }
   return EXIT.ok;

@@ -6,7 +6,8 @@
  * issues by key, so the CLI prints `ConfigError.message` and exits without a
  * stack trace, and a SIGHUP reload can log it and keep the running config.
  */
-import { readFile } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import type { Config, ConfigIssue } from './schema.js';
@@ -30,17 +31,28 @@ export function formatIssues(file: string, issues: readonly ConfigIssue[]): stri
   return issues.map((i) => `${file}: ${i.key}: ${i.message}`).join('\n');
 }
 
+/** A config file above this size is refused before it is read (10 MiB; real ones are a few KiB). */
+export const MAX_CONFIG_BYTES = 10 * 1024 * 1024;
+
 /**
  * Reads, parses and validates a goavail TOML file. Resolves with the config
  * and any warnings (unknown keys, deprecated keys, weak keys); throws
  * `ConfigError` for anything that prevents using the file.
+ *
+ * Only a regular file of at most {@link MAX_CONFIG_BYTES} is read. Why: a
+ * FIFO opened the usual way blocks in `open()` until a writer comes (for
+ * ever, holding one of libuv's four file-system threads), and a symlink to
+ * `/dev/zero` reads until memory runs out. So the file is opened
+ * non-blocking, its type and size are checked on the open handle (no race
+ * with a rename), and the read stops at the limit even if the file grows.
  */
 export async function loadConfig(path: string): Promise<{ config: Config; warnings: ConfigIssue[] }> {
   const file = resolve(path);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readConfigText(file);
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(file, [{ key: '(file)', message: readFailure(err) }]);
   }
   let raw: unknown;
@@ -54,13 +66,73 @@ export async function loadConfig(path: string): Promise<{ config: Config; warnin
   return { config: result.config, warnings: result.warnings };
 }
 
+/** What a file that is not a regular file is, for the error message. */
+export function fileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+function refuse(file: string, message: string): ConfigError {
+  return new ConfigError(file, [{ key: '(file)', message }]);
+}
+
+function checkFile(file: string, st: Stats): void {
+  if (!st.isFile()) throw refuse(file, `is ${fileKind(st)}, not a regular file`);
+  if (st.size > MAX_CONFIG_BYTES) throw refuse(file, tooLarge(`is ${st.size} bytes`));
+}
+
+function tooLarge(what: string): string {
+  return `${what}: a config file may be at most ${MAX_CONFIG_BYTES / 1024 / 1024} MiB (${MAX_CONFIG_BYTES} bytes)`;
+}
+
+/**
+ * The file's text: checked by path first (so a device is not even opened),
+ * then opened with O_NONBLOCK (a FIFO swapped in between does not block the
+ * open; O_NONBLOCK changes nothing for a regular file), checked again on the
+ * handle, and read to at most the limit plus one byte, which tells "at the
+ * limit" from "above it" without ever holding more.
+ */
+async function readConfigText(file: string): Promise<string> {
+  checkFile(file, await stat(file));
+  let handle: FileHandle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    // EISDIR and the like after a swap between stat and open.
+    throw refuse(file, readFailure(err));
+  }
+  try {
+    const st = await handle.stat();
+    checkFile(file, st);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const want = Math.min(Math.max(st.size + 1, 64 * 1024), MAX_CONFIG_BYTES + 1 - total);
+      if (want <= 0) break;
+      const chunk = Buffer.allocUnsafe(want);
+      const { bytesRead } = await handle.read(chunk, 0, want, null);
+      if (bytesRead === 0) break;
+      chunks.push(chunk.subarray(0, bytesRead));
+      total += bytesRead;
+    }
+    if (total > MAX_CONFIG_BYTES) throw refuse(file, tooLarge(`grew while being read (from ${st.size} bytes to more than ${MAX_CONFIG_BYTES})`));
+    return Buffer.concat(chunks, total).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
 function readFailure(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
     case 'ENOENT': return 'config file not found (no such file)';
     case 'EACCES':
     case 'EPERM': return 'cannot read the config file: permission denied';
-    case 'EISDIR': return 'is a directory, not a config file';
+    case 'EISDIR': return 'is a directory, not a regular file';
     default: return `cannot read the config file: ${err instanceof Error ? err.message : String(err)}`;
   }
 }

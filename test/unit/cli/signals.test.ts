@@ -124,6 +124,15 @@ describe('catchSignals', () => {
     expect(await exited).toBe(130);
   });
 
+  it('after startup: a second SIGTERM while stopping forces the exit (130) at once, even if something still holds the process', () => {
+    const s = setup();
+    void s.gate.handle(s.handlers);
+    s.source.send('SIGTERM');
+    expect(s.forced).toEqual([]);
+    s.source.send('SIGTERM');
+    expect(s.forced).toEqual([130]);
+  });
+
   it('a stop that overruns the deadline still exits 0', async () => {
     const s = setup();
     const exited = s.gate.handle({ ...s.handlers, stopDeadlineMs: 20 });

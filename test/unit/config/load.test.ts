@@ -1,9 +1,11 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, formatIssues, loadConfig } from '../../../src/config/load.js';
+import { promisify } from 'node:util';
+import { ConfigError, formatIssues, loadConfig, MAX_CONFIG_BYTES } from '../../../src/config/load.js';
 
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures/config');
 const BAD = join(FIXTURES, 'bad');
@@ -257,7 +259,40 @@ describe('loadConfig: files that cannot be read', () => {
 
   it('refuses a directory', async () => {
     const err = await loadError(dir);
-    expect(err.issues[0]).toEqual({ key: '(file)', message: 'is a directory, not a config file' });
+    expect(err.issues[0]).toEqual({ key: '(file)', message: 'is a directory, not a regular file' });
+  });
+
+  it('refuses a FIFO at once instead of blocking in open() until a writer comes', async () => {
+    const fifo = join(dir, 'fifo.toml');
+    await promisify(execFile)('mkfifo', [fifo]);
+    const started = Date.now();
+    const err = await loadError(fifo);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(err.message).toBe(`${fifo}: (file): is a FIFO (named pipe), not a regular file`);
+  }, 5_000);
+
+  it('refuses a symlink to /dev/zero without reading it', async () => {
+    const link = join(dir, 'zero.toml');
+    await symlink('/dev/zero', link);
+    const err = await loadError(link);
+    expect(err.message).toBe(`${link}: (file): is a character device, not a regular file`);
+  }, 5_000);
+
+  it('refuses a file above 10 MiB before reading it, naming its size', async () => {
+    const big = join(dir, 'big.toml');
+    await writeFile(big, '');
+    await truncate(big, MAX_CONFIG_BYTES + 1); // sparse: nothing to write
+    const err = await loadError(big);
+    expect(MAX_CONFIG_BYTES).toBe(10 * 1024 * 1024);
+    expect(err.message).toBe(`${big}: (file): is 10485761 bytes: a config file may be at most 10 MiB (10485760 bytes)`);
+  });
+
+  it('reads a file of exactly 10 MiB (the limit is inclusive)', async () => {
+    const file = join(dir, 'limit.toml');
+    const body = 'interval = 1\n[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["@"]\nip_addresses = ["192.0.2.1"]\n';
+    await writeFile(file, body + '#'.repeat(MAX_CONFIG_BYTES - body.length - 1) + '\n');
+    const { config } = await loadConfig(file);
+    expect(config.intervalMs).toBe(1000);
   });
 
   it('reports several problems at once, one line each', async () => {

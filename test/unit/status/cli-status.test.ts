@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../../src/agent.js';
-import { status, statusUrl } from '../../../src/cli/status.js';
+import { MAX_STATUS_BYTES, status, statusUrl, stripControls } from '../../../src/cli/status.js';
 import { silentLogger } from '../../../src/log.js';
 import { Metrics } from '../../../src/status/metrics.js';
 import { startStatusServer, type StatusServer } from '../../../src/status/server.js';
@@ -133,5 +133,145 @@ describe('goavail status (in process)', () => {
     const { out, io } = capture();
     expect(await status({ addr, json: false, timeoutMs: 300 }, io)).toBe(1);
     expect(out.stderr).toContain(`cannot reach the agent at ${addr} (no answer in time)`);
+  });
+});
+
+/** Any C0 control but tab and newline, DEL, or a C1 control: what must not reach a terminal. */
+const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+describe('stripControls', () => {
+  it.each([
+    ['plain text\twith tab\nand newline', 'plain text\twith tab\nand newline'],
+    ['\u001b[31mred\u001b[0m', 'red'],
+    ['\u001b[2J\u001b[1;1Hcleared', 'cleared'],
+    ['\u001b]0;window title\u0007after', 'after'],
+    ['\u001b]8;;http://x\u001b\\link\u001b]8;;\u001b\\', 'link'],
+    ['over\rwrite\u0008\u0008', 'overwrite'],
+    ['c1 \u009b31m csi, \u0085 nel, \u007f del', 'c1 31m csi,  nel,  del'],
+    ['\u001bcreset, \u001b(Bascii, lone \u001b', 'reset, ascii, lone '],
+    ['✓ ✗ · … stay', '✓ ✗ · … stay'],
+  ])('%j → %j', (input, expected) => {
+    expect(stripControls(input)).toBe(expected);
+  });
+});
+
+describe('goavail status against a hostile or broken server', () => {
+  it('a body that never ends is cut off at 16 MiB: fails fast with the cap, memory stays bounded', async () => {
+    expect(MAX_STATUS_BYTES).toBe(16 * 1024 * 1024);
+    let sent = 0;
+    let closed!: () => void;
+    const gone = new Promise<void>((r) => (closed = r));
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const addr = await rawServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"targets":[');
+      res.on('close', () => closed());
+      // 256 MiB, written as fast as the client reads
+      const pump = (): void => {
+        while (sent < 256 * 1024 * 1024 && !res.destroyed) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end(']}');
+      };
+      pump();
+    });
+    const rssBefore = process.memoryUsage().rss;
+    const started = Date.now();
+    const { out, io } = capture();
+    expect(await status({ addr, json: false }, io)).toBe(1);
+    const tookMs = Date.now() - started;
+    await gone;
+    expect(out.stdout).toBe('');
+    expect(out.stderr).toBe(`goavail: the answer from ${addr} went past 16777216 bytes, more than the 16777216 bytes (16 MiB) a status document may be; stopped reading\n`);
+    expect(tookMs).toBeLessThan(3_000);
+    // The client stopped reading: what the server got out is the cap plus socket buffers, not 256 MiB.
+    expect(sent).toBeLessThan(48 * 1024 * 1024);
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(200 * 1024 * 1024);
+  });
+
+  it('a Content-Length above 16 MiB is refused before reading the body', async () => {
+    const addr = await rawServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(400 * 1024 * 1024) });
+      res.write('{'); // and then nothing: a client that waited for the body would time out instead
+    });
+    const { out, io } = capture();
+    const started = Date.now();
+    expect(await status({ addr, json: true, timeoutMs: 2_000 }, io)).toBe(1);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(out.stderr).toBe(`goavail: the answer from ${addr} declares 419430400 bytes, more than the 16777216 bytes (16 MiB) a status document may be; stopped reading\n`);
+  });
+
+  it('headers and then a stalled body: the timeout covers the body too', async () => {
+    const addr = await rawServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"targets":'); // never ends
+    });
+    const { out, io } = capture();
+    const started = Date.now();
+    expect(await status({ addr, json: false, timeoutMs: 300 }, io)).toBe(1);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(out.stdout).toBe('');
+    expect(out.stderr).toContain(`cannot reach the agent at ${addr} (no answer in time)`);
+  }, 10_000);
+
+  it('a 500 whose body holds escape sequences: none reach the terminal, the text does', async () => {
+    const body = '\u001b]0;owned\u0007\u001b[2J\u001b[31mdisk \u009bfull\u001b[0m\r\u0008 retry later\n\u001b[1Asecond line';
+    const addr = await rawServer((_req, res) => res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(body));
+    const { out, io } = capture();
+    expect(await status({ addr, json: false }, io)).toBe(1);
+    expect(out.stdout).toBe('');
+    expect(out.stderr).not.toMatch(RAW_CONTROL);
+    expect(out.stderr).toBe(`goavail: the agent at ${addr} answered 500 Internal Server Error: disk full retry later\n`);
+  });
+
+  it('a long error body is cut to one short line', async () => {
+    const addr = await rawServer((_req, res) => res.writeHead(503).end('x'.repeat(100_000)));
+    const { out, io } = capture();
+    expect(await status({ addr, json: false }, io)).toBe(1);
+    expect(out.stderr.length).toBeLessThan(400);
+  });
+
+  it('a body that is not JSON: the parse error (which quotes the body) is cleaned too', async () => {
+    const addr = await rawServer((_req, res) => res.writeHead(200).end('\u001b[2J\u001b]0;x\u0007not json'));
+    const { out, io } = capture();
+    expect(await status({ addr, json: false }, io)).toBe(1);
+    expect(out.stderr).toMatch(/did not answer with a status document/);
+    expect(out.stderr).not.toMatch(RAW_CONTROL);
+  });
+
+  describe('a status document whose strings hold escape sequences', () => {
+    const evil = {
+      ...STATUS,
+      now: NOW,
+      gossipDrops: undefined,
+      id: '\u001b]0;owned\u0007self',
+      configFile: '/x/\u001b[2Jgoavail.toml',
+      selfCheck: { state: 'healthy', since: undefined, detail: 'ok\u001b[8m hidden\u009b2J' },
+      targets: [{ ...STATUS.targets[0]!, why: 'because\r\u001b[1Aup', inDns: { 'www\u001b[31m.example.com': true } }],
+      peers: [{ id: 'p\u001b[5m1', addr: '127.0.0.1:1\u0085', connected: false, lastHeard: undefined }],
+    };
+    const raw = JSON.stringify(evil, (_k, v: unknown) => (v === undefined ? null : v));
+
+    it('the table has none of them, and still the content', async () => {
+      const addr = await rawServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(raw));
+      const { out, io } = capture();
+      expect(await status({ addr, json: false }, io)).toBe(0);
+      expect(out.stderr).toBe('');
+      expect(out.stdout).not.toMatch(RAW_CONTROL);
+      expect(out.stdout).toContain('agent self · dry-run');
+      expect(out.stdout).toContain('self-check: healthy (ok hidden2J)');
+      expect(out.stdout).toMatch(/becauseup$/m);
+      expect(out.stdout).toMatch(/^ {2}p1 +127\.0\.0\.1:1 +no +-$/m);
+    });
+
+    it('--json keeps the document as served (same JSON value) with no raw control character', async () => {
+      const addr = await rawServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(`${raw}\r\n`));
+      expect(raw).toMatch(RAW_CONTROL); // JSON.stringify leaves C1 controls raw
+      const { out, io } = capture();
+      expect(await status({ addr, json: true }, io)).toBe(0);
+      expect(out.stdout).not.toMatch(RAW_CONTROL);
+      expect(JSON.parse(out.stdout)).toEqual(JSON.parse(raw));
+    });
   });
 });
