@@ -9,6 +9,7 @@ import type { CloudflareCredentials, CloudflareProvider } from '../dns/cloudflar
 import { DryRunProvider } from '../dns/dryrun.js';
 import { fanOut, type AgentEvents } from '../events.js';
 import { createNotifier, type Notifier } from '../notify/index.js';
+import { GossipListenError } from '../gossip/errors.js';
 import { IdentityError, loadOrCreateIdentity } from '../gossip/identity.js';
 import { Keyring } from '../gossip/keyring.js';
 import type { Libp2pGossip } from '../gossip/node.js';
@@ -135,7 +136,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
   } catch (err) {
     await gossip?.stop().catch(() => undefined);
     notifier?.close();
-    if (err instanceof ProberSetupError || err instanceof IdentityError || err instanceof ClusterSetupError) {
+    if (err instanceof ProberSetupError || err instanceof IdentityError || err instanceof ClusterSetupError || err instanceof GossipListenError) {
       process.stderr.write(`goavail: ${err.message}\n`);
       return err instanceof ClusterSetupError ? EXIT.usage : EXIT.failure;
     }
