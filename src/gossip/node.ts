@@ -78,6 +78,8 @@ export const INBOUND_UPGRADE_TIMEOUT_MS = 3000;
 export interface Libp2pGossip extends Gossip {
   /** The addresses this node listens on, with its `/p2p/<id>`. */
   multiaddrs(): string[];
+  /** Peer ids with an open connection to this node, configured or not (diagnostics, tests). */
+  connectedPeerIds(): string[];
 }
 
 /** Parsed `host:port` or multiaddr; `peerId` when it ends in `/p2p/<id>`. */
@@ -645,6 +647,10 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
 
     multiaddrs() {
       return node.getMultiaddrs().map(String);
+    },
+
+    connectedPeerIds() {
+      return [...new Set(node.getConnections().filter((c) => c.status === 'open').map((c) => c.remotePeer.toString()))];
     },
   };
 }
