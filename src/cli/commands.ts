@@ -9,6 +9,7 @@ import type { CloudflareCredentials, CloudflareProvider } from '../dns/cloudflar
 import { DryRunProvider } from '../dns/dryrun.js';
 import { fanOut, type AgentEvents } from '../events.js';
 import { createNotifier, type Notifier } from '../notify/index.js';
+import { GossipListenError } from '../gossip/errors.js';
 import { IdentityError, loadOrCreateIdentity } from '../gossip/identity.js';
 import { Keyring } from '../gossip/keyring.js';
 import type { Libp2pGossip } from '../gossip/node.js';
@@ -108,10 +109,13 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
   let managed = new Set(config.cloudflare.ipAddresses);
   // The config in force (reloads swap it); metrics drop the series of IPs it no longer has.
   let current = config;
+  // Closed if start-up fails later: an open ICMP session kept the process alive ~15 s after the error.
+  let firstProber: ReturnType<typeof createProber> | undefined;
   try {
     const createProberFor = (c: Config) => createProber(c.probeType, { logger: logger.child({ component: 'probe' }), port: c.port });
     // Fail on raw-socket permission before anything else starts.
-    const firstProber = createProberFor(config);
+    firstProber = createProberFor(config);
+    const first = firstProber;
     let usedFirst = false;
     if (isClustered(config)) {
       gossip = await startGossip(config, logger, (ip) => managed.has(ip));
@@ -128,7 +132,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
       createProber: (c) => {
         if (!usedFirst) {
           usedFirst = true;
-          return firstProber;
+          return first;
         }
         return createProberFor(c);
       },
@@ -140,7 +144,8 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
   } catch (err) {
     await gossip?.stop().catch(() => undefined);
     notifier?.close();
-    if (err instanceof ProberSetupError || err instanceof IdentityError || err instanceof ClusterSetupError) {
+    firstProber?.close();
+    if (err instanceof ProberSetupError || err instanceof IdentityError || err instanceof ClusterSetupError || err instanceof GossipListenError) {
       process.stderr.write(`goavail: ${err.message}\n`);
       return err instanceof ClusterSetupError ? EXIT.usage : EXIT.failure;
     }

@@ -1,7 +1,7 @@
 /** Process exit codes. Only src/cli sets them. */
 export const EXIT = {
   ok: 0,
-  /** Runtime failure (e.g. no permission for raw sockets, cluster transport failed to start). */
+  /** Runtime failure (e.g. no permission for raw sockets, gossip or status address in use, cluster transport failed to start). */
   failure: 1,
   /** Bad usage or bad config: unknown flag, invalid file, missing credentials for --no-dry-run. */
   usage: 2,

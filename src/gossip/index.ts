@@ -13,7 +13,9 @@ export {
 } from './validate.js';
 export { IdentityError, loadOrCreateIdentity, type IdentityErrorCode } from './identity.js';
 export { createMemoryNetwork, type MemoryJoinOptions, type MemoryNetwork, type MemoryNetworkOptions } from './memory.js';
-export { createLibp2pGossip, parsePeerAddress, type Libp2pGossip, type Libp2pGossipOptions, type PeerAddress } from './node.js';
+export { createLibp2pGossip, dropMetricsRegister, parsePeerAddress, type Libp2pGossip, type Libp2pGossipOptions, type PeerAddress } from './node.js';
+export { GossipListenError } from './errors.js';
+export { PeerGate, REFUSED_PEER_SCORE, gateIp, type PeerGateOptions, type StrikeVerdict } from './gate.js';
 export {
   MSS_HEADER,
   MultiKeyPnet,

@@ -1,16 +1,20 @@
 import './polyfill.js';
+import { lookup } from 'node:dns/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { gossipsub, TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
-import type { PeerId, PrivateKey } from '@libp2p/interface';
+import type { MetricsRegister } from '@libp2p/gossipsub/metrics';
+import type { MultiaddrConnection, PeerId, PrivateKey } from '@libp2p/interface';
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import { tcp } from '@libp2p/tcp';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
 import type { Logger } from '../log.js';
 import { DEFAULT_TOPIC, wrapBatch } from './envelope.js';
+import { GossipListenError } from './errors.js';
+import { PeerGate } from './gate.js';
 import type { Keyring } from './keyring.js';
 import { multiKeyPreSharedKey } from './pnet.js';
 import type { DropReason, Gossip, Observation, ObservationBatch, ObservationHandler, PeerStatus } from './types.js';
@@ -46,12 +50,36 @@ export interface Libp2pGossipOptions {
    * Delivery to this agent is immediate. See {@link createLibp2pGossip}.
    */
   readonly relayDelayMs?: number;
+  /** Deadline for the pnet nonce exchange; default 1 s (see pnet.ts). */
+  readonly handshakeTimeoutMs?: number;
+  /** Resolves a configured peer's hostname to its IPs (the gater's allow list); default node:dns lookup. */
+  readonly resolve?: (host: string) => Promise<string[]>;
 }
+
+/** `EADDRINUSE` and friends in libp2p's multi-line listen error → a few words. */
+function listenFailure(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  if (/EADDRINUSE/.test(text)) return 'address in use';
+  if (/EADDRNOTAVAIL/.test(text)) return 'address not available on this host';
+  if (/EACCES/.test(text)) return 'permission denied';
+  // libp2p: a summary line, a blank line, then "  <addr>: Error: <cause>" and a stack.
+  const cause = /^\s*\/\S+: (?:Error: )?(.+)$/m.exec(text)?.[1];
+  return cause ?? text.split('\n')[0] ?? 'unknown error';
+}
+
+/** libp2p's default of 10 is what 10 idle outsiders filled; refused outsiders leave theirs within a tick. */
+export const MAX_PENDING_INBOUND = 64;
+/** New inbound connections per second per remote IP (libp2p's rate limiter; its default, kept explicit). */
+export const INBOUND_PER_IP_PER_SECOND = 5;
+/** Whole inbound upgrade (pnet, noise, yamux); libp2p's default is 10 s. */
+export const INBOUND_UPGRADE_TIMEOUT_MS = 3000;
 
 /** The libp2p gossip, plus what tests and diagnostics need beyond {@link Gossip}. */
 export interface Libp2pGossip extends Gossip {
   /** The addresses this node listens on, with its `/p2p/<id>`. */
   multiaddrs(): string[];
+  /** Peer ids with an open connection to this node, configured or not (diagnostics, tests). */
+  connectedPeerIds(): string[];
 }
 
 /** Parsed `host:port` or multiaddr; `peerId` when it ends in `/p2p/<id>`. */
@@ -86,6 +114,73 @@ interface AsyncValidation {
   reportMessageValidationResult(msgId: string, propagationSource: string, acceptance: TopicValidatorResult): void;
 }
 
+/** Gossipsub's read-error hook (private in its types; kept "for testing purposes to spy on the error handling"). */
+interface ReadErrorHook {
+  handlePeerReadStreamError(err: unknown, peerId: PeerId): void;
+}
+
+/** The IP of an `/ip4/…` or `/ip6/…` multiaddr; undefined for `/dns…` and others. */
+function literalIp(ma: Multiaddr): string | undefined {
+  const c = ma.getComponents()[0];
+  return c !== undefined && (c.name === 'ip4' || c.name === 'ip6') ? c.value : undefined;
+}
+
+/** The hostname of a `/dns/…`, `/dns4/…` or `/dns6/…` multiaddr. */
+function dnsHost(ma: Multiaddr): string | undefined {
+  const c = ma.getComponents()[0];
+  return c !== undefined && (c.name === 'dns' || c.name === 'dns4' || c.name === 'dns6') ? c.value : undefined;
+}
+
+async function defaultResolve(host: string): Promise<string[]> {
+  return (await lookup(host, { all: true })).map((a) => a.address);
+}
+
+/**
+ * Gossipsub's drops before our validator, from its own metrics hooks
+ * (`metricsRegister`): every metric is a no-op except these.
+ *
+ * | gossipsub metric                          | drop reason   | counted per |
+ * |-------------------------------------------|---------------|-------------|
+ * | gossipsub_pre_validation_duplicate_total  | duplicate     | message     |
+ * | gossipsub_msg_received_invalid_total      | bad-signature | message     |
+ * |   (error = a ValidateError, not reject/ignore/blacklisted, which our validator already counted) |
+ * | gossipsub_rpc_rcv_not_accepted_total      | graylisted    | RPC         |
+ * | gossipsub_rpc_data_err_count_total        | malformed     | RPC         |
+ *
+ * Frames above gossipsub's `maxInboundDataLength` end the peer's stream
+ * instead; {@link createLibp2pGossip} counts those as `oversized`.
+ */
+export function dropMetricsRegister(count: (reason: DropReason, n: number) => void): MetricsRegister {
+  const valueOf = (a: unknown, b: unknown): number => (typeof a === 'number' ? a : typeof b === 'number' ? b : 1);
+  const watched: Record<string, (labels: Record<string, unknown>, n: number) => void> = {
+    gossipsub_pre_validation_duplicate_total: (_l, n) => count('duplicate', n),
+    gossipsub_msg_received_invalid_total: (l, n) => {
+      if (l.error !== 'reject' && l.error !== 'ignore' && l.error !== 'blacklisted') count('bad-signature', n);
+    },
+    gossipsub_rpc_rcv_not_accepted_total: (_l, n) => count('graylisted', n),
+    gossipsub_rpc_data_err_count_total: (_l, n) => count('malformed', n),
+  };
+  const gauge = (name: string) => {
+    const hit = watched[name];
+    return {
+      inc(a?: unknown, b?: unknown): void {
+        if (hit === undefined) return;
+        const labels = typeof a === 'object' && a !== null ? (a as Record<string, unknown>) : {};
+        hit(labels, valueOf(a, b));
+      },
+      set(): void {},
+      addCollect(): void {},
+    };
+  };
+  const histogram = { startTimer: () => () => undefined, observe(): void {}, reset(): void {} };
+  // The generic signatures of MetricsRegister cannot be met by one untyped object.
+  return {
+    gauge: (config: { name: string }) => gauge(config.name),
+    histogram: () => histogram,
+    avgMinMax: () => ({ set(): void {} }),
+  } as unknown as MetricsRegister;
+}
+
 /** Gossipsub's verdict per drop reason: reject what no honest agent forwards. */
 function acceptance(reason: DropReason): TopicValidatorResult {
   switch (reason) {
@@ -97,7 +192,8 @@ function acceptance(reason: DropReason): TopicValidatorResult {
       return TopicValidatorResult.Reject;
     default:
       // Config or clock differences between honest agents: do not forward,
-      // do not blame the peer that relayed it.
+      // do not blame the peer that relayed it. (An unknown sender that is
+      // its own propagation source is judged by the PeerGate instead.)
       return TopicValidatorResult.Ignore;
   }
 }
@@ -105,6 +201,8 @@ function acceptance(reason: DropReason): TopicValidatorResult {
 interface PeerEntry {
   readonly addr: string;
   readonly ma: Multiaddr;
+  /** IPs this entry may connect from: literal, or resolved from its hostname (see refreshIps). */
+  ips: readonly string[];
   /** From a `/p2p/<id>` in the configured address: never replaced. */
   readonly pinned: boolean;
   id: string | undefined;
@@ -129,6 +227,17 @@ interface PeerEntry {
  *   a configured address succeeds. A peer that dialled us first is accepted
  *   once our own dial to its configured address reaches it (at most one
  *   redial period later); until then its messages are `unknown-sender`.
+ *   A peer is never made known because it connected to us: with
+ *   `host:port` peers that would admit any key-holder.
+ * - Admission ({@link PeerGate}): inbound connections from IPs that are
+ *   not configured peers (hostnames resolved at start and before each
+ *   dial) are refused before the protector reads a byte; ids that are not
+ *   configured are refused after noise once every entry's id is known, and
+ *   graylisted (app-specific score) and disconnected when they send.
+ *   The pnet handshake has a 1 s deadline, pending inbound upgrades are
+ *   capped at {@link MAX_PENDING_INBOUND}, new connections per remote IP at
+ *   {@link INBOUND_PER_IP_PER_SECOND}/s, the whole inbound upgrade at
+ *   {@link INBOUND_UPGRADE_TIMEOUT_MS}.
  * - Redial: libp2p does not redial lost peers, so each configured address
  *   is checked every `redialIntervalMs` and redialled while down, doubling
  *   the delay after each failure up to `maxRedialIntervalMs`.
@@ -151,6 +260,8 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
   const selfId = self.toString();
 
   const listen = parsePeerAddress(opts.listen);
+  const resolve = opts.resolve ?? defaultResolve;
+  const gate = new PeerGate();
   const entries: PeerEntry[] = opts.peers.map((addr) => {
     const parsed = parsePeerAddress(addr);
     return {
@@ -159,6 +270,7 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
       pinned: parsed.peerId !== undefined,
       id: parsed.peerId,
       peerId: parsed.peerId !== undefined ? peerIdFromString(parsed.peerId) : undefined,
+      ips: literalIp(parsed.ma) !== undefined ? [literalIp(parsed.ma) as string] : [],
       lastHeard: undefined,
       delayMs: baseDelay,
       timer: undefined,
@@ -166,10 +278,62 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
     };
   });
 
+  const drops = emptyDropCounts();
+  const refreshGate = (): void => {
+    gate.update({
+      ips: entries.flatMap((e) => e.ips),
+      ids: entries.flatMap((e) => (e.id !== undefined && e.id !== selfId ? [e.id] : [])),
+      complete: entries.every((e) => e.id !== undefined),
+    });
+  };
+  refreshGate();
+
+  /** Resolve a hostname entry's IPs for the gater; keeps the last answer when resolution fails. */
+  async function refreshIps(e: PeerEntry): Promise<void> {
+    const host = dnsHost(e.ma);
+    if (host === undefined) return;
+    try {
+      const ips = await resolve(host);
+      if (ips.join() !== e.ips.join()) {
+        e.ips = ips;
+        refreshGate();
+        log.debug({ addr: e.addr, ips }, 'peer hostname resolved');
+      }
+    } catch (err) {
+      log.debug({ addr: e.addr, err: err instanceof Error ? err.message : String(err) }, 'peer hostname did not resolve; its inbound connections are refused until it does');
+    }
+  }
+
+  const remoteIp = (maConn: MultiaddrConnection): string | undefined => literalIp(maConn.remoteAddr);
+  let refusedAddresses = 0;
+  let refusedPeers = 0;
+
   const node = await createLibp2p({
     start: false,
     privateKey: opts.privateKey,
     addresses: { listen: [listen.ma.toString()] },
+    connectionManager: {
+      maxIncomingPendingConnections: MAX_PENDING_INBOUND,
+      inboundConnectionThreshold: INBOUND_PER_IP_PER_SECOND,
+      inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
+    },
+    connectionGater: {
+      // Before the protector: costs the outsider its TCP handshake only.
+      denyInboundConnection: (maConn: MultiaddrConnection): boolean => {
+        const ip = remoteIp(maConn);
+        if (ip !== undefined && gate.allowsAddress(ip)) return false;
+        refusedAddresses++;
+        log.debug({ remote: maConn.remoteAddr.toString(), refused: refusedAddresses }, 'inbound connection from an address that is not a configured peer; refused');
+        return true;
+      },
+      // After noise, before the muxer: the remote id is authenticated here.
+      denyInboundEncryptedConnection: (peerId: PeerId): boolean => {
+        if (gate.allowsPeer(peerId.toString(), now())) return false;
+        refusedPeers++;
+        log.debug({ peer: peerId.toString(), refused: refusedPeers }, 'inbound connection from a peer id that is not configured; refused');
+        return true;
+      },
+    },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     // The monitor's liveness check (a stream negotiation per connection) is
@@ -179,7 +343,9 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
     streamMuxers: [yamux()],
     // Dial with the first secret's swarm key, accept any configured one: no
     // connection gap while crypto_key rotates (see pnet.ts).
-    ...(opts.keyring !== undefined ? { connectionProtector: multiKeyPreSharedKey({ psks: opts.keyring.swarmKeys(), logger: log }) } : {}),
+    ...(opts.keyring !== undefined
+      ? { connectionProtector: multiKeyPreSharedKey({ psks: opts.keyring.swarmKeys(), logger: log, ...(opts.handshakeTimeoutMs !== undefined ? { timeoutMs: opts.handshakeTimeoutMs } : {}) }) }
+      : {}),
     services: {
       identify: identify(),
       pubsub: gossipsub({
@@ -193,6 +359,14 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
         asyncValidation: true,
         // …and announce IDONTWANT for every message, not only large ones.
         idontwantMinDataSize: 0,
+        // Unconfigured senders fall below the graylist threshold: gossipsub
+        // then drops their RPCs before decoding messages (PeerGate.score).
+        scoreParams: { appSpecificScore: (id: string) => gate.score(id, now()) },
+        // Only to count what gossipsub drops before our validator.
+        metricsRegister: dropMetricsRegister((reason, n) => {
+          drops[reason] += n;
+        }),
+        metricsTopicStrToLabel: new Map([[topic, topic]]),
       }),
     },
   });
@@ -216,8 +390,17 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
     }
   };
 
+  const readHook = pubsub as unknown as Partial<ReadErrorHook>;
+  if (typeof readHook.handlePeerReadStreamError === 'function') {
+    const original = readHook.handlePeerReadStreamError.bind(pubsub);
+    readHook.handlePeerReadStreamError = (err: unknown, peerId: PeerId): void => {
+      const name = err instanceof Error ? err.name : '';
+      if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') drop('oversized', undefined, peerId.toString());
+      original(err, peerId);
+    };
+  }
+
   const handlers: ObservationHandler[] = [];
-  const drops = emptyDropCounts();
   const replay = new ReplayGuard();
   const accepted = new WeakMap<Message, ObservationBatch>();
   let seq = Math.floor(now() * 1000);
@@ -249,6 +432,7 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
       });
       if (!res.ok) {
         drop(res.reason, from, via);
+        if (res.reason === 'unknown-sender' && !gate.isConfigured(via)) return judgeStranger(propagationSource);
         return acceptance(res.reason);
       }
       if (res.unknownIps.length > 0) {
@@ -285,6 +469,26 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
     }
   });
 
+  /** A message whose direct sender is not configured: ignore, or reject and hang up (see PeerGate). */
+  function judgeStranger(peer: PeerId): TopicValidatorResult {
+    const verdict = gate.strike(peer.toString(), now());
+    if (verdict.disconnect) hangUp(peer, 'peer id is not configured; disconnected');
+    return verdict.reject ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
+  }
+
+  function hangUp(peer: PeerId, why: string): void {
+    if (!running || node.getConnections(peer).length === 0) return;
+    log.info({ peer: peer.toString() }, why);
+    node.hangUp(peer).catch((err: unknown) => log.debug({ err, peer: peer.toString() }, 'hang-up failed'));
+  }
+
+  /** After the set of known ids grows: close connections the gate now refuses. */
+  function sweep(): void {
+    for (const conn of node.getConnections()) {
+      if (!gate.allowsPeer(conn.remotePeer.toString(), now())) hangUp(conn.remotePeer, 'peer id is not configured; disconnected');
+    }
+  }
+
   const isConnected = (e: PeerEntry): boolean => e.peerId !== undefined && node.getConnections(e.peerId).length > 0;
 
   function schedule(e: PeerEntry, delay: number): void {
@@ -304,6 +508,7 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
     }
     e.dialing = true;
     try {
+      await refreshIps(e);
       const signal = AbortSignal.any([AbortSignal.timeout(dialTimeoutMs), stopController.signal]);
       const conn = await node.dial(e.ma, { signal });
       const remote = conn.remotePeer.toString();
@@ -313,6 +518,7 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
         await conn.close().catch(() => undefined);
         e.id = selfId;
         e.dialing = false;
+        refreshGate();
         return;
       }
       if (e.pinned && e.id !== remote) {
@@ -324,6 +530,8 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
         if (e.id !== undefined) log.warn({ addr: e.addr, old: e.id, new: remote }, 'peer at configured address has a new identity');
         e.id = remote;
         e.peerId = conn.remotePeer;
+        refreshGate();
+        sweep();
       }
       log.info({ addr: e.addr, peer: remote }, 'connected to peer');
       e.delayMs = baseDelay;
@@ -333,6 +541,7 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
       if (/dial (?:ourself|self)/i.test(message)) {
         log.warn({ addr: e.addr }, 'configured peer is this agent itself; not dialling it');
         e.id = selfId;
+        refreshGate();
         return;
       }
       log.debug({ addr: e.addr, err: message, retryInMs: e.delayMs }, 'peer dial failed');
@@ -344,6 +553,11 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
     }
     schedule(e, baseDelay);
   }
+
+  // Outbound connections and ones accepted while ids were incomplete.
+  node.addEventListener('peer:connect', (evt) => {
+    if (!gate.allowsPeer(evt.detail.toString(), now())) hangUp(evt.detail, 'peer id is not configured; disconnected');
+  });
 
   node.addEventListener('peer:disconnect', (evt) => {
     const id = evt.detail.toString();
@@ -362,7 +576,15 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
     async start() {
       if (running) return;
       stopController = new AbortController();
-      await node.start();
+      await Promise.all(entries.map(refreshIps));
+      try {
+        await node.start();
+      } catch (err) {
+        await Promise.resolve(node.stop()).catch(() => undefined);
+        const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
+        if (!/listen/i.test(text)) throw err;
+        throw new GossipListenError(`cannot listen on ${opts.listen} for gossip: ${listenFailure(err)}`, { cause: err });
+      }
       running = true;
       pubsub.subscribe(topic);
       log.info({ peerId: selfId, listen: node.getMultiaddrs().map(String), peers: entries.length }, 'gossip started');
@@ -425,6 +647,10 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
 
     multiaddrs() {
       return node.getMultiaddrs().map(String);
+    },
+
+    connectedPeerIds() {
+      return [...new Set(node.getConnections().filter((c) => c.status === 'open').map((c) => c.remotePeer.toString()))];
     },
   };
 }

@@ -33,9 +33,11 @@ import type { Logger } from '../log.js';
  * only knows that key. A wrong key yields those 20 bytes only by chance
  * (2^-160).
  *
- * Every read is bounded: by the signal libp2p passes (the dial signal; the
- * inbound upgrade timeout, 10 s by default), or by `timeoutMs` when none is
- * given, as pnet's own 1 s default.
+ * Every read is bounded by `timeoutMs` (1 s by default, as pnet's own
+ * deadline) and by the signal libp2p passes (the dial signal; the inbound
+ * upgrade timeout), whichever fires first. libp2p's inbound upgrade timeout
+ * is 10 s by default: waiting that long for the nonce let a silent outsider
+ * hold a pending inbound slot for 10 s with one idle TCP connection.
  *
  * Limits: the listener side relies on the dialer's first plaintext being
  * multistream-select, which holds for every transport that negotiates its
@@ -49,7 +51,7 @@ export interface MultiKeyPnetInit {
    * one is accepted from a dialer. At least one.
    */
   readonly psks: readonly Uint8Array[];
-  /** Bound on the handshake when libp2p passes no abort signal; default 1000 ms, as pnet. */
+  /** Deadline for the nonce exchange (and the listener's header read), on top of libp2p's signal; default 1000 ms, as pnet. */
   readonly timeoutMs?: number;
   /** Rejected and failed handshakes are logged at debug. */
   readonly logger?: Logger;
@@ -227,7 +229,8 @@ export class MultiKeyPnet implements ConnectionProtector {
     // MessageStream, pnet makes the same assumption.
     const maConn = connection as MultiaddrConnection;
     const log = maConn.log.newScope('pnet');
-    const signal = options?.signal ?? AbortSignal.timeout(this.#timeoutMs);
+    const deadline = AbortSignal.timeout(this.#timeoutMs);
+    const signal = options?.signal !== undefined ? AbortSignal.any([options.signal, deadline]) : deadline;
     // The multistream-select listener: an accepted connection, or a dialled
     // one that libp2p told not to act as the initiator.
     const listener = maConn.direction === 'inbound' || options?.initiator === false;

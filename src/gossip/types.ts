@@ -29,9 +29,18 @@ export interface ObservationBatch {
   readonly observations: readonly Observation[];
 }
 
-/** Why an incoming message was dropped; each reason is counted. */
+/**
+ * Why an incoming message was dropped; each reason is counted. Most come
+ * from our validator; `duplicate`, `bad-signature` and `graylisted` (per
+ * RPC, from a peer scored below gossipsub's graylist) are gossipsub's own
+ * drops before it, as are `oversized` frames above gossipsub's limit and
+ * `malformed` RPCs it cannot decode.
+ */
 export type DropReason =
   | 'oversized'
+  | 'duplicate'
+  | 'bad-signature'
+  | 'graylisted'
   | 'bad-version'
   | 'bad-tag'
   | 'malformed'

@@ -125,6 +125,9 @@ function validateUnchecked(from: string, data: Uint8Array, now: number, ctx: Val
 export function emptyDropCounts(): Record<DropReason, number> {
   return {
     oversized: 0,
+    duplicate: 0,
+    'bad-signature': 0,
+    graylisted: 0,
     'bad-version': 0,
     'bad-tag': 0,
     malformed: 0,

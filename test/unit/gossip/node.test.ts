@@ -113,7 +113,10 @@ describe('libp2p gossip on 127.0.0.1', () => {
         expect(p.id).toMatch(/^12D3Koo/);
         expect(p.lastHeard).toBeTypeOf('number');
       }
-      expect(Object.values(x.gossip.drops()).reduce((s, n) => s + n, 0)).toBe(0);
+      // No validation drops. Gossipsub's seen-cache duplicates are counted
+      // now too: a relay may overtake the IDONTWANT that would have stopped it.
+      const { duplicate: _duplicate, ...validation } = x.gossip.drops();
+      expect(Object.values(validation).reduce((s, n) => s + n, 0)).toBe(0);
     }
     expect(b.got.find((m) => m.from === a.gossip.selfId)?.batch.observations).toEqual(obs(1));
   }, 60_000);
@@ -160,25 +163,22 @@ describe('libp2p gossip on 127.0.0.1', () => {
     await x.gossip.stop();
   }, 60_000);
 
-  it('a node with the swarm key but not in the peer list is connected yet dropped as unknown-sender', async () => {
+  it('a node with the swarm key but not in the peer list is refused once a knows its peers’ ids, and cannot inject', async () => {
     const port = await freePort();
     const received = a.got.length;
     const before = a.gossip.drops()['unknown-sender'];
     const y = await makeAgent('stranger', port, await generateKeyPair('Ed25519'), [`127.0.0.1:${a.port}`], [SECRET]);
     extras.push(y.gossip);
-    await waitFor('stranger connected to a', () => y.gossip.peers()[0]?.connected);
-    // publish until gossipsub knows a subscribes, and a has judged a message
-    await waitFor(
-      'a drops the stranger as unknown-sender',
-      async () => {
-        await y.gossip.publish(obs(1, 'down'), false);
-        return a.gossip.drops()['unknown-sender'] > before;
-      },
-      30_000,
-      200,
-    );
+    // a knows b's and c's ids: y's connection is refused after noise, on every redial
+    // (y's own view may flicker: its side of the upgrade completes optimistically)
+    for (let i = 0; i < 30; i++) {
+      expect(a.gossip.connectedPeerIds()).not.toContain(y.gossip.selfId);
+      await y.gossip.publish(obs(1, 'down'), false);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     expect(a.got.length).toBe(received);
     expect(a.got.some((m) => m.from === y.gossip.selfId)).toBe(false);
+    expect(a.gossip.drops()['unknown-sender']).toBe(before); // nothing even reached the validator
     // a still hears its real peers
     await publishUntilReceived(b, [a], 77);
     // the stranger is not forwarded by a to c either

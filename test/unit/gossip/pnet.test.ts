@@ -231,6 +231,19 @@ describe('MultiKeyPnet on an in-memory connection pair', () => {
     expect(p.stats()).toEqual({ outbound: 0, inbound: [0], rejected: 0, failed: 1 });
   });
 
+  it('a silent inbound connection is dropped at the 1 s handshake deadline even when libp2p’s signal allows 10 s', async () => {
+    // libp2p passes its inbound upgrade timeout (10 s by default); waiting
+    // that long let ten idle outsiders hold every pending slot.
+    const [, inb] = multiaddrConnectionPair();
+    const p = new MultiKeyPnet({ psks: [k1] }); // default deadline
+    const t0 = Date.now();
+    await expect(p.protect(inb, { signal: AbortSignal.timeout(10_000) })).rejects.toThrow();
+    const ms = Date.now() - t0;
+    expect(ms).toBeLessThan(2500);
+    expect(inb.status).toBe('aborted');
+    expect(p.stats().failed).toBe(1);
+  }, 5000);
+
   it('without a signal the default timeout bounds the handshake, both roles', async () => {
     const p = new MultiKeyPnet({ psks: [k1], timeoutMs: 300 });
     const [out, inb] = multiaddrConnectionPair();
