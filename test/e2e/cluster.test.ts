@@ -33,6 +33,12 @@ describe('cluster end to end (3 processes, libp2p, namespaces)', () => {
   const ip = (i: number): string => lab.hosts[i]!.ip;
   const contents = (): string[] => cf.records(ZONE).filter((r) => r.name === WWW).map((r) => r.content).sort();
   const mutations = (): number => cf.mutatingCalls().length;
+  /** Who wrote what, when, and which writes failed (for the failure message of a write count). */
+  const writes = (): string => Object.entries(procs)
+    .flatMap(([n, p]) => p.logs
+      .filter((l) => (l.dryRun === false && typeof l.action === 'string') || l.msg.startsWith('DNS reconcile failed'))
+      .map((l) => `${String(l.time)} ${n}: ${l.msg}`))
+    .sort().join('\n');
 
   function config(self: string, minPeersAgree: number): string {
     const peers = names.filter((n) => n !== self).map((n) => `"127.0.0.1:${ports[n]}"`);
@@ -113,37 +119,37 @@ ip_addresses = ["${ip(0)}", "${ip(1)}", "${ip(2)}"]
     for (const n of ['a', 'b']) await procs[n]!.waitForLog(msg(`cluster verdict: ${ip(2)} is up`), 30_000);
     await sleep(2500);
     expect(contents()).toEqual([ip(0), ip(1), ip(2)].sort()); // one agent's view changes nothing
-    expect(mutations()).toBe(0);
+    expect(mutations(), writes()).toBe(0);
 
     // host 0 down for everyone: removed, by one request
     await lab.hosts[0]!.down();
     await waitFor(() => !contents().includes(ip(0)), 'host 0 removed', 30_000);
     await sleep(4000); // past the writer grace period
-    expect(mutations()).toBe(1);
+    expect(mutations(), writes()).toBe(1);
     expect(contents()).toEqual([ip(1), ip(2)].sort());
 
     // back up: restored once
     await lab.hosts[0]!.up();
     await waitFor(() => contents().includes(ip(0)), 'host 0 restored', 30_000);
     await sleep(4000);
-    expect(mutations()).toBe(2);
+    expect(mutations(), writes()).toBe(2);
 
     // kill -9 an agent during an outage and restart it: no flap
     await lab.hosts[1]!.down();
     await waitFor(() => !contents().includes(ip(1)), 'host 1 removed', 30_000);
     await sleep(4000);
-    expect(mutations()).toBe(3);
+    expect(mutations(), writes()).toBe(3);
     procs.b!.kill();
     await procs.b!.exited;
     const b2 = startAgent('b');
     await b2.waitForLog(msg(`cluster verdict: ${ip(1)} is down`), 30_000);
     await sleep(3000);
-    expect(mutations()).toBe(3);
+    expect(mutations(), writes()).toBe(3);
     expect(contents()).toEqual([ip(0), ip(2)].sort());
     await lab.hosts[1]!.up();
     await waitFor(() => contents().includes(ip(1)), 'host 1 restored', 30_000);
     await sleep(4000);
-    expect(mutations()).toBe(4);
+    expect(mutations(), writes()).toBe(4);
 
     // min_peers_agree = 2 (SIGHUP everywhere), then one peer goes away: no change
     for (const n of names) await writeConfig(n, 2);
@@ -157,7 +163,7 @@ ip_addresses = ["${ip(0)}", "${ip(1)}", "${ip(2)}"]
     for (const n of ['a', 'b']) await procs[n]!.waitForLog(msg(`local verdict: ${ip(0)} is down`), 20_000);
     await sleep(3000);
     expect(contents()).toContain(ip(0));
-    expect(mutations()).toBe(4);
+    expect(mutations(), writes()).toBe(4);
     await lab.hosts[0]!.up();
 
     for (const n of ['a', 'b']) expect((await procs[n]!.stop('SIGTERM')).code).toBe(0);
