@@ -164,9 +164,9 @@ describe('agent (single node, fake prober and DNS)', () => {
   });
 
   it.each([
-    ['every probe of the round fails with EMFILE', (p: FakeProber) => (p.notSent = 'EMFILE'), 'no probe could be sent: EMFILE'],
-    ['the whole round rejects with EMFILE', (p: FakeProber) => (p.reject = Object.assign(new Error('socket: too many open files'), { code: 'EMFILE' })), 'no probe could be sent: EMFILE'],
-    ['the whole round rejects for another reason', (p: FakeProber) => (p.reject = new Error('prober bug')), 'no probe could be sent: round-failed'],
+    ['every probe of the round fails with EMFILE', (p: FakeProber): void => void (p.notSent = 'EMFILE'), 'no probe could be sent: EMFILE'],
+    ['the whole round rejects with EMFILE', (p: FakeProber): void => void (p.reject = Object.assign(new Error('socket: too many open files'), { code: 'EMFILE' })), 'no probe could be sent: EMFILE'],
+    ['the whole round rejects for another reason', (p: FakeProber): void => void (p.reject = new Error('prober bug')), 'no probe could be sent: round-failed'],
   ] as const)('no observation (%s): verdicts are kept, nothing leaves DNS, the self-check abstains until probes go out again', async (_name, breakIt, detail) => {
     const { agent, prober, dns } = setup(testConfig({ ips: [A, B] }));
     agent.start();
