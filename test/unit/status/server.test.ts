@@ -338,6 +338,44 @@ describe('status server limits (a client cannot exhaust the agent\'s descriptors
   }, 20_000);
 });
 
+describe('status server against hostile requests (still holds with the limits)', () => {
+  /** Sends raw bytes on a fresh connection; resolves with everything the server sent until it closed. */
+  function raw(address: string, payload: string | Buffer): Promise<string> {
+    const [host, port] = address.split(':');
+    return new Promise((resolve, reject) => {
+      const sock = connect(Number(port), host!, () => sock.write(payload));
+      let data = '';
+      const timer = setTimeout(() => reject(new Error(`no close within 8 s; got ${data.slice(0, 80)}`)), 8_000);
+      sock.setEncoding('latin1').on('data', (c: string) => (data += c));
+      sock.on('error', () => undefined);
+      sock.on('close', () => {
+        clearTimeout(timer);
+        resolve(data);
+      });
+    });
+  }
+  const head = (extra: string) => `GET /healthz HTTP/1.1\r\nhost: x\r\n${extra}\r\n`;
+
+  it.each([
+    ['a 100 KB header', head(`x-big: ${'a'.repeat(100_000)}\r\n`)],
+    ['10,000 headers', head(Array.from({ length: 10_000 }, (_, i) => `x-h${i}: v\r\n`).join(''))],
+    ['content-length with transfer-encoding (smuggling)', 'POST /healthz HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\nGET /status HTTP/1.1\r\nhost: x\r\n\r\n'],
+    ['a TLS client hello', Buffer.from(`16030100a5010000a10303${'00'.repeat(160)}`, 'hex')],
+  ] as Array<[string, string | Buffer]>)('%s: 400 and closed; the server keeps serving', async (_name, payload) => {
+    const s = await start(() => baseStatus());
+    const reply = await raw(s.address, payload);
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+    expect(reply).not.toMatch(/HTTP\/1\.1 200/);
+    expect((await get(s.address, '/healthz')).status).toBe(200);
+  });
+
+  it('1,000 pipelined requests on one connection are all answered', async () => {
+    const s = await start(() => baseStatus());
+    const reply = await raw(s.address, head('').repeat(1_000) + head('connection: close\r\n'));
+    expect(reply.match(/HTTP\/1\.1 200 /g)).toHaveLength(1_001);
+  });
+});
+
 describe('unhealthyReason', () => {
   const s = (over: Partial<AgentStatus>) => ({ ...baseStatus(), ...over });
   it.each([
