@@ -8,6 +8,7 @@ import { DnsError, type Change, type DnsProvider, type DnsRecord } from './dns/t
 import type { AgentEvents, SelfCheckState } from './events.js';
 import type { Gossip, Observation, ObservationBatch, PeerStatus } from './gossip/types.js';
 import type { Logger } from './log.js';
+import { localErrorCode } from './probe/local.js';
 import type { Prober, ProbeResult } from './probe/types.js';
 import {
   agreeingRank, clusterVerdict, initialQuorum, isDesignatedWriter, step as quorumStep, supportedVerdict,
@@ -138,6 +139,13 @@ export const SETTLE_MAX_MS = 500;
 /** Gossip delays remembered for {@link writerSettleMs}. */
 const DELAY_SAMPLES = 20;
 
+/**
+ * While probes cannot be sent (EMFILE...), the warning is logged at the first
+ * such round and then at most this often, with counts in between: a 1 s
+ * interval with 10,000 targets must not write 10,000 lines a second.
+ */
+export const NO_OBSERVATION_LOG_MS = 60_000;
+
 /** A non-writer applies a change itself once it has been pending this long. */
 export function writerGraceMs(config: Config): number {
   return Math.max(3 * config.intervalMs, 3_000);
@@ -155,6 +163,10 @@ export class Agent {
   /** The vote last fed to quorum and gossip, per IP. */
   private votes = new Map<string, Verdict>();
   private selfState: { state: SelfCheckState; since: number | undefined; detail: string } = { state: 'healthy', since: undefined, detail: 'ok' };
+  /** Set when the last round had targets and not one observation: its reasons (`EMFILE`), for the self-check. */
+  private noObservation: string | undefined;
+  /** Probes not sent since the last warning about them (see NO_OBSERVATION_LOG_MS); undefined while every probe goes out. */
+  private notSentLog: { since: number; loggedAt: number | undefined; rounds: number; probes: number } | undefined;
   private readonly events: AgentEvents;
   private startedAt: number | undefined;
   private lastRoundAt: number | undefined;
@@ -348,17 +360,24 @@ export class Agent {
     if (this.nextRoundAt <= started) this.nextRoundAt = started + config.intervalMs;
     const ips = [...this.targets.keys(), ...[...this.canaries.keys()].filter((ip) => !this.targets.has(ip))];
     let results: ProbeResult[];
+    let roundError: unknown;
     try {
       results = await this.prober.probe(ips, config.timeoutMs, this.abort.signal);
     } catch (err) {
       if (this.stopped) return; // aborted by stop(): not an observation
-      this.logger.error({ err }, 'probe round failed; every target counts a miss');
-      results = ips.map((ip) => ({ ip, ok: false, error: String(err) }));
+      // A prober never rejects for a target, so a rejected round says nothing
+      // about any of them (EMFILE while setting up, a bug): no observation,
+      // not a miss for every target. The verdicts stay as they were.
+      roundError = err;
+      const local = localErrorCode(err) ?? 'round-failed';
+      const error = `no probe round (${local}): ${err instanceof Error ? err.message : String(err)}`;
+      results = ips.map((ip) => ({ ip, ok: false, local, error }));
     }
     if (this.stopped) return;
     const now = this.now();
     this.lastRoundAt = now;
     this.events.probeRound?.(results, now);
+    this.noteNotSent(results, now, roundError);
     for (const r of results) {
       const canary = this.canaries.get(r.ip);
       if (!canary) continue;
@@ -371,7 +390,7 @@ export class Agent {
       if (!before) continue; // removed by a reload during the round
       const { state, changedFrom } = detect(before, r, now, this.config);
       this.targets.set(r.ip, state);
-      this.logger.debug({ ip: r.ip, ok: r.ok, rttMs: r.rttMs, error: r.error, misses: state.misses, successes: state.successes, verdict: state.verdict }, 'probe');
+      this.logger.debug({ ip: r.ip, ok: r.ok, rttMs: r.rttMs, error: r.error, local: r.local, misses: state.misses, successes: state.successes, verdict: state.verdict }, 'probe');
       if (changedFrom !== undefined) {
         this.logger.info({ ip: r.ip, from: changedFrom, to: state.verdict, misses: state.misses, successes: state.successes, lastError: state.lastError }, `local verdict: ${r.ip} is ${state.verdict}`);
         this.events.localVerdict?.({ ip: r.ip, from: changedFrom, to: state.verdict, at: now });
@@ -387,12 +406,50 @@ export class Agent {
 
   // ---- self-check and votes --------------------------------------------------
 
+  /**
+   * Probes this round could not send (local errors, see src/probe/local.ts):
+   * remembers whether the whole round went unobserved (for the self-check)
+   * and warns once per {@link NO_OBSERVATION_LOG_MS} at most, one line for
+   * the round, never one per IP.
+   */
+  private noteNotSent(results: readonly ProbeResult[], now: number, roundError: unknown): void {
+    const reasons = new Map<string, number>();
+    let example: string | undefined;
+    for (const r of results) {
+      if (r.ok || r.local === undefined) continue;
+      reasons.set(r.local, (reasons.get(r.local) ?? 0) + 1);
+      example ??= r.error;
+    }
+    const notSent = [...reasons.values()].reduce((a, b) => a + b, 0);
+    this.noObservation = results.length > 0 && notSent === results.length ? [...reasons.keys()].sort().join(', ') : undefined;
+    if (notSent === 0) {
+      if (this.notSentLog) {
+        this.logger.info({ sinceMs: now - this.notSentLog.since }, 'probes are sent again: every target observed this round');
+        this.notSentLog = undefined;
+      }
+      return;
+    }
+    const log = (this.notSentLog ??= { since: now, loggedAt: undefined, rounds: 0, probes: 0 });
+    log.rounds += 1;
+    log.probes += notSent;
+    if (log.loggedAt !== undefined && now - log.loggedAt < NO_OBSERVATION_LOG_MS) return;
+    const codes = [...reasons.keys()].sort().join(', ');
+    this.logger.warn(
+      { reasons: Object.fromEntries(reasons), notSent, targets: results.length, roundsSinceLastWarning: log.rounds, probesSinceLastWarning: log.probes, example, err: roundError },
+      `${notSent} of ${results.length} probes could not be sent (${codes}): no observation for those targets, their verdicts are kept (not counted as misses)`,
+    );
+    log.loggedAt = now;
+    log.rounds = 0;
+    log.probes = 0;
+  }
+
   private updateSelfCheck(now: number): void {
     const r = selfCheck({
       targets: [...this.targets.values()].map((s) => s.verdict),
       canaries: [...this.canaries.values()].map((s) => s.verdict),
       freezeMinTargets: this.config.freezeMinTargets,
       freezeShare: this.config.freezeShare,
+      noObservation: this.noObservation,
     });
     const prev = this.selfState;
     if (r.state === prev.state) {

@@ -59,8 +59,12 @@ export interface ReconcileEvent {
   readonly at: number;
 }
 
-/** The observer self-check: while not healthy, this agent's down votes are abstentions. */
-export type SelfCheckState = 'healthy' | 'canaries-failing' | 'too-many-down';
+/**
+ * The observer self-check: while not healthy, this agent's down votes are
+ * abstentions. no-observations: the last round could send no probe at all
+ * (EMFILE...: see src/detect/selfcheck.ts).
+ */
+export type SelfCheckState = 'healthy' | 'no-observations' | 'canaries-failing' | 'too-many-down';
 
 export interface SelfCheckEvent {
   readonly from: SelfCheckState;

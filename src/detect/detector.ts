@@ -11,6 +11,14 @@
  * | unknown  | success | succ+1, misses=0    | up when successes >= recoveryThreshold     |
  * | up       | miss    | misses+1, succ=0    | down when misses >= failureThreshold       |
  * | down     | success | succ+1, misses=0    | up when successes >= recoveryThreshold     |
+ * | any      | none    | untouched           | unchanged (the streak goes on after it)    |
+ *
+ * `none` is a no-observation result (`local` set: the probe was never sent
+ * because this host ran out of descriptors, buffers, memory or ports). It is
+ * not a miss and not a success, and it does not break a streak: x-none-x is
+ * two consecutive misses. Otherwise any process that could eat this agent's
+ * file descriptors could make it delete a healthy IP. The state is returned
+ * as it was (lastProbeAt too: the target was not probed).
  *
  * A start-up agent is `unknown` until one threshold is reached; the agent
  * never changes DNS for an unknown target, so a restart cannot flap DNS.
@@ -42,6 +50,8 @@ export interface ProbeEvent {
   readonly ok: boolean;
   readonly rttMs?: number;
   readonly error?: string;
+  /** Set when no probe was sent (a local error such as EMFILE): no observation. */
+  readonly local?: string;
 }
 
 export interface StepResult {
@@ -61,6 +71,7 @@ export const INITIAL: TargetState = Object.freeze({
 });
 
 export function step(state: TargetState, event: ProbeEvent, now: number, t: Thresholds): StepResult {
+  if (event.local !== undefined && !event.ok) return { state, changedFrom: undefined };
   const misses = event.ok ? 0 : state.misses + 1;
   const successes = event.ok ? state.successes + 1 : 0;
   let verdict: Verdict = state.verdict;

@@ -5,7 +5,7 @@ import raw, { type Socket } from 'raw-socket';
 import type { Logger } from '../log.js';
 import { canonicalIp, type Family } from '../net/ip.js';
 import { ECHO_BYTES, parsePacket, writeEchoRequest, type Received } from './icmp-packet.js';
-import { runRound, type Outcome } from './round.js';
+import { failure, runRound, type Outcome } from './round.js';
 import { ProberSetupError, type ProbeResult, type Prober } from './types.js';
 
 export interface IcmpProberOptions {
@@ -117,7 +117,7 @@ class Channel {
       this.receive(buf, source);
       this.drain();
     });
-    socket.on('error', (error) => this.gone(`ICMP socket error: ${errorText(error)}`));
+    socket.on('error', (error) => this.gone(`ICMP socket error: ${errorText(error)}`, error));
     socket.on('close', () => this.gone('ICMP socket closed'));
   }
 
@@ -145,7 +145,8 @@ class Channel {
         return cancel;
       } catch (error) {
         if (!isBackpressure(error)) {
-          this.settle(seq, { ok: false, error: errorText(error) });
+          // ENOMEM, ...: no observation; EINVAL (a blackhole route) and the like: a miss.
+          this.settle(seq, failure(error, errorText(error)));
           return cancel;
         }
       }
@@ -155,7 +156,8 @@ class Channel {
     this.socket.send(Buffer.from(packet), 0, ECHO_BYTES, ip, (error) => {
       this.queued--;
       if (this.counters[seq] !== counter || this.ips[seq] === undefined) return;
-      if (error) this.settle(seq, { ok: false, error: errorText(error) });
+      // ENOBUFS after waiting for the socket to drain: never sent, no observation.
+      if (error) this.settle(seq, failure(error, errorText(error)));
       else this.sentAt[seq] = performance.now();
     });
     return cancel;
@@ -212,7 +214,7 @@ class Channel {
     this.reports[seq] = undefined;
   }
 
-  private gone(why: string): void {
+  private gone(why: string, error?: unknown): void {
     if (this.closed) return;
     this.closed = true;
     this.onGone(this, why);
@@ -221,12 +223,16 @@ class Channel {
     } catch {
       // already closed by raw-socket
     }
-    this.failAll(why);
+    this.failAll(why, error);
   }
 
-  /** Every request still waiting becomes a miss that says why. */
-  failAll(why: string): void {
-    for (let seq = 0; seq < SEQ_SPACE; seq++) if (this.reports[seq] !== undefined) this.settle(seq, { ok: false, error: why });
+  /**
+   * Every request still waiting becomes a miss that says why, or no
+   * observation when the socket failed for a reason of this host (ENOBUFS...).
+   */
+  failAll(why: string, error?: unknown): void {
+    const outcome = error === undefined ? { ok: false, error: why } : failure(error, why);
+    for (let seq = 0; seq < SEQ_SPACE; seq++) if (this.reports[seq] !== undefined) this.settle(seq, outcome);
   }
 
   close(): void {
@@ -254,6 +260,12 @@ function noop(): void {}
  * a {@link ProberSetupError}; IPv6 opens on the first IPv6 target, and if it
  * cannot, IPv6 targets are misses that say why. A socket that fails is
  * re-opened on the next probe.
+ *
+ * Failures of this host are no observation, not misses (see ./local.ts): a
+ * socket that cannot open for lack of descriptors or memory (EMFILE, ENFILE,
+ * ENOMEM), a send that fails with ENOBUFS after waiting for the socket to
+ * drain, or ENOMEM. A send to an address that hits a blackhole route fails
+ * with EINVAL: that is about the target's route, and stays a miss.
  *
  * `probe` rejects only when `signal` aborts (with its reason): an aborted
  * round is no observation.
@@ -301,18 +313,25 @@ export function createIcmpProber(opts: IcmpProberOptions): Prober {
     return channel;
   }
 
-  /** The channel of a family, opened if needed, or the reason it cannot be. */
-  function channelFor(family: Family): Channel | string {
+  /**
+   * The channel of a family, opened if needed, or the outcome of its targets
+   * when it cannot be: a miss that says why, or no observation when the open
+   * failed for lack of this host's resources (EMFILE, ENFILE, ENOMEM...).
+   */
+  function channelFor(family: Family): Channel | Outcome {
     const existing = channels[family];
     if (existing) return existing;
     try {
       return open(family);
     } catch (error) {
       const reason = `cannot open a raw ICMPv${family === 4 ? 4 : 6} socket: ${errorText(error)}`;
-      if (lastOpenError[family] !== reason) logger.error({ family, err: reason }, 'ICMP probes of this family will miss');
-      else logger.debug({ family, err: reason }, 'ICMP socket still cannot open');
+      const outcome = failure(error, reason);
+      if (lastOpenError[family] !== reason) {
+        if (outcome.local) logger.warn({ family, err: reason }, 'ICMP probes of this family send nothing until the socket opens (no observation, not a miss)');
+        else logger.error({ family, err: reason }, 'ICMP probes of this family will miss');
+      } else logger.debug({ family, err: reason }, 'ICMP socket still cannot open');
       lastOpenError[family] = reason;
-      return reason;
+      return outcome;
     }
   }
 
@@ -325,7 +344,7 @@ export function createIcmpProber(opts: IcmpProberOptions): Prober {
   function probe(ips: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult[]> {
     if (closed) return Promise.reject(new Error('ICMP prober is closed'));
     /** Why a family cannot be probed this round: tried once per round, not per target. */
-    const unavailable: Partial<Record<Family, string>> = {};
+    const unavailable: Partial<Record<Family, Outcome>> = {};
     return runRound(ips, timeoutMs, signal, (ip, report) => {
       const family = isIP(ip);
       if (family !== 4 && family !== 6) {
@@ -334,9 +353,9 @@ export function createIcmpProber(opts: IcmpProberOptions): Prober {
       }
       // Looked up per target: a socket that fails mid-round is replaced at once.
       const channel = unavailable[family] ?? channelFor(family);
-      if (typeof channel === 'string') {
+      if (!(channel instanceof Channel)) {
         unavailable[family] = channel;
-        report({ ok: false, error: channel });
+        report(channel);
         return;
       }
       return channel.send(ip, report);

@@ -1,8 +1,20 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { localErrorCode } from './local.js';
 import type { ProbeResult } from './types.js';
 
 /** What one target's probe reports: its result without the ip. */
 export type Outcome = Omit<ProbeResult, 'ip'>;
+
+/**
+ * The outcome of a probe that failed with `error`: no observation when the
+ * error is this host's (EMFILE, ENOBUFS...: see ./local.ts), a miss otherwise.
+ * `text` is the error as logs and status show it (default: its message).
+ */
+export function failure(error: unknown, text = error instanceof Error ? (error.message || error.name) : String(error)): Outcome {
+  const code = localErrorCode(error);
+  if (code === undefined) return { ok: false, error: text };
+  return { ok: false, local: code, error: text.includes(code) ? `no probe sent: ${text}` : `no probe sent (${code}): ${text}` };
+}
 
 /**
  * Starts the probe of one target. Calls `report` once (later, or at once for
@@ -23,7 +35,9 @@ export const START_CHUNK = 256;
  * loop between them), and resolves with one result per input IP, in input
  * order, as soon as all reported or when `timeoutMs` has passed since the
  * round began: targets still silent then are misses ("timeout") and their
- * probes are cancelled. Never rejects for a target; rejects with the
+ * probes are cancelled. A `start` that throws is that target's failure: a
+ * miss, or no observation for a local error such as EMFILE (see
+ * {@link failure}). Never rejects for a target; rejects with the
  * signal's reason when `signal` aborts, because an aborted round is no
  * observation.
  *
@@ -111,7 +125,7 @@ export function runRound(
             else cancels[index] = cancel;
           }
         } catch (error) {
-          settle(index, { ok: false, error: error instanceof Error ? error.message : String(error) });
+          settle(index, failure(error));
         }
       }
     };

@@ -4,6 +4,7 @@ import type {
   AgentEvents, ClusterVerdictEvent, DnsCallEvent, DnsChangeEvent, ReconcileEvent, SelfCheckEvent, SelfCheckState, VerdictEvent,
 } from '../events.js';
 import type { Gossip } from '../gossip/types.js';
+import { LOCAL_ERROR_CODES, type NoObservationReason } from '../probe/local.js';
 import type { ProbeResult } from '../probe/types.js';
 
 /** The part of the config the metrics follow: which IPs may keep per-IP series. */
@@ -29,7 +30,10 @@ export interface MetricsOptions {
 /** Verdict → gauge value: the sign says which way, 0 is down so `== 0` alerts read naturally. */
 export const VERDICT_VALUE: Readonly<Record<Verdict, number>> = { up: 1, down: 0, unknown: -1 };
 
-const SELF_CHECK_STATES: readonly SelfCheckState[] = ['healthy', 'canaries-failing', 'too-many-down'];
+const SELF_CHECK_STATES: readonly SelfCheckState[] = ['healthy', 'no-observations', 'canaries-failing', 'too-many-down'];
+
+/** Every reason a probe result can be no observation; each series exists from the start at 0, so rate() sees the first one. */
+const NO_OBSERVATION_REASONS: readonly NoObservationReason[] = [...LOCAL_ERROR_CODES, 'round-failed'];
 
 /** Loopback RTTs are ~0.1 ms, LAN ~0.5 ms, far hosts ~100 ms; probe timeouts are at most a few seconds. */
 export const RTT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2];
@@ -48,6 +52,7 @@ export const RECONCILE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
  * | goavail_probe_rtt_seconds                      | histogram |                 | probeRound (successes, all IPs) |
  * | goavail_probe_last_rtt_seconds                 | gauge     | ip              | probeRound (last success per IP) |
  * | goavail_probe_misses_total                     | counter   | ip              | probeRound (failures)       |
+ * | goavail_probe_no_observation_total             | counter   | reason          | probeRound (probes not sent: EMFILE...) |
  * | goavail_probe_rounds_total                     | counter   |                 | probeRound                  |
  * | goavail_last_probe_round_timestamp_seconds     | gauge     |                 | probeRound                  |
  * | goavail_verdict                                | gauge     | ip, kind        | local/clusterVerdict: 1 up, 0 down, -1 unknown; kind = local or cluster |
@@ -82,6 +87,7 @@ export class Metrics implements AgentEvents {
   private readonly missCounts = new Map<string, number>();
   private readonly lastRtt = new Map<string, number>();
   private readonly rounds: Counter;
+  private readonly noObservation: Counter<'reason'>;
   private readonly lastRound: Gauge;
   private readonly dnsCalls: Counter<'operation' | 'result'>;
   private readonly dnsCallDuration: Histogram<'operation'>;
@@ -100,6 +106,13 @@ export class Metrics implements AgentEvents {
     const registers = [this.registry];
     this.rtt = new Histogram({ name: 'goavail_probe_rtt_seconds', help: 'Round-trip time of successful probes, all IPs (per IP: goavail_probe_last_rtt_seconds)', buckets: RTT_BUCKETS, registers });
     this.rounds = new Counter({ name: 'goavail_probe_rounds_total', help: 'Completed probe rounds', registers });
+    this.noObservation = new Counter({
+      name: 'goavail_probe_no_observation_total',
+      help: 'Probes that could not be sent for a reason of this host (EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL; round-failed: the prober rejected a whole round): no observation, neither a miss nor a success',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of NO_OBSERVATION_REASONS) this.noObservation.inc({ reason }, 0);
     this.lastRound = new Gauge({ name: 'goavail_last_probe_round_timestamp_seconds', help: 'When the last probe round completed (Unix time)', registers });
     const selfCheck = (): SelfCheckState => this.selfCheckState;
     new Gauge({
@@ -195,7 +208,13 @@ export class Metrics implements AgentEvents {
   // ---- AgentEvents ------------------------------------------------------------
 
   probeRound(results: readonly ProbeResult[], at: number): void {
+    const notSent = new Map<string, number>();
     for (const r of results) {
+      if (r.local !== undefined && !r.ok) {
+        // No probe went out: not a miss. Counted by reason, not per IP.
+        notSent.set(r.local, (notSent.get(r.local) ?? 0) + 1);
+        continue;
+      }
       // A probed IP has a miss series from its first probe on (0 until it misses), so rate() sees the first miss.
       this.missCounts.set(r.ip, (this.missCounts.get(r.ip) ?? 0) + (r.ok ? 0 : 1));
       if (r.ok && r.rttMs !== undefined && Number.isFinite(r.rttMs)) {
@@ -203,6 +222,7 @@ export class Metrics implements AgentEvents {
         this.lastRtt.set(r.ip, r.rttMs / 1000);
       }
     }
+    for (const [reason, n] of notSent) this.noObservation.inc({ reason }, n);
     this.rounds.inc();
     this.lastRound.set(at / 1000);
   }

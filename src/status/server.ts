@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { AgentStatus } from '../agent.js';
 import { splitHostPort } from '../config/validate.js';
 import type { Gossip } from '../gossip/types.js';
@@ -16,6 +16,8 @@ export interface StatusServerOptions {
   /** For the drop counters in /status (cluster mode). */
   readonly gossip?: Pick<Gossip, 'drops'>;
   readonly now?: () => number;
+  /** Overrides {@link SOCKET_IDLE_TIMEOUT_MS} (tests: a stalled reader in a second, not in ten). */
+  readonly socketIdleTimeoutMs?: number;
 }
 
 export interface StatusServer {
@@ -32,6 +34,54 @@ export class StatusServerError extends Error {
     this.name = 'StatusServerError';
   }
 }
+
+/*
+ * Listener limits. Every connection costs this process a file descriptor,
+ * and so do the probes: without bounds, any local process could hold open
+ * thousands of idle or slowloris connections, starve the TCP prober of
+ * descriptors (EMFILE) and stop /healthz from answering. Monitoring clients
+ * make a handful of short requests, so the bounds can be tight.
+ */
+
+/**
+ * Connections open at once, all clients together (`server.maxConnections`):
+ * Node closes the excess at once on accept. 64 is many scrapers and
+ * `goavail status` users at a time, and a small share of the default
+ * 1,024-descriptor limit, so the probes keep theirs.
+ */
+export const MAX_CONNECTIONS = 64;
+/**
+ * Connections open at once from one remote address: the excess is closed at
+ * once, so a single client cannot take every slot of MAX_CONNECTIONS when
+ * the listener is exposed beyond loopback.
+ */
+export const MAX_CONNECTIONS_PER_SOURCE = 16;
+/**
+ * Time from a connection (or the previous response) to a complete request
+ * head. Node's headersTimeout also covers a connection that never sends a
+ * byte (checked: it gets a 408 and is closed). A local client sends its few
+ * hundred bytes of headers in a millisecond; 2 s also covers a slow link.
+ */
+export const HEADERS_TIMEOUT_MS = 2_000;
+/** Time to receive a whole request (bodies are never read, but must arrive). */
+export const REQUEST_TIMEOUT_MS = 5_000;
+/** An idle keep-alive connection is closed after this: monitoring clients poll every few seconds at most. */
+export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/**
+ * How often Node checks the headers and request timeouts. Node tests them
+ * only every connectionsCheckingInterval (30 s by default): with the default,
+ * a 2 s headers timeout fired after up to 32 s.
+ */
+export const CONNECTIONS_CHECK_MS = 1_000;
+/**
+ * A socket with no traffic either way for this long is destroyed. The
+ * parser's timeouts stop once a request has arrived: a client that asks for
+ * /metrics and never reads the answer would otherwise hold the socket and
+ * the whole unsent answer forever (checked). Measured on loopback: a paused
+ * reader of a 32 MB answer went with a 3 s timeout after ~6 s (the kernel
+ * keeps taking data for a while as the receiver's buffer grows).
+ */
+export const SOCKET_IDLE_TIMEOUT_MS = 5_000;
 
 /**
  * /healthz fails when the last probe round is older than this: three
@@ -72,6 +122,13 @@ function formatAddress(a: AddressInfo): string {
  * `GET /metrics` (Prometheus text), `GET /healthz` (200 `ok`, or 503 and
  * the reason). HEAD is answered like GET without a body; other methods get
  * 405, other paths 404. A handler error is a 500 for that request only.
+ *
+ * Bounded so that no client can exhaust the agent's file descriptors (the
+ * probes need them): {@link MAX_CONNECTIONS} in all,
+ * {@link MAX_CONNECTIONS_PER_SOURCE} per remote address (the excess is closed
+ * at once), and every connection that is idle, slow to send its request
+ * (slowloris) or slow to read its answer is closed within seconds (see the
+ * constants above).
  */
 export async function startStatusServer(opts: StatusServerOptions): Promise<StatusServer> {
   const hp = splitHostPort(opts.addr, { allowPortZero: true });
@@ -99,7 +156,11 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     return reason === undefined ? send(res, 200, text, 'ok\n') : send(res, 503, text, `${reason}\n`);
   };
 
-  const server = createServer((req, res) => {
+  const server = createServer({
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+  }, (req, res) => {
     // Request bodies are never read; drain them so the connection can be reused.
     req.resume();
     req.on('error', () => undefined);
@@ -110,14 +171,42 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
       else res.destroy();
     });
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // A request head or body that did not arrive within HEADERS_TIMEOUT_MS / REQUEST_TIMEOUT_MS.
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
     else socket.destroy();
   });
   // Monitoring clients poll; a short idle keep-alive bounds what close() has to cut.
-  server.keepAliveTimeout = 5_000;
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.maxConnections = MAX_CONNECTIONS;
+  // Sockets silent for this long are destroyed (no 'timeout' listener on the server: Node destroys them).
+  server.timeout = opts.socketIdleTimeoutMs ?? SOCKET_IDLE_TIMEOUT_MS;
+  const perSource = new Map<string, number>();
+  let refusedLoggedAt = -Infinity;
+  const refused = (why: string, remote: string | undefined): void => {
+    // One line a minute at most: the excess of a flood is what this guards against.
+    const t = now();
+    if (t - refusedLoggedAt < 60_000) return;
+    refusedLoggedAt = t;
+    log.warn({ remote, why, maxConnections: MAX_CONNECTIONS, maxPerSource: MAX_CONNECTIONS_PER_SOURCE }, 'status listener refused a connection (further ones are not logged for a minute)');
+  };
+  server.on('drop', (d?: { remoteAddress?: string }) => refused('too many connections', d?.remoteAddress));
+  server.on('connection', (socket: Socket) => {
+    const remote = socket.remoteAddress ?? '?';
+    const n = (perSource.get(remote) ?? 0) + 1;
+    if (n > MAX_CONNECTIONS_PER_SOURCE) {
+      refused('too many connections from one address', remote);
+      socket.destroy();
+      return;
+    }
+    perSource.set(remote, n);
+    socket.once('close', () => {
+      const left = (perSource.get(remote) ?? 1) - 1;
+      if (left <= 0) perSource.delete(remote);
+      else perSource.set(remote, left);
+    });
+  });
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {

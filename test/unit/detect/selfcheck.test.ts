@@ -26,9 +26,22 @@ describe('selfCheck', () => {
   });
 
   it.each([
+    // targets, canaries, no-observation reasons of the last round, state, detail
+    ['uuuu', '', 'EMFILE', 'no-observations', 'no probe could be sent: EMFILE'],
+    ['dddd', 'd', 'EMFILE, ENOBUFS', 'no-observations', 'no probe could be sent: EMFILE, ENOBUFS'], // before the canaries and the share rule
+    ['????', '', 'round-failed', 'no-observations', 'no probe could be sent: round-failed'],
+    ['uuuu', '', undefined, 'healthy', 'ok'], // observations are back
+    ['dddu', '', undefined, 'too-many-down', '3 of 4 IPs look down at once (more than 50%)'],
+  ] as Array<[string, string, string | undefined, SelfCheckState, string]>)('targets %s canaries %s, last round unobserved: %s → %s', (t, c, none, state, detail) => {
+    expect(selfCheck({ targets: v(t), canaries: v(c), freezeMinTargets: 4, freezeShare: 0.5, noObservation: none })).toEqual({ state, detail });
+  });
+
+  it.each([
     ['down', 'healthy', 'down'],
     ['down', 'canaries-failing', 'unknown'],
     ['down', 'too-many-down', 'unknown'],
+    ['down', 'no-observations', 'unknown'],
+    ['up', 'no-observations', 'up'],
     ['up', 'canaries-failing', 'up'],
     ['up', 'too-many-down', 'up'],
     ['unknown', 'healthy', 'unknown'],

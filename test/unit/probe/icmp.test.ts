@@ -261,6 +261,62 @@ describe.skipIf(!root && !process.env.CI)('ICMP prober against real hosts (root)
       }
     });
 
+    it('makes IPv6 targets no observation (not misses) when the IPv6 socket cannot open for lack of descriptors', async () => {
+      const rec = recording('Too many open files');
+      const p = createIcmpProber({ logger: silentLogger(), sessionIdBase: 4150, openSocket: rec.open });
+      try {
+        const results = await p.probe(['::1', '127.0.0.1'], 500);
+        expect(results[0]).toEqual({ ip: '::1', ok: false, local: 'EMFILE', error: 'no probe sent (EMFILE): cannot open a raw ICMPv6 socket: Too many open files' });
+        expect(results[1]).toMatchObject({ ip: '127.0.0.1', ok: true });
+      } finally {
+        p.close();
+      }
+    });
+
+    it.each([
+      // what sendto() throws, the result
+      ['Cannot allocate memory', { ok: false, local: 'ENOMEM', error: 'no probe sent (ENOMEM): Cannot allocate memory' }],
+      ['Too many open files in system', { ok: false, local: 'ENFILE', error: 'no probe sent (ENFILE): Too many open files in system' }],
+      ['Invalid argument', { ok: false, error: 'Invalid argument' }], // a blackhole route: about the target, a miss
+      ['Network is unreachable', { ok: false, error: 'Network is unreachable' }],
+    ])('a send that fails with "%s" → %j', async (message, outcome) => {
+      const rec = recording();
+      const p = createIcmpProber({ logger: silentLogger(), sessionIdBase: 4170, openSocket: rec.open });
+      try {
+        const wrap = rec.sockets[0]!.wrap;
+        const send = wrap.send.bind(wrap);
+        wrap.send = (buffer, offset, length, address, callback) => {
+          if (address === '127.0.0.2') throw new Error(message);
+          send(buffer, offset, length, address, callback);
+        };
+        const results = await p.probe(['127.0.0.2', '127.0.0.1'], 500);
+        expect(results[0]).toEqual({ ip: '127.0.0.2', ...outcome });
+        expect(results[1]).toMatchObject({ ip: '127.0.0.1', ok: true });
+      } finally {
+        p.close();
+      }
+    });
+
+    it('a send that waited for buffer space and still fails with ENOBUFS is no observation', async () => {
+      const rec = recording();
+      const p = createIcmpProber({ logger: silentLogger(), sessionIdBase: 4180, openSocket: rec.open });
+      try {
+        const socket = rec.sockets[0]!;
+        const wrap = socket.wrap;
+        const send = wrap.send.bind(wrap);
+        // The direct send finds the buffer full; raw-socket's queued retry fails again.
+        wrap.send = (buffer, offset, length, address, callback) => {
+          if (address === '127.0.0.2') throw new Error('No buffer space available');
+          send(buffer, offset, length, address, callback);
+        };
+        const results = await p.probe(['127.0.0.2', '127.0.0.1'], 500);
+        expect(results[0]).toEqual({ ip: '127.0.0.2', ok: false, local: 'ENOBUFS', error: 'no probe sent (ENOBUFS): No buffer space available' });
+        expect(results[1]).toMatchObject({ ip: '127.0.0.1', ok: true });
+      } finally {
+        p.close();
+      }
+    });
+
     it.each(['error', 'close'] as const)('re-opens the socket after a socket %s; requests in flight become misses at once', async (event) => {
       const rec = recording();
       const p = createIcmpProber({ logger: silentLogger(), sessionIdBase: 4200, openSocket: rec.open });

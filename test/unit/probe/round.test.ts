@@ -74,6 +74,21 @@ describe('runRound', () => {
     ]);
   });
 
+  it('makes a start that throws a local error (EMFILE, ENOBUFS) no observation for that target, not a miss', async () => {
+    const results = await runRound(['fd', 'buf', 'route', 'fine'], 1000, undefined, (ip, report) => {
+      if (ip === 'fd') throw Object.assign(new Error('socket EMFILE'), { code: 'EMFILE' });
+      if (ip === 'buf') throw new Error('No buffer space available');
+      if (ip === 'route') throw new Error('Invalid argument'); // blackhole route: about the target
+      report({ ok: true, rttMs: 0 });
+    });
+    expect(results).toEqual([
+      { ip: 'fd', ok: false, local: 'EMFILE', error: 'no probe sent: socket EMFILE' },
+      { ip: 'buf', ok: false, local: 'ENOBUFS', error: 'no probe sent (ENOBUFS): No buffer space available' },
+      { ip: 'route', ok: false, error: 'Invalid argument' },
+      { ip: 'fine', ok: true, rttMs: 0 },
+    ]);
+  });
+
   it('starts targets in chunks, yielding to the event loop between them', async () => {
     const order: string[] = [];
     const ips = Array.from({ length: 10 }, (_, i) => `t${i}`);

@@ -1,4 +1,4 @@
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { connect, createServer, Socket, type AddressInfo, type Server, type TcpNetConnectOpts } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -107,6 +107,52 @@ describe('TCP prober on loopback', () => {
     await expect(prober.probe(['127.0.0.1'], 1000, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
     prober.close();
     await expect(prober.probe(['127.0.0.1'], 1000)).rejects.toThrow(/closed/);
+  });
+});
+
+describe('TCP prober: local errors are no observation', () => {
+  /** A connect that fails, for the listed IPs, the way Node reports it: an 'error' event on a later tick. */
+  function failingConnect(codes: Record<string, string>, dialled: string[] = []): (o: TcpNetConnectOpts) => Socket {
+    return (o) => {
+      dialled.push(String(o.host));
+      const code = codes[String(o.host)];
+      if (code === undefined) return connect(o);
+      const socket = new Socket();
+      setImmediate(() => socket.destroy(Object.assign(new Error(`connect ${code} ${o.host}:${o.port}`), { code, syscall: 'connect' })));
+      return socket;
+    };
+  }
+
+  it.each(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EADDRNOTAVAIL'])('a connect that fails with %s is no observation (local set), not a miss', async (code) => {
+    const { port } = await listen('127.0.0.1');
+    const prober = createTcpProber({ logger: silentLogger(), port, connect: failingConnect({ '127.0.0.2': code }) });
+    const results = await prober.probe(['127.0.0.1', '127.0.0.2'], 1000);
+    expect(results[0]).toMatchObject({ ip: '127.0.0.1', ok: true });
+    expect(results[1]).toEqual({ ip: '127.0.0.2', ok: false, local: code, error: `no probe sent: ${code}: connect ${code} 127.0.0.2:${port}` });
+  });
+
+  it.each(['ECONNREFUSED', 'EINVAL', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNRESET'])('a connect that fails with %s stays a miss', async (code) => {
+    const prober = createTcpProber({ logger: silentLogger(), port: 9, connect: failingConnect({ '127.0.0.2': code }) });
+    const [r] = await prober.probe(['127.0.0.2'], 1000);
+    expect(r).toEqual({ ip: '127.0.0.2', ok: false, error: `${code}: connect ${code} 127.0.0.2:9` });
+  });
+
+  it('a connect() that throws synchronously: EMFILE is no observation, anything else a miss; other targets are still probed', async () => {
+    const { port } = await listen('127.0.0.1');
+    const prober = createTcpProber({
+      logger: silentLogger(), port,
+      connect: (o) => {
+        if (o.host === '127.0.0.2') throw Object.assign(new Error('socket: too many open files'), { code: 'EMFILE' });
+        if (o.host === '127.0.0.3') throw new TypeError('bad options');
+        return connect(o);
+      },
+    });
+    const results = await prober.probe(['127.0.0.2', '127.0.0.3', '127.0.0.1'], 1000);
+    expect(results).toEqual([
+      { ip: '127.0.0.2', ok: false, local: 'EMFILE', error: 'no probe sent (EMFILE): socket: too many open files' },
+      { ip: '127.0.0.3', ok: false, error: 'bad options' },
+      expect.objectContaining({ ip: '127.0.0.1', ok: true }),
+    ]);
   });
 });
 

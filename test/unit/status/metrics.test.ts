@@ -100,6 +100,24 @@ const cases: Case[] = [
     absent: [`goavail_probe_last_rtt_seconds{ip="${A}"}`],
   },
   {
+    name: 'probes not sent (local errors) count by reason, not as misses; every reason starts at 0',
+    feed: (m) => {
+      m.probeRound([{ ip: A, ok: false, local: 'EMFILE', error: 'no probe sent' }, { ip: B, ok: false, local: 'EMFILE' }, { ip: C, ok: false, error: 'timeout' }], T);
+      m.probeRound([{ ip: A, ok: false, local: 'round-failed' }, { ip: B, ok: false, local: 'ENOBUFS' }, { ip: C, ok: true, rttMs: 1 }], T + 1000);
+    },
+    expect: {
+      'goavail_probe_no_observation_total{reason="EMFILE"}': 2,
+      'goavail_probe_no_observation_total{reason="ENOBUFS"}': 1,
+      'goavail_probe_no_observation_total{reason="round-failed"}': 1,
+      'goavail_probe_no_observation_total{reason="ENFILE"}': 0,
+      'goavail_probe_no_observation_total{reason="ENOMEM"}': 0,
+      'goavail_probe_no_observation_total{reason="EADDRNOTAVAIL"}': 0,
+      [`goavail_probe_misses_total{ip="${C}"}`]: 1,
+      goavail_probe_rounds_total: 2,
+    },
+    absent: [`goavail_probe_misses_total{ip="${A}"}`, `goavail_probe_misses_total{ip="${B}"}`],
+  },
+  {
     name: 'verdict gauge: 1 up, 0 down, -1 unknown, local and cluster apart',
     feed: (m) => {
       m.localVerdict({ ip: A, from: 'unknown', to: 'down', at: T });
@@ -126,7 +144,12 @@ const cases: Case[] = [
   {
     name: 'self-check is one-hot, healthy at start',
     feed: () => undefined,
-    expect: { 'goavail_self_check{state="healthy"}': 1, 'goavail_self_check{state="canaries-failing"}': 0, 'goavail_self_check{state="too-many-down"}': 0 },
+    expect: { 'goavail_self_check{state="healthy"}': 1, 'goavail_self_check{state="no-observations"}': 0, 'goavail_self_check{state="canaries-failing"}': 0, 'goavail_self_check{state="too-many-down"}': 0 },
+  },
+  {
+    name: 'self-check: no observations (no probe could be sent) is a state of its own',
+    feed: (m) => m.selfCheck({ from: 'healthy', to: 'no-observations', detail: 'no probe could be sent: EMFILE', at: T }),
+    expect: { 'goavail_self_check{state="healthy"}': 0, 'goavail_self_check{state="no-observations"}': 1, 'goavail_self_check{state="canaries-failing"}': 0 },
   },
   {
     name: 'self-check follows its events',

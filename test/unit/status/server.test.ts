@@ -1,11 +1,15 @@
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
-import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AgentStatus } from '../../../src/agent.js';
 import { emptyDropCounts } from '../../../src/gossip/index.js';
 import { silentLogger } from '../../../src/log.js';
 import { Metrics } from '../../../src/status/metrics.js';
-import { healthStaleMs, startStatusServer, StatusServerError, unhealthyReason, type StatusServer } from '../../../src/status/server.js';
+import {
+  CONNECTIONS_CHECK_MS, HEADERS_TIMEOUT_MS, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_SOURCE, SOCKET_IDLE_TIMEOUT_MS,
+  healthStaleMs, startStatusServer, StatusServerError, unhealthyReason, type StatusServer,
+} from '../../../src/status/server.js';
 
 const NOW = 1_700_000_000_000;
 
@@ -24,10 +28,10 @@ function baseStatus(over: Partial<AgentStatus> = {}): AgentStatus {
 
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
 
-function get(address: string, path: string, method = 'GET', agent?: HttpAgent): Promise<Reply> {
+function get(address: string, path: string, method = 'GET', agent?: HttpAgent, localAddress?: string): Promise<Reply> {
   const url = new URL(`http://${address}${path}`);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search, method, agent: agent ?? false }, (res) => {
+    const req = httpRequest({ host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search, method, agent: agent ?? false, localAddress }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
@@ -41,12 +45,12 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function start(status: () => AgentStatus, opts: { metrics?: Metrics; gossip?: boolean; addr?: string } = {}) {
+async function start(status: () => AgentStatus, opts: { metrics?: Metrics; gossip?: boolean; addr?: string; socketIdleTimeoutMs?: number } = {}) {
   const metrics = opts.metrics ?? new Metrics();
   const drops = { ...emptyDropCounts(), 'bad-tag': 2 };
   const server = await startStatusServer({
     addr: opts.addr ?? '127.0.0.1:0', agent: { status }, metrics, logger: silentLogger(), now: () => NOW,
-    gossip: opts.gossip ? { drops: () => drops } : undefined,
+    gossip: opts.gossip ? { drops: () => drops } : undefined, socketIdleTimeoutMs: opts.socketIdleTimeoutMs,
   });
   servers.push(server);
   return server;
@@ -184,7 +188,7 @@ describe('status server lifecycle', () => {
     expect(sockets).toHaveLength(1);
     const socketClosed = new Promise<void>((resolve) => sockets[0]!.once('close', () => resolve()));
     // The server's keep-alive timeout is 5 s: without closing connections, close() would wait that long.
-    const closed = await Promise.race([s.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open'), 2_500))]);
+    const closed = await Promise.race([s.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open'), 1_000))]);
     expect(closed).toBe('closed');
     await socketClosed;
     agent.destroy();
@@ -201,8 +205,9 @@ describe('status server lifecycle', () => {
     sock.on('error', () => undefined);
     const socketClosed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
     await new Promise((r) => setTimeout(r, 100)); // let the server see the partial request
-    // The headers timeout is 10 s: without cutting connections, close() would wait that long.
-    const closed = await Promise.race([s.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open'), 2_500))]);
+    // The headers timeout (2 s, checked every second): without cutting connections, close() would wait that long.
+    expect(HEADERS_TIMEOUT_MS).toBeGreaterThan(1_000);
+    const closed = await Promise.race([s.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open'), 1_000))]);
     expect(closed).toBe('closed');
     await socketClosed;
     servers.splice(servers.indexOf(s), 1);
@@ -212,6 +217,162 @@ describe('status server lifecycle', () => {
     const s = await start(() => baseStatus());
     await Promise.all([s.close(), s.close()]);
     servers.splice(servers.indexOf(s), 1);
+  });
+});
+
+/** A raw client connection, with when it was closed (ms after `t0`) and what the server sent before that. */
+interface Held { socket: Socket; closedAt?: number; data: string; closed: Promise<void> }
+
+function hold(address: string, localAddress: string, t0: number): Promise<Held> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: host!, port: Number(port), localAddress });
+    const held: Held = { socket, data: '', closed: new Promise((r) => socket.once('close', () => r())) };
+    socket.setEncoding('utf8').on('data', (c: string) => (held.data += c));
+    socket.on('error', () => undefined); // a reset by the server is a close like any other here
+    socket.once('close', () => (held.closedAt = performance.now() - t0));
+    socket.once('connect', () => resolve(held));
+    socket.once('error', (err) => (held.closedAt === undefined ? reject(err) : resolve(held)));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('status server limits (a client cannot exhaust the agent\'s descriptors)', () => {
+  const clients: Socket[] = [];
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.destroy();
+  });
+  /** Upper bound for a timeout to fire: Node checks every CONNECTIONS_CHECK_MS, plus slack for a busy machine. */
+  const fired = (timeoutMs: number) => timeoutMs + CONNECTIONS_CHECK_MS + 2_500;
+
+  it(`closes connections beyond ${MAX_CONNECTIONS} at once, and idle ones that never send a byte within seconds`, async () => {
+    const s = await start(() => baseStatus());
+    const t0 = performance.now();
+    const held: Held[] = [];
+    // From five source addresses, under the per-source limit each: only the total limit applies.
+    const perSource = MAX_CONNECTIONS / 4 - 2;
+    for (let i = 0; held.length < MAX_CONNECTIONS + 6; i++) {
+      held.push(await hold(s.address, `127.0.0.${1 + (i % 5)}`, t0));
+      clients.push(held.at(-1)!.socket);
+    }
+    expect(perSource).toBeLessThanOrEqual(MAX_CONNECTIONS_PER_SOURCE);
+    const opened = performance.now() - t0;
+    await sleep(300);
+    const early = held.filter((h) => h.closedAt !== undefined);
+    expect(early).toHaveLength(6); // the excess: closed on accept
+    for (const h of early) {
+      expect(h.closedAt!).toBeLessThan(opened + 300);
+      expect(h.data).toBe(''); // not answered
+    }
+    // The 64 it kept: idle, never a byte sent; closed by the headers timeout (with a 408).
+    await Promise.all(held.map((h) => h.closed));
+    for (const h of held.filter((x) => !early.includes(x))) {
+      expect(h.closedAt!).toBeLessThan(fired(HEADERS_TIMEOUT_MS));
+      expect(h.data).toMatch(/^HTTP\/1\.1 408/);
+    }
+    expect((await get(s.address, '/healthz')).status).toBe(200);
+  }, 20_000);
+
+  it('closes a slowloris connection (a header byte every 500 ms) at the headers timeout', async () => {
+    const s = await start(() => baseStatus());
+    const t0 = performance.now();
+    const h = await hold(s.address, '127.0.0.1', t0);
+    clients.push(h.socket);
+    const head = `GET /status HTTP/1.1\r\nhost: x\r\nx-slow: ${'a'.repeat(100)}`;
+    let i = 0;
+    const drip = setInterval(() => {
+      if (!h.socket.destroyed) h.socket.write(head[i++ % head.length]!);
+    }, 500);
+    try {
+      await h.closed;
+    } finally {
+      clearInterval(drip);
+    }
+    expect(h.closedAt!).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 50);
+    expect(h.closedAt!).toBeLessThan(fired(HEADERS_TIMEOUT_MS));
+    expect(h.data).toMatch(/^HTTP\/1\.1 408/);
+    expect((await get(s.address, '/healthz')).status).toBe(200);
+  }, 20_000);
+
+  it(`limits one source address to ${MAX_CONNECTIONS_PER_SOURCE} connections; other addresses still get answers`, async () => {
+    const s = await start(() => baseStatus());
+    const t0 = performance.now();
+    const held: Held[] = [];
+    for (let i = 0; i < MAX_CONNECTIONS_PER_SOURCE + 4; i++) {
+      held.push(await hold(s.address, '127.0.0.2', t0));
+      clients.push(held.at(-1)!.socket);
+    }
+    const opened = performance.now() - t0;
+    await sleep(300);
+    const early = held.filter((h) => h.closedAt !== undefined);
+    expect(early).toHaveLength(4);
+    for (const h of early) expect(h.closedAt!).toBeLessThan(opened + 300);
+    // 127.0.0.2 is at its limit: a request from it is cut; 127.0.0.3 is served.
+    await expect(get(s.address, '/healthz', 'GET', undefined, '127.0.0.2')).rejects.toThrow(/ECONNRESET|socket hang up/);
+    expect((await get(s.address, '/healthz', 'GET', undefined, '127.0.0.3')).status).toBe(200);
+    // Its slots come back as its connections close.
+    for (const h of held) h.socket.destroy();
+    await Promise.all(held.map((h) => h.closed));
+    await vi.waitFor(async () => expect((await get(s.address, '/healthz', 'GET', undefined, '127.0.0.2')).status).toBe(200), { timeout: 2_000 });
+  }, 20_000);
+
+  it('destroys a connection whose client asked for /metrics and never reads the answer', async () => {
+    const body = 'x'.repeat(32 * 1024 * 1024); // more than the kernel buffers of both ends hold
+    // The default (SOCKET_IDLE_TIMEOUT_MS) with a short one, so the test takes seconds.
+    expect(SOCKET_IDLE_TIMEOUT_MS).toBeLessThanOrEqual(10_000);
+    const s = await start(() => baseStatus(), { metrics: { metrics: async () => body, contentType: 'text/plain' } as unknown as Metrics, socketIdleTimeoutMs: 1_000 });
+    const t0 = performance.now();
+    const h = await hold(s.address, '127.0.0.1', t0);
+    clients.push(h.socket);
+    h.socket.pause();
+    h.socket.write('GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n');
+    await sleep(5_000);
+    // Read what the kernel kept: the server gave up, so the answer ends short of the body.
+    let received = 0;
+    h.socket.removeAllListeners('data');
+    h.socket.on('data', (c: string) => (received += c.length));
+    h.socket.resume();
+    await h.closed;
+    expect(received).toBeLessThan(body.length);
+  }, 20_000);
+});
+
+describe('status server against hostile requests (still holds with the limits)', () => {
+  /** Sends raw bytes on a fresh connection; resolves with everything the server sent until it closed. */
+  function raw(address: string, payload: string | Buffer): Promise<string> {
+    const [host, port] = address.split(':');
+    return new Promise((resolve, reject) => {
+      const sock = connect(Number(port), host!, () => sock.write(payload));
+      let data = '';
+      const timer = setTimeout(() => reject(new Error(`no close within 8 s; got ${data.slice(0, 80)}`)), 8_000);
+      sock.setEncoding('latin1').on('data', (c: string) => (data += c));
+      sock.on('error', () => undefined);
+      sock.on('close', () => {
+        clearTimeout(timer);
+        resolve(data);
+      });
+    });
+  }
+  const head = (extra: string) => `GET /healthz HTTP/1.1\r\nhost: x\r\n${extra}\r\n`;
+
+  it.each([
+    ['a 100 KB header', head(`x-big: ${'a'.repeat(100_000)}\r\n`)],
+    ['10,000 headers', head(Array.from({ length: 10_000 }, (_, i) => `x-h${i}: v\r\n`).join(''))],
+    ['content-length with transfer-encoding (smuggling)', 'POST /healthz HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\nGET /status HTTP/1.1\r\nhost: x\r\n\r\n'],
+    ['a TLS client hello', Buffer.from(`16030100a5010000a10303${'00'.repeat(160)}`, 'hex')],
+  ] as Array<[string, string | Buffer]>)('%s: 400 and closed; the server keeps serving', async (_name, payload) => {
+    const s = await start(() => baseStatus());
+    const reply = await raw(s.address, payload);
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+    expect(reply).not.toMatch(/HTTP\/1\.1 200/);
+    expect((await get(s.address, '/healthz')).status).toBe(200);
+  });
+
+  it('1,000 pipelined requests on one connection are all answered', async () => {
+    const s = await start(() => baseStatus());
+    const reply = await raw(s.address, head('').repeat(1_000) + head('connection: close\r\n'));
+    expect(reply.match(/HTTP\/1\.1 200 /g)).toHaveLength(1_001);
   });
 });
 
