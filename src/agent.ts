@@ -38,6 +38,8 @@ export interface AgentOptions {
   /** This agent's id in quorum (its peer id); default "self". */
   readonly selfId?: string;
   readonly now?: () => number;
+  /** A number in [0, 1): the jitter of the reconcile backoff (default Math.random; tests pass their own). */
+  readonly random?: () => number;
   /** Watchers: metrics, notifications. */
   readonly events?: AgentEvents;
 }
@@ -645,7 +647,7 @@ export class Agent {
       // Credentials do not heal in seconds: those wait a whole interval, but a
       // verdict change may still try at once. Everything else backs off
       // (Retry-After first), and nothing tries before the backoff ends.
-      const backoff = retryDelayMs(e ?? { retryAfterSeconds: undefined }, this.reconcileFailures, { baseDelayMs: 1000, maxDelayMs: config.reconcileIntervalMs });
+      const backoff = retryDelayMs(e ?? { retryAfterSeconds: undefined }, this.reconcileFailures, { baseDelayMs: 1000, maxDelayMs: config.reconcileIntervalMs, random: this.opts.random ?? Math.random });
       nextDelay = e?.kind === 'auth' ? config.reconcileIntervalMs : backoff;
       this.reconcileRetryAt = e?.kind === 'auth' ? 0 : this.now() + backoff;
       this.lastReconcile = { at: this.now(), ok: false, changes: [], error: err instanceof Error ? err.message : String(err) };

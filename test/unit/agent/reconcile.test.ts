@@ -74,6 +74,8 @@ function setup(config: Config, seed = [rec(A), rec(B)]) {
     dryRun: false,
     createProber: () => prober,
     createProvider: () => dns,
+    // Backoff jitter at its top: each wait is (just under) its ceiling, 1 s, 2 s, …
+    random: () => 0.99,
     events: {
       dnsChange: (e) => void (changes.push(e), timeline.push(e.summary)),
       reconcile: (e) => void timeline.push(e.ok ? 'pass ok' : 'pass failed'),
