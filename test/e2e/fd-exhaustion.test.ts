@@ -1,12 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare.js';
 import { assertBuilt, GoavailProcess, ROOT, scratch, sleep, waitFor } from '../support/cli.js';
+import { closeServer, listenTcp } from '../support/net.js';
 
 /**
  * Real descriptor exhaustion, on loopback only. Finding: any local process
@@ -18,15 +19,6 @@ const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p));
 const canProc = existsSync(`/proc/${process.pid}/fd`);
 const run = promisify(execFile);
 
-function listen(host: string, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const s = createServer((sock) => sock.destroy());
-    s.once('error', reject);
-    s.listen(port, host, () => resolve(s));
-  });
-}
-const closeServer = (s: Server): Promise<void> => new Promise((r) => s.close(() => r()));
-
 describe.skipIf(!PRLIMIT || !canProc)('descriptor exhaustion (prlimit, loopback)', () => {
   const servers: Server[] = [];
   const cleanups: Array<() => unknown> = [];
@@ -37,7 +29,7 @@ describe.skipIf(!PRLIMIT || !canProc)('descriptor exhaustion (prlimit, loopback)
 
   it('the TCP prober in a process out of descriptors reports no observation (EMFILE), not misses, and probes again once one is free', async () => {
     assertBuilt();
-    const server = await listen('127.0.0.1', 0);
+    const server = await listenTcp('127.0.0.1', 0);
     servers.push(server);
     const port = (server.address() as { port: number }).port;
     const dir = await scratch('fd-prober');
@@ -87,10 +79,10 @@ process.stdout.write(JSON.stringify({ held: held.length, warm, starved, fed }) +
    */
   async function floodAgent(spare: number): Promise<{ agent: GoavailProcess; cf: FakeCloudflare; contents: () => string[]; stopFlood: () => Promise<number> }> {
     assertBuilt();
-    const first = await listen('127.0.0.1', 0);
+    const first = await listenTcp('127.0.0.1', 0);
     servers.push(first);
     const port = (first.address() as { port: number }).port;
-    servers.push(await listen('127.0.0.2', port));
+    servers.push(await listenTcp('127.0.0.2', port));
     const ZONE = 'example.com';
     const WWW = 'www.example.com';
     const TOKEN = 'fd-token';

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, type Server, type Socket } from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare.js';
 import { assertBuilt, GoavailProcess, runCli, scratch, sleep, waitFor } from '../support/cli.js';
-import { freePort } from '../support/net.js';
+import { closeServer, freePort, listenTcp } from '../support/net.js';
 
 /**
  * Two agent processes on 127.0.0.1 while outsiders without the key hold
@@ -19,15 +19,6 @@ const TOKEN = 'flood-token';
 const SECRET = 'e2e-flood-shared-secret-0123456789';
 const UP = '127.0.0.2';
 const FLAKY = '127.0.0.3';
-
-function listen(host: string, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const s = createServer((sock) => sock.destroy());
-    s.once('error', reject);
-    s.listen(port, host, () => resolve(s));
-  });
-}
-const close = (s: Server): Promise<void> => new Promise((r) => s.close(() => r()));
 
 /** Idle connectors (no key, no bytes) from 127.0.0.50–59 to each port, `perHost` each, refilled on close. */
 function startOutsiders(ports: number[], perHost: number): { stop: () => void; opened: () => number } {
@@ -104,10 +95,10 @@ ip_addresses = ["${UP}", "${FLAKY}"]
   beforeAll(async () => {
     assertBuilt();
     dir = await scratch('flood');
-    const first = await listen(UP, 0);
+    const first = await listenTcp(UP, 0);
     probePort = (first.address() as { port: number }).port;
     servers.set(UP, first);
-    servers.set(FLAKY, await listen(FLAKY, probePort));
+    servers.set(FLAKY, await listenTcp(FLAKY, probePort));
     for (const n of names) ports[n] = await freePort();
     for (const n of names) {
       await mkdir(join(dir.dir, n));
@@ -120,7 +111,7 @@ ip_addresses = ["${UP}", "${FLAKY}"]
   afterAll(async () => {
     outsiders?.stop();
     for (const p of Object.values(procs)) p.kill();
-    await Promise.all([...servers.values()].map(close));
+    await Promise.all([...servers.values()].map(closeServer));
     await cf?.close();
     await dir?.cleanup();
   });
@@ -136,13 +127,13 @@ ip_addresses = ["${UP}", "${FLAKY}"]
 
     // outage: both agents see it, agree over gossip, the record goes
     let t0 = Date.now();
-    await close(servers.get(FLAKY)!);
+    await closeServer(servers.get(FLAKY)!);
     servers.delete(FLAKY);
     await waitFor(() => !contents().includes(FLAKY), `${FLAKY} removed under the flood`, 20_000);
     const firstMs = Date.now() - t0;
 
     // recovery, then restart b during the attack
-    servers.set(FLAKY, await listen(FLAKY, probePort));
+    servers.set(FLAKY, await listenTcp(FLAKY, probePort));
     await waitFor(() => contents().includes(FLAKY), `${FLAKY} restored`, 20_000);
     procs.b!.kill();
     await procs.b!.exited;
@@ -152,7 +143,7 @@ ip_addresses = ["${UP}", "${FLAKY}"]
 
     // a second outage needs the restarted agent's agreement: b2 must accept a's messages
     t0 = Date.now();
-    await close(servers.get(FLAKY)!);
+    await closeServer(servers.get(FLAKY)!);
     servers.delete(FLAKY);
     await waitFor(() => !contents().includes(FLAKY), `${FLAKY} removed after b restarted`, 20_000);
     const secondMs = Date.now() - t0;
@@ -170,14 +161,14 @@ describe('gossip local_addr in use', () => {
   let holder: Server | undefined;
   let dir: Awaited<ReturnType<typeof scratch>> | undefined;
   afterAll(async () => {
-    if (holder) await close(holder);
+    if (holder) await closeServer(holder);
     await dir?.cleanup();
   });
 
   it('exits 1 with one line naming the address', async () => {
     assertBuilt();
     const port = await freePort();
-    holder = await listen('127.0.0.1', port);
+    holder = await listenTcp('127.0.0.1', port);
     dir = await scratch('gossip-in-use');
     const file = await dir.write('goavail.toml', `
 status_addr = "127.0.0.1:0"

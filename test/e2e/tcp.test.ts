@@ -1,21 +1,13 @@
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare.js';
 import { assertBuilt, GoavailProcess, scratch, waitFor } from '../support/cli.js';
+import { closeServer, listenTcp } from '../support/net.js';
 
 /** --type tcp against loopback listeners: close one, its records go; reopen, they come back. */
 const ZONE = 'example.com';
 const WWW = 'www.example.com';
 const TOKEN = 'tcp-token';
-
-function listen(host: string, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const s = createServer((sock) => sock.destroy());
-    s.once('error', reject);
-    s.listen(port, host, () => resolve(s));
-  });
-}
-const close = (s: Server): Promise<void> => new Promise((r) => s.close(() => r()));
 
 describe('TCP probes end to end (loopback listeners)', () => {
   let cf: FakeCloudflare | undefined;
@@ -24,17 +16,17 @@ describe('TCP probes end to end (loopback listeners)', () => {
   let dir: Awaited<ReturnType<typeof scratch>> | undefined;
   afterAll(async () => {
     agent?.kill();
-    await Promise.all(servers.map(close));
+    await Promise.all(servers.map(closeServer));
     await cf?.close();
     await dir?.cleanup();
   });
 
   it('follows the listeners', async () => {
     assertBuilt();
-    const first = await listen('127.0.0.1', 0);
+    const first = await listenTcp('127.0.0.1', 0);
     servers.push(first);
     const port = (first.address() as { port: number }).port;
-    let second = await listen('127.0.0.2', port);
+    let second = await listenTcp('127.0.0.2', port);
     servers.push(second);
     cf = await startFakeCloudflare({ zones: [ZONE], token: TOKEN });
     for (const ip of ['127.0.0.1', '127.0.0.2']) cf.addRecord(ZONE, { type: 'A', name: WWW, content: ip });
@@ -55,11 +47,11 @@ ip_addresses = ["127.0.0.1", "127.0.0.2"]
     await agent.waitForLog((l) => l.msg === 'local verdict: 127.0.0.2 is up');
     const contents = () => cf!.records(ZONE).filter((r) => r.name === WWW).map((r) => r.content).sort();
 
-    await close(second);
+    await closeServer(second);
     servers.splice(servers.indexOf(second), 1);
     await waitFor(() => contents().join() === '127.0.0.1', '127.0.0.2 removed');
 
-    second = await listen('127.0.0.2', port);
+    second = await listenTcp('127.0.0.2', port);
     servers.push(second);
     await waitFor(() => contents().join() === '127.0.0.1,127.0.0.2', '127.0.0.2 restored');
     expect((await agent.stop()).code).toBe(0);
