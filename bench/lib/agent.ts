@@ -4,13 +4,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep } from '../../test/support/kit.js';
 
-/** The package root: the first folder above this file whose package.json is goavail's (works from bench/ and dist/bench/). */
+/** The package root: the first folder above this file whose package.json is goavail's (works from bench/ and from its build, bench/dist/bench/). */
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
@@ -36,31 +35,6 @@ export interface LogLine {
   readonly time: number;
   readonly msg: string;
   readonly [k: string]: unknown;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-export async function waitFor<T>(fn: () => T | undefined | false | null, what: string, timeoutMs: number, everyMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false && v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
 }
 
 export class AgentProcess {
@@ -147,26 +121,56 @@ export class AgentProcess {
   }
 }
 
-/** Log predicates. */
+/**
+ * What the bench reads from an agent's log. Verdict changes are recognised
+ * by the fields of the logger calls in src/agent.ts, never by parsing the
+ * message text:
+ *
+ * | line            | fields                                              |
+ * |-----------------|-----------------------------------------------------|
+ * | local verdict   | `{ ip, from, to, misses, successes, lastError }`    |
+ * | cluster verdict | `{ ip, from, to, agreed }`                          |
+ * | canary          | `{ ip, from, to }` (neither of the above)           |
+ *
+ * Lines that carry no data in their text ('agent started', 'probe',
+ * 'connected to peer') are matched whole with {@link isMsg}: the message is
+ * the event's name, and some share their fields with another line.
+ */
 export const isMsg = (text: string) => (l: LogLine): boolean => l.msg === text;
-export const localVerdict = (ip: string, verdict: 'up' | 'down') => isMsg(`local verdict: ${ip} is ${verdict}`);
-export const LOCAL_DOWN = /^local verdict: (\S+) is down$/;
-export const LOCAL_UP = /^local verdict: (\S+) is up$/;
-export const CLUSTER_VERDICT = /^cluster verdict: (\S+) is (?:up|down)$/;
 
-/** A scratch folder removed by `cleanup`. */
-export async function scratch(prefix: string): Promise<{ dir: string; write(name: string, text: string): Promise<string>; cleanup(): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), `goavail-bench-${prefix}-`));
-  return {
-    dir,
-    async write(name, text) {
-      const p = join(dir, name);
-      await writeFile(p, text);
-      return p;
-    },
-    cleanup: () => rm(dir, { recursive: true, force: true }),
-  };
+export interface VerdictChange {
+  readonly ip: string;
+  readonly from: string;
+  readonly to: string;
 }
+
+function verdictChange(l: LogLine): VerdictChange | undefined {
+  const { ip, from, to } = l;
+  return typeof ip === 'string' && typeof from === 'string' && typeof to === 'string' ? { ip, from, to } : undefined;
+}
+
+/** The change a `local verdict` line reports, or undefined for any other line. */
+export function localVerdictOf(l: LogLine): VerdictChange | undefined {
+  return typeof l.misses === 'number' && typeof l.successes === 'number' ? verdictChange(l) : undefined;
+}
+
+/** The change a `cluster verdict` line reports, or undefined for any other line. */
+export function clusterVerdictOf(l: LogLine): VerdictChange | undefined {
+  return Array.isArray(l.agreed) ? verdictChange(l) : undefined;
+}
+
+export const localVerdict = (ip: string, verdict: 'up' | 'down') => (l: LogLine): boolean => {
+  const c = localVerdictOf(l);
+  return c?.ip === ip && c.to === verdict;
+};
+
+export const clusterVerdict = (ip: string, verdict: 'up' | 'down') => (l: LogLine): boolean => {
+  const c = clusterVerdictOf(l);
+  return c?.ip === ip && c.to === verdict;
+};
+
+/** Any local verdict line turning an IP `verdict`. */
+export const isLocalVerdict = (verdict: 'up' | 'down') => (l: LogLine): boolean => localVerdictOf(l)?.to === verdict;
 
 export interface AgentConfig {
   readonly ips: readonly string[];

@@ -10,17 +10,18 @@ import { execFile, execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ensureBlackhole } from '../../test/support/netns.js';
-import { LOCAL_DOWN, LOCAL_UP, loopbackTargets, scratch } from '../lib/agent.js';
+import { LABS } from '../../test/support/labs.js';
+import { ensureBlackhole, labNames, labSubnet } from '../../test/support/netns.js';
+import { scratch } from '../../test/support/kit.js';
+import { localVerdictOf, loopbackTargets } from '../lib/agent.js';
 import { runFping } from '../lib/fping.js';
 import { goal, type RunContext, type ScenarioResult } from '../lib/report.js';
 import { measureAgent, pct } from './scale.js';
 
 const run = promisify(execFile);
-const NS = 'gbdead';
-const HOST_VETH = 'gbdh';
-const NS_VETH = 'gbdn';
-const SUBNET = '198.19.60'; // netns.ts subnet index 316; tests use others
+const LAB = LABS['bench/dead'];
+const { ns: NS, hostVeth: HOST_VETH, nsVeth: NS_VETH } = labNames(LAB.prefix, 0);
+const SUBNET = labSubnet(LAB.subnetIndex); // 198.19.60
 const DEAD = 250;
 const LIVE = 750;
 
@@ -52,7 +53,7 @@ async function createDeadLab(): Promise<string[]> {
 export async function runDead(ctx: RunContext): Promise<ScenarioResult> {
   const started = Date.now();
   const windowS = ctx.quick ? 15 : 60;
-  const dir = await scratch('dead');
+  const dir = await scratch('bench-dead');
   const unregister = ctx.onCleanup(async () => {
     await removeLab();
     await dir.cleanup();
@@ -78,9 +79,12 @@ export async function runDead(ctx: RunContext): Promise<ScenarioResult> {
     const deadSet = new Set(dead);
     ctx.log(`dead: ${LIVE} live + ${DEAD} dead targets, ${windowS} s window`);
     const { load, agent } = await measureAgent(ctx, 'dead', dir, ips, { windowS, maxWaitS: 90 });
-    const ipOf = (re: RegExp) => (l: { msg: string }): string | undefined => re.exec(l.msg)?.[1];
-    const downs = agent.logs.map(ipOf(LOCAL_DOWN)).filter((ip): ip is string => ip !== undefined);
-    const ups = agent.logs.map(ipOf(LOCAL_UP)).filter((ip): ip is string => ip !== undefined);
+    const turned = (to: 'up' | 'down'): string[] => agent.logs.flatMap((l) => {
+      const c = localVerdictOf(l);
+      return c?.to === to ? [c.ip] : [];
+    });
+    const downs = turned('down');
+    const ups = turned('up');
     const liveDowns = downs.filter((ip) => !deadSet.has(ip)).length;
     const deadDowns = downs.filter((ip) => deadSet.has(ip));
     const deadUps = ups.filter((ip) => deadSet.has(ip)).length;

@@ -14,7 +14,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNsLab } from '../../test/support/netns.js';
-import { AgentProcess, configToml, freePort, LOCAL_UP, localVerdict, loopbackTargets, scratch, sleep, waitFor } from '../lib/agent.js';
+import { scratch, sleep, waitFor } from '../../test/support/kit.js';
+import { LABS } from '../../test/support/labs.js';
+import { freePort } from '../../test/support/net.js';
+import { AgentProcess, clusterVerdict, configToml, isLocalVerdict, localVerdict, loopbackTargets } from '../lib/agent.js';
 import { bytes, fmtSummary, goal, type RunContext, type ScenarioResult } from '../lib/report.js';
 import { median, summarize } from '../lib/stats.js';
 import { HEADER_BYTES_PER_SEGMENT, sentBetween, sentBy, snapshotSockets, type SentTotals } from '../lib/tcpbytes.js';
@@ -44,8 +47,8 @@ export async function runGossip(ctx: RunContext): Promise<ScenarioResult> {
   const windowS = ctx.quick ? 15 : 60;
   const toggles = ctx.quick ? 2 : 8;
   const names = ['a', 'b', 'c'];
-  const dir = await scratch('gossip');
-  const lab = await createNsLab({ prefix: 'gbg', count: 1, subnetIndex: 301 });
+  const dir = await scratch('bench-gossip');
+  const lab = await createNsLab({ ...LABS['bench/gossip'], count: 1 });
   const agents: AgentProcess[] = [];
   const cleanup = async (): Promise<void> => {
     await Promise.all(agents.map((a) => a.stop()));
@@ -76,8 +79,8 @@ export async function runGossip(ctx: RunContext): Promise<ScenarioResult> {
     }
     ctx.log('gossip: 3 agents on 1,000 targets, waiting for the cluster');
     for (const a of agents) {
-      await waitFor(() => a.count((l) => LOCAL_UP.test(l.msg)) >= ips.length || !a.running, `${a.name}: all up`, 120_000, 100);
-      await a.waitForLog((l) => l.msg === `cluster verdict: ${host.ip} is up`, 60_000);
+      await waitFor(`${a.name}: all up`, () => a.count(isLocalVerdict('up')) >= ips.length || !a.running, { timeoutMs: 120_000, everyMs: 100 });
+      await a.waitForLog(clusterVerdict(host.ip, 'up'), 60_000);
     }
     // Past the start-up turns' freshness window (and so a few full-state rounds: the mesh is settled).
     await sleep(SETTLE_S(ctx.quick) * 1000);

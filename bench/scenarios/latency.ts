@@ -12,8 +12,11 @@
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { startFakeCloudflare, type FakeCall } from '../../test/support/fake-cloudflare.js';
-import { createNsLab } from '../../test/support/netns.js';
-import { AgentProcess, configToml, freePort, localVerdict, scratch, sleep, waitFor } from '../lib/agent.js';
+import { createNsLab, labSubnet } from '../../test/support/netns.js';
+import { scratch, sleep, waitFor } from '../../test/support/kit.js';
+import { LABS } from '../../test/support/labs.js';
+import { freePort } from '../../test/support/net.js';
+import { AgentProcess, clusterVerdict, configToml, localVerdict } from '../lib/agent.js';
 import { fmtSummary, goal, ms, type RunContext, type ScenarioResult } from '../lib/report.js';
 import { summarize } from '../lib/stats.js';
 
@@ -47,8 +50,8 @@ export async function runLatency(ctx: RunContext): Promise<ScenarioResult> {
   const started = Date.now();
   const cycles = ctx.quick ? 4 : 20;
   const names = ['a', 'b', 'c'];
-  const dir = await scratch('latency');
-  const lab = await createNsLab({ prefix: 'gbl', count: 3, subnetIndex: 300 });
+  const dir = await scratch('bench-latency');
+  const lab = await createNsLab({ ...LABS['bench/latency'], count: 3 });
   const cf = await startFakeCloudflare({ zones: [ZONE], token: TOKEN });
   const agents: AgentProcess[] = [];
   const cleanup = async (): Promise<void> => {
@@ -81,7 +84,7 @@ export async function runLatency(ctx: RunContext): Promise<ScenarioResult> {
       }));
     }
     ctx.log(`latency: 3 agents up, waiting for the cluster to agree on ${ips.length} hosts`);
-    for (const a of agents) for (const ip of ips) await a.waitForLog((l) => l.msg === `cluster verdict: ${ip} is up`, 60_000);
+    for (const a of agents) for (const ip of ips) await a.waitForLog(clusterVerdict(ip, 'up'), 60_000);
     await sleep(1000);
     const mutationsBefore = cf.calls.filter(isMutating).length;
 
@@ -100,7 +103,7 @@ export async function runLatency(ctx: RunContext): Promise<ScenarioResult> {
       const t0 = Date.now();
       await toggle();
       toggleMs.push(Date.now() - t0);
-      const call = await waitFor(() => cf.calls.slice(callMark).find(isWrite), `${verdict === 'down' ? 'delete' : 'create'} of ${ip}`, 30_000, 5);
+      const call = await waitFor(`${verdict === 'down' ? 'delete' : 'create'} of ${ip}`, () => cf.calls.slice(callMark).find(isWrite), { timeoutMs: 30_000, everyMs: 5 });
       const times = (await Promise.all(agents.map((a, i) => a.waitForLog(localVerdict(ip, verdict), 30_000, marks[i])))).map((l) => l.time).sort((x, y) => x - y);
       const afterThreshold = call.at - times[MIN_PEERS_AGREE]!;
       if (afterThreshold > GOAL_MS) {
@@ -144,7 +147,7 @@ export async function runLatency(ctx: RunContext): Promise<ScenarioResult> {
       title: '1. Failover latency',
       setup: [
         `3 agent processes (\`monitor --no-dry-run\`), libp2p on 127.0.0.1, min_peers_agree = ${MIN_PEERS_AGREE}, failure_threshold = recovery_threshold = ${THRESHOLD}, interval = ${INTERVAL_S} s, timeout = ${TIMEOUT_S} s, crypto_key set`,
-        `3 namespace hosts (198.19.44.0/24 veth pairs), ICMP probes; the Cloudflare stand-in (test/support/fake-cloudflare.ts) on 127.0.0.1 holds one A record per host`,
+        `3 namespace hosts (${labSubnet(LABS['bench/latency'].subnetIndex)}.0/24 veth pairs), ICMP probes; the Cloudflare stand-in (test/support/fake-cloudflare.ts) on 127.0.0.1 holds one A record per host`,
         `${cycles} cycles, one host at a time: \`icmp_echo_ignore_all=1\` (down), wait for the delete and all 3 local verdicts, random pause, \`=0\` (up), wait for the create`,
       ],
       rows: [

@@ -2,13 +2,14 @@
  * 2. Probing at scale: the real CLI (`monitor`, dry-run, no --debug) on
  * 100, 1,000 and 10,000 loopback targets at a 1 s interval. CPU from
  * /proc/<pid>/stat over a steady window after every target is up, peak RSS
- * (VmHWM), and every `local verdict: X is down` line over the whole run
+ * (VmHWM), and every local verdict of down over the whole run
  * (each is a false down: loopback always answers). Then fping on the same
  * list, same period and timeout, for the CPU-per-probe ratio.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AgentProcess, CLUSTER_VERDICT, configToml, LOCAL_DOWN, LOCAL_UP, loopbackTargets, scratch, sleep, waitFor } from '../lib/agent.js';
+import { scratch, sleep, waitFor } from '../../test/support/kit.js';
+import { AgentProcess, clusterVerdictOf, configToml, isLocalVerdict, localVerdictOf, loopbackTargets } from '../lib/agent.js';
 import { runFping, type FpingRun } from '../lib/fping.js';
 import { cpuSeconds, memory } from '../lib/proc.js';
 import { goal, type Row, type RunContext, type ScenarioResult } from '../lib/report.js';
@@ -61,15 +62,15 @@ export async function measureAgent(
     let scanned = 0;
     const settled = (): number => {
       for (; scanned < agent.logs.length; scanned++) {
-        const msg = agent.logs[scanned]!.msg;
-        const ip = LOCAL_UP.exec(msg)?.[1] ?? LOCAL_DOWN.exec(msg)?.[1];
-        if (ip !== undefined) local.add(ip);
-        const c = CLUSTER_VERDICT.exec(msg)?.[1];
-        if (c !== undefined) cluster.add(c);
+        const line = agent.logs[scanned]!;
+        const l = localVerdictOf(line);
+        if (l && (l.to === 'up' || l.to === 'down')) local.add(l.ip);
+        const c = clusterVerdictOf(line);
+        if (c && (c.to === 'up' || c.to === 'down')) cluster.add(c.ip);
       }
       return Math.min(local.size, cluster.size);
     };
-    await waitFor(() => settled() >= ips.length || !agent.running, `${name}: first verdicts`, opts.maxWaitS * 1000, 100).catch(() => undefined);
+    await waitFor(`${name}: first verdicts`, () => settled() >= ips.length || !agent.running, { timeoutMs: opts.maxWaitS * 1000, everyMs: 100 }).catch(() => undefined);
     if (!agent.running) throw new Error(`${name} exited early:\n${agent.tail()}`);
     const settledAfterMs = Date.now() - agent.spawnedAt;
     const settledCount = settled();
@@ -105,7 +106,7 @@ export async function runScale(ctx: RunContext): Promise<ScenarioResult> {
   const windowS = ctx.quick ? 10 : 60;
   const fpingRounds = ctx.quick ? 3 : 15;
   const maxWaitS = ctx.quick ? 90 : 150;
-  const dir = await scratch('scale');
+  const dir = await scratch('bench-scale');
   const unregister = ctx.onCleanup(() => dir.cleanup());
   const rows: Row[] = [];
   const notes: string[] = [];
@@ -114,8 +115,8 @@ export async function runScale(ctx: RunContext): Promise<ScenarioResult> {
       const ips = loopbackTargets(n, 10);
       ctx.log(`scale: ${n} targets, ${windowS} s window`);
       const { load, agent } = await measureAgent(ctx, `scale-${n}`, dir, ips, { windowS, maxWaitS });
-      const downs = agent.count((l) => LOCAL_DOWN.test(l.msg));
-      const ups = agent.count((l) => LOCAL_UP.test(l.msg));
+      const downs = agent.count(isLocalVerdict('down'));
+      const ups = agent.count(isLocalVerdict('up'));
       const rounds = load.windowS / INTERVAL_S;
       const agentPerProbe = load.cpuS / (n * rounds);
       const list = join(dir.dir, `targets-${n}.txt`);

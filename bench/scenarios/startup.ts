@@ -5,12 +5,14 @@
  * (first `probe` debug line: the round's results), all its peers connected
  * (its last 'connected to peer' line; the gossip layer logs one per
  * configured peer when its own dial succeeds) and its first `cluster
- * verdict` line.
+ * verdict` line (by its fields, see lib/agent.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AgentProcess, configToml, freePort, isMsg, loopbackTargets, scratch, sleep } from '../lib/agent.js';
+import { scratch, sleep } from '../../test/support/kit.js';
+import { freePort } from '../../test/support/net.js';
+import { AgentProcess, clusterVerdictOf, configToml, isMsg, loopbackTargets } from '../lib/agent.js';
 import { fmtRuns, ms, type RunContext, type ScenarioResult } from '../lib/report.js';
 import { summarize } from '../lib/stats.js';
 
@@ -23,7 +25,7 @@ export async function runStartup(ctx: RunContext): Promise<ScenarioResult> {
   const runs = ctx.quick ? 2 : 7;
   const names = ['a', 'b', 'c'];
   const ips = loopbackTargets(3, 13);
-  const dir = await scratch('startup');
+  const dir = await scratch('bench-startup');
   let agents: AgentProcess[] = [];
   const unregister = ctx.onCleanup(async () => {
     await Promise.all(agents.map((a) => a.stop()));
@@ -57,7 +59,7 @@ export async function runStartup(ctx: RunContext): Promise<ScenarioResult> {
         const t = a.spawnedAt;
         toStarted.push((await a.waitForLog(isMsg('agent started'), 30_000)).time - t);
         toFirstRound.push((await a.waitForLog(isMsg('probe'), 30_000)).time - t);
-        toCluster.push((await a.waitForLog((l) => l.msg.startsWith('cluster verdict: '), 60_000)).time - t);
+        toCluster.push((await a.waitForLog((l) => clusterVerdictOf(l) !== undefined, 60_000)).time - t);
         let last = 0;
         let seen = 0;
         await a.waitForLog((l) => {

@@ -1,9 +1,15 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { Agent } from '../../src/agent.js';
 import { loadConfig } from '../../src/config/load.js';
-import { configToml, loopbackTargets } from '../lib/agent.js';
+import { createLogger } from '../../src/log.js';
+import { testConfig } from '../../test/support/config.js';
+import { FakeDns } from '../../test/support/fake-dns.js';
+import { FakeProber } from '../../test/support/fake-prober.js';
+import { scratch, waitFor } from '../../test/support/kit.js';
+import { clusterVerdict, clusterVerdictOf, configToml, isLocalVerdict, localVerdict, localVerdictOf, loopbackTargets, type LogLine } from '../lib/agent.js';
 import { parseCountOutput, parseTimes } from '../lib/fping.js';
 import { parseStatTicks, parseStatusMemory } from '../lib/proc.js';
 import { BEGIN, END, markdownTable, spliceGenerated } from '../lib/report.js';
@@ -103,7 +109,7 @@ describe('agent configs', () => {
   });
 
   it('writes a goavail.toml the real loader accepts, with the status listener off', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'bench-config-'));
+    const { dir, cleanup } = await scratch('bench-config');
     try {
       const file = join(dir, 'goavail.toml');
       await writeFile(file, configToml({
@@ -118,7 +124,7 @@ describe('agent configs', () => {
       expect(config.cloudflare.ipAddresses).toEqual(['127.10.0.1', '198.18.0.2']);
       expect(config.statusAddr).toBeUndefined();
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await cleanup();
     }
   });
 });
@@ -138,5 +144,65 @@ describe('BENCHMARKS.md', () => {
     const md = markdownTable([{ id: 'x', title: 'X', setup: [], notes: [], seconds: 1, rows: [{ metric: 'a|b', value: '1', goal: '0', status: 'MISSED' }] }]);
     expect(md).toContain('a\\|b');
     expect(md).toContain('**MISSED**');
+  });
+});
+
+describe('log predicates (by the fields of the agent\'s logger calls)', () => {
+  const line = (fields: Record<string, unknown>): LogLine => ({ level: 30, time: 1, msg: 'any text', ...fields });
+  const local = line({ ip: '198.18.0.2', from: 'up', to: 'down', misses: 3, successes: 0, lastError: 'timeout' });
+  const cluster = line({ ip: '198.18.0.2', from: 'up', to: 'down', agreed: ['a', 'b'] });
+  const canary = line({ ip: '198.18.0.9', from: 'up', to: 'down' });
+  const probe = line({ ip: '198.18.0.2', ok: false, misses: 3, successes: 0, verdict: 'down' });
+
+  it('tells local verdicts, cluster verdicts, canaries and probe lines apart whatever the message says', () => {
+    expect([local, cluster, canary, probe].map(localVerdictOf)).toEqual([{ ip: '198.18.0.2', from: 'up', to: 'down' }, undefined, undefined, undefined]);
+    expect([local, cluster, canary, probe].map(clusterVerdictOf)).toEqual([undefined, { ip: '198.18.0.2', from: 'up', to: 'down' }, undefined, undefined]);
+    expect(localVerdict('198.18.0.2', 'down')(local)).toBe(true);
+    expect(localVerdict('198.18.0.2', 'up')(local)).toBe(false);
+    expect(localVerdict('198.18.0.3', 'down')(local)).toBe(false);
+    expect(clusterVerdict('198.18.0.2', 'down')(cluster)).toBe(true);
+    expect(clusterVerdict('198.18.0.2', 'down')(local)).toBe(false);
+    expect(isLocalVerdict('down')(local)).toBe(true);
+    expect(isLocalVerdict('up')(local)).toBe(false);
+  });
+
+  it('find the lines a real agent logs', async () => {
+    const A = '198.18.0.1';
+    const B = '198.18.0.2';
+    const K = '198.18.0.9';
+    const logs: LogLine[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n')) if (l.trim()) logs.push(JSON.parse(l) as LogLine);
+        done();
+      },
+    });
+    const config = testConfig({ ips: [A, B], canaries: [K] });
+    const prober = new FakeProber();
+    prober.down.add(B);
+    const dns = new FakeDns([A, B].map((content) => ({ type: 'A' as const, name: 'www.example.com', content, proxied: false, ttl: 1 })));
+    const agent = new Agent({ config, logger: createLogger({ destination: sink, pretty: false }), dryRun: false, createProber: () => prober, createProvider: () => dns });
+    agent.start();
+    try {
+      await waitFor('B down in the cluster', () => logs.some(clusterVerdict(B, 'down')), { timeoutMs: 10_000 });
+      expect(logs.some(localVerdict(B, 'down'))).toBe(true);
+      expect(logs.some(localVerdict(A, 'up'))).toBe(true);
+      expect(logs.some(clusterVerdict(A, 'up'))).toBe(true);
+      // The canary's line has ip/from/to too: it is neither.
+      expect(logs.some((l) => l.ip === K && l.to === 'up')).toBe(true);
+      expect(logs.filter((l) => l.ip === K).map((l) => localVerdictOf(l) ?? clusterVerdictOf(l))).toEqual(logs.filter((l) => l.ip === K).map(() => undefined));
+      // Every line a predicate takes is one whose message says so (the text is checked here only).
+      for (const l of logs) {
+        const v = localVerdictOf(l);
+        if (v) expect(l.msg).toBe(`local verdict: ${v.ip} is ${v.to}`);
+        const c = clusterVerdictOf(l);
+        if (c) expect(l.msg).toBe(`cluster verdict: ${c.ip} is ${c.to}`);
+      }
+      const localLines = logs.filter((l) => l.msg.startsWith('local verdict: '));
+      expect(localLines.every((l) => localVerdictOf(l) !== undefined)).toBe(true);
+      expect(logs.filter((l) => l.msg.startsWith('cluster verdict: ')).every((l) => clusterVerdictOf(l) !== undefined)).toBe(true);
+    } finally {
+      await agent.stop();
+    }
   });
 });

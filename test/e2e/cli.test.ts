@@ -1,6 +1,7 @@
 import { chmod } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, GoavailProcess, ROOT, runCli, scratch } from '../support/cli.js';
+import { assertBuilt, GoavailProcess, ROOT, runCli } from '../support/cli.js';
+import { scratch } from '../support/kit.js';
 
 /** The command line itself: flags, exit codes, messages. */
 describe('goavail CLI', () => {

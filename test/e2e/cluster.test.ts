@@ -5,7 +5,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare.js';
 import { createNsLab, type NsLab } from '../support/netns.js';
-import { assertBuilt, GoavailProcess, scratch, sleep, waitFor } from '../support/cli.js';
+import { assertBuilt, GoavailProcess } from '../support/cli.js';
+import { scratch, sleep, waitFor } from '../support/kit.js';
+import { LABS } from '../support/labs.js';
 import { freePort } from '../support/net.js';
 
 /**
@@ -83,7 +85,7 @@ ip_addresses = ["${ip(0)}", "${ip(1)}", "${ip(2)}"]
 
   beforeAll(async () => {
     assertBuilt();
-    lab = await createNsLab({ prefix: 'gcl', count: 3, subnetIndex: 21 });
+    lab = await createNsLab({ ...LABS['e2e/cluster'], count: 3 });
     // agent c's private view: host 2 unreachable for uid 1001 only
     await run('ip', ['rule', 'del', 'pref', '100']).catch(() => undefined);
     await run('ip', ['rule', 'add', 'uidrange', `${UID}-${UID}`, 'lookup', TABLE, 'pref', '100']);
@@ -123,20 +125,20 @@ ip_addresses = ["${ip(0)}", "${ip(1)}", "${ip(2)}"]
 
     // host 0 down for everyone: removed, by one request
     await lab.hosts[0]!.down();
-    await waitFor(() => !contents().includes(ip(0)), 'host 0 removed', 30_000);
+    await waitFor('host 0 removed', () => !contents().includes(ip(0)), { timeoutMs: 30_000 });
     await sleep(4000); // past the writer grace period
     expect(mutations(), writes()).toBe(1);
     expect(contents()).toEqual([ip(1), ip(2)].sort());
 
     // back up: restored once
     await lab.hosts[0]!.up();
-    await waitFor(() => contents().includes(ip(0)), 'host 0 restored', 30_000);
+    await waitFor('host 0 restored', () => contents().includes(ip(0)), { timeoutMs: 30_000 });
     await sleep(4000);
     expect(mutations(), writes()).toBe(2);
 
     // kill -9 an agent during an outage and restart it: no flap
     await lab.hosts[1]!.down();
-    await waitFor(() => !contents().includes(ip(1)), 'host 1 removed', 30_000);
+    await waitFor('host 1 removed', () => !contents().includes(ip(1)), { timeoutMs: 30_000 });
     await sleep(4000);
     expect(mutations(), writes()).toBe(3);
     procs.b!.kill();
@@ -147,7 +149,7 @@ ip_addresses = ["${ip(0)}", "${ip(1)}", "${ip(2)}"]
     expect(mutations(), writes()).toBe(3);
     expect(contents()).toEqual([ip(0), ip(2)].sort());
     await lab.hosts[1]!.up();
-    await waitFor(() => contents().includes(ip(1)), 'host 1 restored', 30_000);
+    await waitFor('host 1 restored', () => contents().includes(ip(1)), { timeoutMs: 30_000 });
     await sleep(4000);
     expect(mutations(), writes()).toBe(4);
 

@@ -6,7 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare.js';
-import { assertBuilt, GoavailProcess, ROOT, scratch, sleep, waitFor } from '../support/cli.js';
+import { assertBuilt, GoavailProcess, ROOT } from '../support/cli.js';
+import { scratch, sleep, waitFor } from '../support/kit.js';
 import { closeServer, listenTcp } from '../support/net.js';
 
 /**
@@ -134,7 +135,7 @@ ip_addresses = ["127.0.0.1", "127.0.0.2"]
     const stopFlood = async (): Promise<number> => {
       flooding = false;
       for (const s of open) s.destroy();
-      await waitFor(() => open.size === 0, 'flood sockets closed', 5_000);
+      await waitFor('flood sockets closed', () => open.size === 0, { timeoutMs: 5_000 });
       return opened;
     };
     cleanups.push(stopFlood);

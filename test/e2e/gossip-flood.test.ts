@@ -3,7 +3,8 @@ import { connect, type Server, type Socket } from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare.js';
-import { assertBuilt, GoavailProcess, runCli, scratch, sleep, waitFor } from '../support/cli.js';
+import { assertBuilt, GoavailProcess, runCli } from '../support/cli.js';
+import { scratch, sleep, waitFor } from '../support/kit.js';
 import { closeServer, freePort, listenTcp } from '../support/net.js';
 
 /**
@@ -129,12 +130,12 @@ ip_addresses = ["${UP}", "${FLAKY}"]
     let t0 = Date.now();
     await closeServer(servers.get(FLAKY)!);
     servers.delete(FLAKY);
-    await waitFor(() => !contents().includes(FLAKY), `${FLAKY} removed under the flood`, 20_000);
+    await waitFor(`${FLAKY} removed under the flood`, () => !contents().includes(FLAKY), { timeoutMs: 20_000 });
     const firstMs = Date.now() - t0;
 
     // recovery, then restart b during the attack
     servers.set(FLAKY, await listenTcp(FLAKY, probePort));
-    await waitFor(() => contents().includes(FLAKY), `${FLAKY} restored`, 20_000);
+    await waitFor(`${FLAKY} restored`, () => contents().includes(FLAKY), { timeoutMs: 20_000 });
     procs.b!.kill();
     await procs.b!.exited;
     const b2 = startAgent('b');
@@ -145,7 +146,7 @@ ip_addresses = ["${UP}", "${FLAKY}"]
     t0 = Date.now();
     await closeServer(servers.get(FLAKY)!);
     servers.delete(FLAKY);
-    await waitFor(() => !contents().includes(FLAKY), `${FLAKY} removed after b restarted`, 20_000);
+    await waitFor(`${FLAKY} removed after b restarted`, () => !contents().includes(FLAKY), { timeoutMs: 20_000 });
     const secondMs = Date.now() - t0;
     await b2.waitForLog((l) => l.msg === `cluster verdict: ${FLAKY} is down`, 5_000);
     console.info(`flood e2e: ${outsiders.opened()} outsider connections; outage acted on in ${firstMs} ms, after b's restart in ${secondMs} ms`);

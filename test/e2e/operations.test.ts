@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBlackhole, labSubnet } from '../support/netns.js';
-import { assertBuilt, GoavailProcess, scratch, sleep, waitFor } from '../support/cli.js';
+import { assertBuilt, GoavailProcess } from '../support/cli.js';
+import { scratch, sleep, waitFor } from '../support/kit.js';
+import { LABS } from '../support/labs.js';
 
 /**
  * Notifications and the observer self-check, through the running agent:
@@ -12,7 +14,7 @@ import { assertBuilt, GoavailProcess, scratch, sleep, waitFor } from '../support
  */
 interface Hook { type: string; [k: string]: unknown }
 
-const NET = labSubnet(131);
+const NET = labSubnet(LABS['e2e/operations'].subnetIndex);
 const D1 = `${NET}.11`;
 const D2 = `${NET}.12`;
 const D3 = `${NET}.13`;
@@ -75,7 +77,7 @@ ip_addresses = [${ips.map((i) => `"${i}"`).join(', ')}]
     procs.push(p);
     await p.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('self-check: all 1 canaries are down'));
     await p.waitForLog((l) => l.msg === `local verdict: ${D1} is down`);
-    await waitFor(() => received.some((h) => h.type === 'self_check' && h.to === 'canaries-failing'), 'self_check webhook');
+    await waitFor('self_check webhook', () => received.some((h) => h.type === 'self_check' && h.to === 'canaries-failing'));
     await sleep(1500);
     expect(p.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('would remove'))).toBe(false);
     expect(received.some((h) => h.type === 'dns_change')).toBe(false);
@@ -84,7 +86,7 @@ ip_addresses = [${ips.map((i) => `"${i}"`).join(', ')}]
     await dir.write('canary.toml', config(['127.0.0.1', '127.0.0.2', D1], ''));
     p.child.kill('SIGHUP');
     await p.waitForLog((l) => l.msg === `would remove A www.example.com ${D1}`);
-    await waitFor(() => received.some((h) => h.type === 'dns_change'), 'dns_change webhook');
+    await waitFor('dns_change webhook', () => received.some((h) => h.type === 'dns_change'));
     const change = received.find((h) => h.type === 'dns_change')!;
     expect(change).toMatchObject({ version: 1, ip: D1, hostname: 'www.example.com', dryRun: true });
     expect(String(change.text)).toContain('would remove');

@@ -2,7 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assertBuilt, GoavailProcess, ROOT, scratch } from '../support/cli.js';
+import { assertBuilt, GoavailProcess, ROOT } from '../support/cli.js';
+import { scratch } from '../support/kit.js';
 
 /**
  * The Dockerfile cannot be built here (no Docker engine): check what can be

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, GoavailProcess, runCli, scratch } from '../support/cli.js';
+import { assertBuilt, GoavailProcess, runCli } from '../support/cli.js';
+import { scratch } from '../support/kit.js';
 import { freePort } from '../support/net.js';
 
 /**

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare.js';
 import { createNsLab, type NsLab } from '../support/netns.js';
-import { assertBuilt, GoavailProcess, scratch, sleep, waitFor } from '../support/cli.js';
+import { assertBuilt, GoavailProcess } from '../support/cli.js';
+import { scratch, sleep, waitFor } from '../support/kit.js';
+import { LABS } from '../support/labs.js';
 
 /**
  * The built CLI, --no-dry-run, real ICMP to hosts in network namespaces,
@@ -37,7 +39,7 @@ describe('single node end to end (ICMP, namespaces, Cloudflare stand-in)', () =>
 
   beforeAll(async () => {
     assertBuilt();
-    lab = await createNsLab({ prefix: 'gae', count: 4, subnetIndex: 11 });
+    lab = await createNsLab({ ...LABS['e2e/single-node'], count: 4 });
     dir = await scratch('e2e');
   });
   afterAll(async () => {
@@ -66,13 +68,13 @@ describe('single node end to end (ICMP, namespaces, Cloudflare stand-in)', () =>
 
     // one host stops answering: its records leave both names
     await lab.hosts[0]!.down();
-    await waitFor(() => !contents(WWW).includes(ip(0)) && !contents(API).includes(ip(0)), 'records of host 0 removed');
+    await waitFor('records of host 0 removed', () => !contents(WWW).includes(ip(0)) && !contents(API).includes(ip(0)));
     expect(contents(WWW)).toEqual(sorted(ip(1), ip(2)));
     expect(contents(API)).toEqual(sorted(ip(1), ip(2)));
 
     // it answers again: the records come back, once
     await lab.hosts[0]!.up();
-    await waitFor(() => contents(WWW).length === 3 && contents(API).length === 3, 'records of host 0 restored');
+    await waitFor('records of host 0 restored', () => contents(WWW).length === 3 && contents(API).length === 3);
     await sleep(1500); // a reconcile pass or two more
     expect(contents(WWW)).toEqual(sorted(ip(0), ip(1), ip(2)));
     expect(contents(API)).toEqual(sorted(ip(0), ip(1), ip(2)));
@@ -80,7 +82,7 @@ describe('single node end to end (ICMP, namespaces, Cloudflare stand-in)', () =>
     // every host of the names goes down: the last record stays
     await lab.hosts[1]!.down();
     await lab.hosts[2]!.linkDown();
-    await waitFor(() => contents(WWW).join() === ip(0), 'hosts 1 and 2 removed');
+    await waitFor('hosts 1 and 2 removed', () => contents(WWW).join() === ip(0));
     await lab.hosts[0]!.down();
     await agent.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('keeping the last records'));
     await sleep(1500);
@@ -88,14 +90,14 @@ describe('single node end to end (ICMP, namespaces, Cloudflare stand-in)', () =>
     expect(contents(API)).toEqual([ip(0)]);
     for (const h of lab.hosts.slice(0, 3)) await h.up();
     await lab.hosts[2]!.linkUp();
-    await waitFor(() => contents(WWW).length === 3 && contents(API).length === 3, 'all restored');
+    await waitFor('all restored', () => contents(WWW).length === 3 && contents(API).length === 3);
 
     // SIGHUP: add host 3, drop host 2 (its records are left alone from now on)
     await dir.write('goavail.toml', config([ip(0), ip(1), ip(3)]));
     const mark = agent.logs.length;
     agent.child.kill('SIGHUP');
     await agent.waitForLog((l) => l.msg === 'config reloaded', 10_000, mark);
-    await waitFor(() => contents(WWW).includes(ip(3)) && contents(API).includes(ip(3)), 'host 3 added');
+    await waitFor('host 3 added', () => contents(WWW).includes(ip(3)) && contents(API).includes(ip(3)));
     await lab.hosts[2]!.down();
     await sleep(2500); // well past the threshold and a reconcile pass
     expect(contents(WWW)).toContain(ip(2));
@@ -107,7 +109,7 @@ describe('single node end to end (ICMP, namespaces, Cloudflare stand-in)', () =>
     const refused = await agent.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('config reload failed'), 10_000, mark2);
     expect(refused.msg).toContain('ip_addresses');
     await lab.hosts[3]!.down();
-    await waitFor(() => !contents(WWW).includes(ip(3)), 'host 3 removed under the old config');
+    await waitFor('host 3 removed under the old config', () => !contents(WWW).includes(ip(3)));
     await lab.hosts[3]!.up();
     await lab.hosts[2]!.up();
 

@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, GoavailProcess, runCli, scratch, waitFor } from '../support/cli.js';
+import { assertBuilt, GoavailProcess, runCli } from '../support/cli.js';
+import { scratch, waitFor } from '../support/kit.js';
+import { LABS } from '../support/labs.js';
 import { ensureBlackhole, labSubnet } from '../support/netns.js';
 
 /**
@@ -9,7 +11,7 @@ import { ensureBlackhole, labSubnet } from '../support/netns.js';
  * of the blackholed lab range that nobody holds (sends fail at once), with
  * the status listener on an ephemeral port read from the logs.
  */
-const DEAD = `${labSubnet(137)}.254`;
+const DEAD = `${labSubnet(LABS['e2e/status'].subnetIndex)}.254`;
 const WWW = 'www.example.com';
 const API = 'api.example.com';
 const NO_CREDENTIALS = { CLOUDFLARE_API_TOKEN: '', CF_API_KEY: '', CF_API_EMAIL: '', CLOUDFLARE_API_KEY: '', CLOUDFLARE_EMAIL: '' };
@@ -86,14 +88,14 @@ describe('/status, /metrics, /healthz and `goavail status` (built CLI, dry-run)'
     expect(addr).not.toBe('127.0.0.1:0');
 
     // The dead IP goes down by this agent's own agreement and leaves the simulated zone.
-    const doc = await waitFor(async () => {
+    const doc = await waitFor('the dead IP down and out of the simulated zone', async () => {
       const d = await fetchDoc(addr);
       const dead = d.targets.find((t) => t.ip === DEAD);
       const up = d.targets.filter((t) => t.ip !== DEAD);
       const settled = dead?.cluster.verdict === 'down' && dead.inDns[WWW] === false && dead.inDns[API] === false
         && up.every((t) => t.cluster.verdict === 'up' && t.inDns[WWW] === true);
       return settled ? d : undefined;
-    }, 'the dead IP down and out of the simulated zone', 30_000);
+    }, { timeoutMs: 30_000 });
 
     expect(doc).toMatchObject({ id: 'self', dryRun: true, running: true, intervalMs: 300, gossipDrops: null, peers: [], selfCheck: { state: 'healthy' } });
     expect(typeof doc.now).toBe('number');

@@ -1,7 +1,8 @@
 import type { Server } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare.js';
-import { assertBuilt, GoavailProcess, scratch, waitFor } from '../support/cli.js';
+import { assertBuilt, GoavailProcess } from '../support/cli.js';
+import { scratch, waitFor } from '../support/kit.js';
 import { closeServer, listenTcp } from '../support/net.js';
 
 /** --type tcp against loopback listeners: close one, its records go; reopen, they come back. */
@@ -49,11 +50,11 @@ ip_addresses = ["127.0.0.1", "127.0.0.2"]
 
     await closeServer(second);
     servers.splice(servers.indexOf(second), 1);
-    await waitFor(() => contents().join() === '127.0.0.1', '127.0.0.2 removed');
+    await waitFor('127.0.0.2 removed', () => contents().join() === '127.0.0.1');
 
     second = await listenTcp('127.0.0.2', port);
     servers.push(second);
-    await waitFor(() => contents().join() === '127.0.0.1,127.0.0.2', '127.0.0.2 restored');
+    await waitFor('127.0.0.2 restored', () => contents().join() === '127.0.0.1,127.0.0.2');
     expect((await agent.stop()).code).toBe(0);
   }, 60_000);
 });

@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep, waitFor as kitWaitFor, type Truthy, type WaitOptions } from './kit.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The built CLI (`npm test` builds first). */
@@ -97,36 +96,17 @@ export async function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cw
   return { code, stdout: p.stdout, stderr: p.stderr };
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { scratch, sleep } from './kit.js';
 
-/** Polls `fn` until it returns a truthy value. */
-export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 20_000, everyMs = 50): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(everyMs);
-  }
-}
-
-/** A scratch directory with a config file in it. */
-export async function scratch(prefix: string): Promise<{ dir: string; write: (name: string, text: string) => Promise<string>; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), `goavail-${prefix}-`));
-  return {
-    dir,
-    write: async (name, text) => {
-      const p = join(dir, name);
-      await writeFile(p, text);
-      return p;
-    },
-    cleanup: () => rm(dir, { recursive: true, force: true }),
-  };
+/**
+ * The kit's `waitFor` (./kit.js), also callable in its old argument order
+ * `(fn, what, timeoutMs?, everyMs?)` so test/unit/agent/* compiles until it
+ * moves to the kit; then the old-order overload and this adapter go.
+ */
+export function waitFor<T>(what: string, fn: () => T | Promise<T>, opts?: WaitOptions): Promise<Truthy<T>>;
+/** @deprecated Old argument order: use `waitFor(what, fn, { timeoutMs, everyMs })` from ./kit.js. */
+export function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs?: number, everyMs?: number): Promise<Truthy<T>>;
+export function waitFor<T>(a: string | (() => T | Promise<T>), b: string | (() => T | Promise<T>), c?: number | WaitOptions, d?: number): Promise<Truthy<T>> {
+  if (typeof a === 'string') return kitWaitFor(a, b as () => T | Promise<T>, c as WaitOptions | undefined);
+  return kitWaitFor(b as string, a, { timeoutMs: c as number | undefined, everyMs: d });
 }

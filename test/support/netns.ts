@@ -13,11 +13,10 @@
  * | lab.unusedIp    | ….254, held by nobody: blackhole, sends fail at once |
  *
  * Names: namespace `<prefix>-<k>`, links `<prefix>h<k>` (root side) and
- * `<prefix>n<k>` (namespace side); a short unique prefix per test file keeps
- * parallel files apart. Needs root (see {@link canUseNetns}).
- *
- * Taken so far (keep this list current): test/unit/probe uses subnet
- * indexes 500..505 and prefixes upicmp, uptcp, upns, upnl, upnt.
+ * `<prefix>n<k>` (namespace side), see {@link labNames}; a short unique
+ * prefix per test file keeps parallel files apart. Each file takes its
+ * prefix and subnet index from the allocation table in ./labs.ts. Needs
+ * root (see {@link canUseNetns}).
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -27,7 +26,10 @@ const run = promisify(execFile);
 
 /** The range every lab lives in; blackholed on the host before anything else. */
 export const LAB_RANGE = '198.18.0.0/15';
-const MAX_HOSTS = 63; // the last /30 of the /24 stays free for unusedIp
+/** Hosts per lab: the last /30 of the /24 stays free for unusedIp. */
+export const MAX_HOSTS = 63;
+/** Linux's limit on interface names (IFNAMSIZ - 1); namespace names are kept within it too. */
+export const MAX_NAME = 15;
 
 export interface NsHost {
   /** Namespace name. */
@@ -59,7 +61,7 @@ export interface NsLab {
 }
 
 export interface NsLabOptions {
-  /** Unique per test file, 1..8 of [a-z0-9]: names must fit Linux's 15 characters. */
+  /** Unique per test file (./labs.ts), 1..8 of [a-z0-9]: names must fit Linux's 15 characters. */
   readonly prefix: string;
   /** Hosts to create, 1..63. */
   readonly count: number;
@@ -101,6 +103,11 @@ export function labSubnet(subnetIndex: number): string {
   return `198.${18 + (subnetIndex >> 8)}.${subnetIndex & 255}`;
 }
 
+/** The names of host `k` of the lab with `prefix`: its namespace and the two ends of its veth pair. */
+export function labNames(prefix: string, k: number): { ns: string; hostVeth: string; nsVeth: string } {
+  return { ns: `${prefix}-${k}`, hostVeth: `${prefix}h${k}`, nsVeth: `${prefix}n${k}` };
+}
+
 const LISTENER = `
 const net = require('node:net');
 const [host, port] = process.argv.slice(1);
@@ -118,9 +125,7 @@ export async function createNsLab(opts: NsLabOptions): Promise<NsLab> {
   await ensureBlackhole();
 
   const names = Array.from({ length: count }, (_, k) => ({
-    ns: `${prefix}-${k}`,
-    hostVeth: `${prefix}h${k}`,
-    nsVeth: `${prefix}n${k}`,
+    ...labNames(prefix, k),
     hostIp: `${subnet}.${4 * k + 1}`,
     ip: `${subnet}.${4 * k + 2}`,
   }));

@@ -20,6 +20,7 @@ import { createLibp2pGossip, type Libp2pGossip } from '../../../src/gossip/node.
 import { multiKeyPreSharedKey } from '../../../src/gossip/pnet.js';
 import type { Observation, ObservationBatch } from '../../../src/gossip/types.js';
 import { createLogger, silentLogger, type Logger } from '../../../src/log.js';
+import { sleep, waitFor } from '../../support/kit.js';
 import { freePort } from '../../support/net.js';
 
 // Who gets in and what it costs: real libp2p nodes and raw sockets on
@@ -28,18 +29,8 @@ import { freePort } from '../../support/net.js';
 const SECRET = 'admission-secret';
 const isKnownIp = (ip: string): boolean => ip.startsWith('198.18.');
 const logger: Logger = process.env.GOAVAIL_TEST_LOG ? createLogger({ debug: true, pretty: false }) : silentLogger();
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const obs = (i: number): Observation[] => [{ ip: `198.18.0.${i}`, verdict: 'down' }];
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 interface Agent {
   gossip: Libp2pGossip;
@@ -121,11 +112,11 @@ describe('gossip admission: who may connect', () => {
       const t0 = Date.now();
       const a = await agent(pa, [`127.0.0.1:${pb}`]);
       const b = await agent(pb, [`127.0.0.1:${pa}`]);
-      await waitFor('a and b connected under the flood', () => a.gossip.peers()[0]?.connected && b.gossip.peers()[0]?.connected, 10_000);
+      await waitFor('a and b connected under the flood', () => a.gossip.peers()[0]?.connected && b.gossip.peers()[0]?.connected, { timeoutMs: 10_000 });
       await waitFor('a → b delivery', async () => {
         await a.gossip.publish(obs(1), true);
         return b.got.some((m) => m.from === a.gossip.selfId);
-      }, 10_000, 200);
+      }, { timeoutMs: 10_000, everyMs: 200 });
       console.info(`admission: two agents connected and delivering ${Date.now() - t0} ms after start under ${opened} outsider connections`);
     } finally {
       flooding = false;
@@ -187,7 +178,7 @@ describe('gossip admission: a key-holder not in peers flooding', () => {
     await waitFor('e → d delivery', async () => {
       await e.gossip.publish(obs(7), true);
       return d.got.some((m) => m.from === e.gossip.selfId);
-    }, 10_000, 200);
+    }, { timeoutMs: 10_000, everyMs: 200 });
   }, 60_000);
 });
 

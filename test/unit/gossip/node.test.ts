@@ -6,6 +6,7 @@ import { Keyring } from '../../../src/gossip/keyring.js';
 import { createLibp2pGossip, parsePeerAddress, type Libp2pGossip } from '../../../src/gossip/node.js';
 import type { Observation, ObservationBatch } from '../../../src/gossip/types.js';
 import { createLogger, silentLogger, type Logger } from '../../../src/log.js';
+import { sleep, waitFor } from '../../support/kit.js';
 import { freePort } from '../../support/net.js';
 
 // Real libp2p nodes on 127.0.0.1. No timing assertions: the numbers are
@@ -16,15 +17,6 @@ const IPS = new Set(Array.from({ length: 1000 }, (_, i) => `198.18.${i >> 8}.${i
 const isKnownIp = (ip: string): boolean => IPS.has(ip);
 const logger: Logger = process.env.GOAVAIL_TEST_LOG ? createLogger({ debug: true, pretty: false }) : silentLogger();
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 interface Agent {
   readonly name: string;
@@ -65,8 +57,7 @@ async function publishUntilReceived(from: Agent, receivers: Agent[], marker: num
       await from.gossip.publish(obs(marker), false);
       return false;
     },
-    timeoutMs,
-    200,
+    { timeoutMs, everyMs: 200 },
   );
   return Date.now() - start;
 }
@@ -102,7 +93,7 @@ describe('libp2p gossip on 127.0.0.1', () => {
   }, 30_000);
 
   it('forms a mesh: everyone connected, a publish reaches both others', async () => {
-    await waitFor('all peers connected', () => agents.every((x) => x.gossip.peers().every((p) => p.connected)));
+    await waitFor('all peers connected', () => agents.every((x) => x.gossip.peers().every((p) => p.connected)), { timeoutMs: 30_000 });
     const connectedMs = Date.now() - startedAt;
     const ms = await publishUntilReceived(a, [b, c], 1);
     await publishUntilReceived(b, [a, c], 2);
@@ -128,10 +119,10 @@ describe('libp2p gossip on 127.0.0.1', () => {
       const t0 = performance.now();
       const recipients = await a.gossip.publish(obs(10 + i, 'up'), false);
       expect(recipients).toBe(2);
-      const m = await waitFor('b receives', () => b.got[before], 10_000, 5);
+      const m = await waitFor('b receives', () => b.got[before], { timeoutMs: 10_000, everyMs: 5 });
       lat.push(m.perf - t0);
     }
-    await waitFor('c has all 20', () => c.got.filter((m) => m.from === a.gossip.selfId && (m.batch.observations[0]?.verdict === 'up')).length === 20);
+    await waitFor('c has all 20', () => c.got.filter((m) => m.from === a.gossip.selfId && (m.batch.observations[0]?.verdict === 'up')).length === 20, { timeoutMs: 30_000 });
     // exactly once each: gossipsub dedups, our replay guard would drop a copy
     expect(b.got.filter((m) => m.from === a.gossip.selfId && m.batch.observations[0]?.verdict === 'up')).toHaveLength(20);
     lat.sort((x, y) => x - y);
@@ -142,7 +133,7 @@ describe('libp2p gossip on 127.0.0.1', () => {
     const full: Observation[] = [...IPS].map((ip, i) => ({ ip, verdict: i % 10 === 0 ? 'down' : 'up' }));
     const before = c.got.length;
     expect(await b.gossip.publish(full, true)).toBe(2);
-    const m = await waitFor('c receives the full state', () => c.got.slice(before).find((x) => x.batch.full));
+    const m = await waitFor('c receives the full state', () => c.got.slice(before).find((x) => x.batch.full), { timeoutMs: 30_000 });
     expect(m.batch.observations).toHaveLength(1000);
     expect(m.batch.observations.filter((o) => o.verdict === 'down')).toHaveLength(100);
   }, 60_000);
@@ -154,10 +145,10 @@ describe('libp2p gossip on 127.0.0.1', () => {
     const x = await makeAgent('outsider', port, await generateKeyPair('Ed25519'), [`127.0.0.1:${a.port}`], ['not-the-secret']);
     extras.push(x.gossip);
     // give it several redial rounds
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     expect(x.gossip.peers()).toEqual([{ id: undefined, addr: `127.0.0.1:${a.port}`, connected: false, lastHeard: undefined }]);
     expect(await x.gossip.publish(obs(1, 'down'), true)).toBe(0);
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     expect(a.got.length).toBe(received);
     expect(Object.values(a.gossip.drops()).reduce((s, n) => s + n, 0)).toBe(drops);
     await x.gossip.stop();
@@ -174,7 +165,7 @@ describe('libp2p gossip on 127.0.0.1', () => {
     for (let i = 0; i < 30; i++) {
       expect(a.gossip.connectedPeerIds()).not.toContain(y.gossip.selfId);
       await y.gossip.publish(obs(1, 'down'), false);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     expect(a.got.length).toBe(received);
     expect(a.got.some((m) => m.from === y.gossip.selfId)).toBe(false);
@@ -192,7 +183,7 @@ describe('libp2p gossip on 127.0.0.1', () => {
     // z expects another identity at b's address
     const z = await makeAgent('pinned-wrong', port, await generateKeyPair('Ed25519'), [`/ip4/127.0.0.1/tcp/${b.port}/p2p/${other}`], [SECRET]);
     extras.push(z.gossip);
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     expect(z.gossip.peers()[0]).toMatchObject({ id: other, connected: false });
     await z.gossip.stop();
   }, 60_000);
@@ -200,8 +191,8 @@ describe('libp2p gossip on 127.0.0.1', () => {
   it('a restarted peer with the same identity rejoins through the redial loop and is not a replay', async () => {
     const oldId = c.gossip.selfId;
     await c.gossip.stop();
-    await waitFor('a sees c gone', () => a.gossip.peers().find((p) => p.id === oldId)?.connected === false);
-    await new Promise((r) => setTimeout(r, 1500)); // let a's backoff grow a little
+    await waitFor('a sees c gone', () => a.gossip.peers().find((p) => p.id === oldId)?.connected === false, { timeoutMs: 30_000 });
+    await sleep(1500); // let a's backoff grow a little
     const t0 = Date.now();
     // c2 knows a's and b's ids but its own dials go to a dead port: only
     // a's and b's redial loops can bring it back.
@@ -209,8 +200,8 @@ describe('libp2p gossip on 127.0.0.1', () => {
     const c2 = await makeAgent('c2', c.port, c.key, [a, b].map((x) => `/ip4/127.0.0.1/tcp/${dead}/p2p/${x.gossip.selfId}`), [SECRET]);
     extras.push(c2.gossip);
     expect(c2.gossip.selfId).toBe(oldId);
-    await waitFor('c2 connected to both (inbound)', () => c2.gossip.peers().every((p) => p.connected));
-    await waitFor('a and b see c again', () => [a, b].every((x) => x.gossip.peers().find((p) => p.id === oldId)?.connected));
+    await waitFor('c2 connected to both (inbound)', () => c2.gossip.peers().every((p) => p.connected), { timeoutMs: 30_000 });
+    await waitFor('a and b see c again', () => [a, b].every((x) => x.gossip.peers().find((p) => p.id === oldId)?.connected), { timeoutMs: 30_000 });
     const rejoinMs = Date.now() - t0;
     await publishUntilReceived(a, [c2], 90);
     await publishUntilReceived(c2, [a, b], 91);
@@ -228,7 +219,7 @@ describe('libp2p gossip on 127.0.0.1', () => {
     expect(await a.gossip.publish(obs(1), false)).toBe(0);
     expect(a.gossip.peers().every((p) => !p.connected)).toBe(true);
     await a.gossip.stop(); // idempotent
-    await waitFor('b sees a gone', () => b.gossip.peers().find((p) => p.id === a.gossip.selfId)?.connected === false);
+    await waitFor('b sees a gone', () => b.gossip.peers().find((p) => p.id === a.gossip.selfId)?.connected === false, { timeoutMs: 30_000 });
   }, 30_000);
 });
 
@@ -243,7 +234,7 @@ describe('libp2p gossip relay', () => {
     const b = await makeAgent('rb', pb, kb, [`127.0.0.1:${pa}`, `127.0.0.1:${pc}`], [SECRET]);
     const c = await makeAgent('rc', pc, kc, [`127.0.0.1:${pb}`, `/ip4/127.0.0.1/tcp/${dead}/p2p/${id(ka)}`], [SECRET]);
     try {
-      await waitFor('b connected to both', () => b.gossip.peers().every((p) => p.connected));
+      await waitFor('b connected to both', () => b.gossip.peers().every((p) => p.connected), { timeoutMs: 30_000 });
       const ms = await publishUntilReceived(a, [c], 5);
       await publishUntilReceived(c, [a], 6);
       console.info(`libp2p: relayed a→b→c delivery within ${ms} ms of publishing`);
@@ -271,7 +262,7 @@ describe('libp2p gossip configuration edge cases', () => {
     });
     try {
       await g.start();
-      await waitFor('both entries resolved to self', () => g.peers().every((p) => p.id === g.selfId));
+      await waitFor('both entries resolved to self', () => g.peers().every((p) => p.id === g.selfId), { timeoutMs: 30_000 });
       expect(g.peers()).toEqual([
         { id: g.selfId, addr: `127.0.0.1:${port}`, connected: false, lastHeard: undefined },
         { id: g.selfId, addr: `localhost:${port}`, connected: false, lastHeard: undefined },

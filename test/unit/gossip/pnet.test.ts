@@ -19,6 +19,7 @@ import { createLibp2pGossip, type Libp2pGossip } from '../../../src/gossip/node.
 import { decodeSwarmKey, MSS_HEADER, MultiKeyPnet, multiKeyPreSharedKey, PnetKeyMismatchError, PNET_NONCE_BYTES } from '../../../src/gossip/pnet.js';
 import type { Observation, ObservationBatch } from '../../../src/gossip/types.js';
 import { createLogger, silentLogger, type Logger } from '../../../src/log.js';
+import { sleep, waitFor } from '../../support/kit.js';
 import { freePort } from '../../support/net.js';
 
 // The multi-key pnet protector: first against in-memory connection pairs
@@ -49,17 +50,7 @@ function randomSwarmKey(): Uint8Array {
   return k;
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Everything `stream` delivers until `n` bytes have arrived. */
 function collect(stream: MessageStream, n: number, timeoutMs = 10_000): Promise<Buffer> {
@@ -492,8 +483,7 @@ async function publishUntilReceived(from: Agent, to: Agent, marker: number, time
       await from.gossip.publish(obs(marker), false);
       return false;
     },
-    timeoutMs,
-    200,
+    { timeoutMs, everyMs: 200 },
   );
 }
 
@@ -532,7 +522,7 @@ describe('gossip agents through a crypto_key rotation', () => {
         const t0 = Date.now();
         const { dialer, listener } = await directedPair(d, l);
         agents.push(dialer, listener);
-        await waitFor(`${dialer.name} connected to ${listener.name}`, () => dialer.gossip.peers()[0]?.connected, 30_000);
+        await waitFor(`${dialer.name} connected to ${listener.name}`, () => dialer.gossip.peers()[0]?.connected, { timeoutMs: 30_000 });
         const m = ++marker;
         await publishUntilReceived(dialer, listener, m);
         await publishUntilReceived(listener, dialer, m);
@@ -565,7 +555,7 @@ describe('gossip agents through a crypto_key rotation', () => {
   it('garbage at a gossip agent’s port is closed and the agent keeps working', async () => {
     const { dialer, listener } = await directedPair('old,new', 'new,old');
     agents.push(dialer, listener);
-    await waitFor('connected', () => dialer.gossip.peers()[0]?.connected);
+    await waitFor('connected', () => dialer.gossip.peers()[0]?.connected, { timeoutMs: 30_000 });
     const ma = listener.gossip.multiaddrs()[0] as string;
     const port = Number(multiaddr(ma).getComponents().find((c) => c.name === 'tcp')?.value);
     const random = await rawConnection(port, randomBytes(PNET_NONCE_BYTES + 20));

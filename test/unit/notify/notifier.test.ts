@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterVerdictEvent, DnsChangeEvent, SelfCheckEvent } from '../../../src/events.js';
 import { silentLogger, type Logger } from '../../../src/log.js';
 import { createNotifier, Notifier, type NotifierOptions } from '../../../src/notify/notifier.js';
+import { sleep } from '../../support/kit.js';
 
 // ---- real HTTP receivers on 127.0.0.1 ---------------------------------------
 
@@ -97,8 +98,6 @@ function notifier(opts: Partial<NotifierOptions> & { webhooks: readonly string[]
   notifiers.push(n);
   return n;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `cond` until it holds (the test timeout bounds the wait). */
 async function until(cond: () => boolean): Promise<void> {

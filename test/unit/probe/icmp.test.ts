@@ -9,6 +9,7 @@ import { createIcmpProber, icmpSessionId } from '../../../src/probe/icmp.js';
 import { createProber } from '../../../src/probe/index.js';
 import type { Prober } from '../../../src/probe/types.js';
 import { canUseNetns, createNsLab, labSubnet, type NsLab } from '../../support/netns.js';
+import { LABS } from '../../support/labs.js';
 
 const root = canUseNetns();
 const hasIpv6Loopback = Object.values(networkInterfaces())
@@ -45,7 +46,7 @@ describe.skipIf(!root && !process.env.CI)('ICMP prober against real hosts (root)
   let prober: Prober;
 
   beforeAll(async () => {
-    lab = await createNsLab({ prefix: 'upicmp', count: 2, subnetIndex: 500 });
+    lab = await createNsLab({ ...LABS['probe/icmp'], count: 2 });
     prober = createIcmpProber({ logger: silentLogger() });
   });
   afterAll(async () => {
@@ -194,7 +195,7 @@ describe.skipIf(!root && !process.env.CI)('ICMP prober against real hosts (root)
     // Requests to on-link hosts that never answer ARP wait ~3 s in the
     // neighbour queue, charged to the socket's send buffer. With the default
     // buffer, ~128 of them block every later send: live hosts time out too.
-    const onLink = labSubnet(502); // a /24 put on the first host's link; only .1 (us) and nobody else
+    const onLink = labSubnet(LABS['probe/icmp on-link'].subnetIndex); // a /24 put on the first host's link; only .1 (us) and nobody else
     const host = lab.hosts[0]!;
     await promisify(execFile)('ip', ['addr', 'add', `${onLink}.1/24`, 'dev', host.hostVeth]);
     try {

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
 import { createIcmpProber } from '../../../src/probe/icmp.js';
 import { canUseNetns, createNsLab, labSubnet, type NsLab } from '../../support/netns.js';
+import { LABS } from '../../support/labs.js';
 
 const run = promisify(execFile);
 const namespaces = async () => (await run('ip', ['netns', 'list'])).stdout;
@@ -41,7 +42,7 @@ describe.skipIf(!canUseNetns() && !process.env.CI)('createNsLab (root)', () => {
   });
 
   it('builds hosts with the documented addresses, blackholes the range, and cleans up (twice is fine)', async () => {
-    const lab = await createNsLab({ prefix: 'upns', count: 2, subnetIndex: 503 });
+    const lab = await createNsLab({ ...LABS['probe/netns'], count: 2 });
     labs.push(lab);
     expect(lab.hosts.map((h) => [h.ns, h.ip, h.hostVeth])).toEqual([
       ['upns-0', '198.19.247.2', 'upnsh0'],
@@ -73,10 +74,10 @@ describe.skipIf(!canUseNetns() && !process.env.CI)('createNsLab (root)', () => {
   });
 
   it('replaces the leftovers of a run that crashed before cleanup', async () => {
-    const crashed = await createNsLab({ prefix: 'upnl', count: 1, subnetIndex: 504 });
+    const crashed = await createNsLab({ ...LABS['probe/netns leftovers'], count: 1 });
     // A stray pair as a crash half-way through setup would leave it.
     await run('ip', ['link', 'add', 'upnlh1', 'type', 'veth', 'peer', 'name', 'upnln1']);
-    const lab = await createNsLab({ prefix: 'upnl', count: 2, subnetIndex: 504 });
+    const lab = await createNsLab({ ...LABS['probe/netns leftovers'], count: 2 });
     labs.push(lab, crashed);
     expect(lab.hosts.map((h) => h.ns)).toEqual(['upnl-0', 'upnl-1']);
     await lab.cleanup();
@@ -85,7 +86,7 @@ describe.skipIf(!canUseNetns() && !process.env.CI)('createNsLab (root)', () => {
   });
 
   it('starts and stops a TCP listener inside a namespace', async () => {
-    const lab = await createNsLab({ prefix: 'upnt', count: 1, subnetIndex: 505 });
+    const lab = await createNsLab({ ...LABS['probe/netns listener'], count: 1 });
     labs.push(lab);
     const host = lab.hosts[0]!;
     const { createTcpProber } = await import('../../../src/probe/tcp.js');

@@ -6,6 +6,7 @@ import { silentLogger } from '../../../src/log.js';
 import { createProber } from '../../../src/probe/index.js';
 import { createTcpProber } from '../../../src/probe/tcp.js';
 import { canUseNetns, createNsLab, type NsLab } from '../../support/netns.js';
+import { LABS } from '../../support/labs.js';
 
 const hasIpv6Loopback = Object.values(networkInterfaces())
   .flat()
@@ -161,7 +162,7 @@ describe.skipIf(!canUseNetns() && !process.env.CI)('TCP prober against namespace
   const port = 8080;
 
   beforeAll(async () => {
-    lab = await createNsLab({ prefix: 'uptcp', count: 1, subnetIndex: 501 });
+    lab = await createNsLab({ ...LABS['probe/tcp'], count: 1 });
   });
   afterAll(async () => {
     await lab?.cleanup();

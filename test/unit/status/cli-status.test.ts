@@ -6,6 +6,7 @@ import { MAX_STATUS_BYTES, status, statusUrl, stripControls } from '../../../src
 import { silentLogger } from '../../../src/log.js';
 import { Metrics } from '../../../src/status/metrics.js';
 import { startStatusServer, type StatusServer } from '../../../src/status/server.js';
+import { freePort } from '../../support/net.js';
 
 const NOW = 1_700_000_000_000;
 const STATUS: AgentStatus = {
@@ -42,15 +43,6 @@ async function rawServer(handler: Parameters<typeof createServer>[1]): Promise<s
     s.close(() => r());
   }));
   return `127.0.0.1:${(s.address() as AddressInfo).port}`;
-}
-
-/** A port that was free a moment ago: nothing listens there. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 describe('statusUrl', () => {

@@ -10,6 +10,7 @@ import {
   CONNECTIONS_CHECK_MS, HEADERS_TIMEOUT_MS, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_SOURCE, SOCKET_IDLE_TIMEOUT_MS,
   healthStaleMs, startStatusServer, StatusServerError, unhealthyReason, type StatusServer,
 } from '../../../src/status/server.js';
+import { sleep } from '../../support/kit.js';
 
 const NOW = 1_700_000_000_000;
 
@@ -235,8 +236,6 @@ function hold(address: string, localAddress: string, t0: number): Promise<Held> 
     socket.once('error', (err) => (held.closedAt === undefined ? reject(err) : resolve(held)));
   });
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('status server limits (a client cannot exhaust the agent\'s descriptors)', () => {
   const clients: Socket[] = [];
