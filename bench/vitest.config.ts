@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// The benchmark's own helpers (parsers, statistics, config writer); not part
-// of `npm test`: run with `npx vitest run -c bench/vitest.config.ts`.
+// The benchmark's own helpers (parsers, statistics, config writer, log
+// predicates) alone: `npx vitest run -c bench/vitest.config.ts`. `npm test`
+// runs them too (../vitest.config.ts).
 export default defineConfig({
   test: {
     root: '.',
