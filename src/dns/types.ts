@@ -1,5 +1,6 @@
-/** A/AAAA only: goavail never looks at other record types. */
-export type RecordType = 'A' | 'AAAA';
+import type { DnsErrorKind, RecordType } from '../model.js';
+
+export type { DnsErrorKind, RecordType } from '../model.js';
 
 /** A DNS record as the provider reports it. */
 export interface DnsRecord {
@@ -32,9 +33,6 @@ export interface DnsProvider {
   listRecords(names: readonly string[], signal?: AbortSignal): Promise<DnsRecord[]>;
   apply(changes: readonly Change[], signal?: AbortSignal): Promise<void>;
 }
-
-/** Why a DNS call failed, and whether trying again can help. */
-export type DnsErrorKind = 'auth' | 'rate-limit' | 'server' | 'timeout' | 'network' | 'not-found' | 'conflict' | 'bad-request' | 'bad-response';
 
 export class DnsError extends Error {
   readonly kind: DnsErrorKind;

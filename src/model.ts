@@ -1,0 +1,40 @@
+/**
+ * The words every stage shares: a leaf module (it imports nothing), so
+ * probe, detect, gossip, quorum, dns, status and the agent can all name
+ * them without importing one another.
+ */
+
+/**
+ * What an agent (or the cluster) believes about one IP. A start-up agent is
+ * `unknown` until a threshold is reached; DNS is never changed for an
+ * unknown IP.
+ */
+export type Verdict = 'unknown' | 'up' | 'down';
+
+/**
+ * The observer self-check: while not healthy, this agent's down votes are
+ * abstentions. no-observations: the last round could send no probe at all
+ * (EMFILE...: see src/detect/selfcheck.ts).
+ */
+export type SelfCheckState = 'healthy' | 'no-observations' | 'canaries-failing' | 'too-many-down';
+
+/** A/AAAA only: goavail never looks at other record types. */
+export type RecordType = 'A' | 'AAAA';
+
+/** Why a DNS call failed (see DnsError in src/dns/types.ts). */
+export type DnsErrorKind = 'auth' | 'rate-limit' | 'server' | 'timeout' | 'network' | 'not-found' | 'conflict' | 'bad-request' | 'bad-response';
+
+/** One agent's local verdict on one IP. */
+export interface Observation {
+  readonly ip: string;
+  readonly verdict: Verdict;
+  /**
+   * When the sender's vote turned to this verdict (its clock, ms), for
+   * writer election. Absent in a change batch: the vote turned at `sentAt`.
+   * In a full batch the sender gives it only for a recent turn (within the
+   * freshness window); absent there means "turned long ago". So a receiver
+   * that missed the change message (a partition, a restart) still orders
+   * the vote as the sender does.
+   */
+  readonly turnedAt?: number;
+}
