@@ -14,6 +14,7 @@ import {
   agreeingRank, clusterVerdict, initialQuorum, isDesignatedWriter, step as quorumStep, supportedVerdict,
   type ClusterVerdict, type QuorumEvent, type QuorumOptions, type QuorumState,
 } from './quorum/quorum.js';
+import { agentStatus, type AgentStatus, type ControllerState, type DnsActivity, type ObserverState } from './status/view.js';
 
 /**
  * The agent owns the timers and wires the pipeline:
@@ -44,58 +45,7 @@ export interface AgentOptions {
   readonly events?: AgentEvents;
 }
 
-/** What the agent last did to DNS, for logs and status. */
-export interface DnsActivity {
-  readonly at: number;
-  readonly ok: boolean;
-  readonly changes: readonly string[];
-  readonly error?: string;
-}
-
-export interface PeerObservation {
-  readonly peer: string;
-  readonly verdict: Verdict;
-  /** How long ago it arrived (ms). */
-  readonly ageMs: number;
-  /** Whether it still counts (younger than the freshness window). */
-  readonly fresh: boolean;
-}
-
-export interface TargetStatus {
-  readonly ip: string;
-  /** This agent's own detector. */
-  readonly local: TargetState;
-  /** The vote it casts (its verdict, or unknown while the self-check abstains). */
-  readonly vote: Verdict;
-  /** Each peer's latest observation. */
-  readonly peers: readonly PeerObservation[];
-  readonly cluster: ClusterVerdict;
-  /** hostname → whether DNS held a record for this IP at the last read (undefined: not read yet). */
-  readonly inDns: Readonly<Record<string, boolean | undefined>>;
-  readonly lastAction: { readonly summary: string; readonly at: number } | undefined;
-  /** For an IP out of DNS: why (which agents agreed, since when). */
-  readonly why: string | undefined;
-}
-
-export interface AgentStatus {
-  readonly id: string;
-  readonly dryRun: boolean;
-  readonly startedAt: number | undefined;
-  readonly configFile: string;
-  readonly running: boolean;
-  /** Last completed probe round (ms). */
-  readonly lastRoundAt: number | undefined;
-  readonly intervalMs: number;
-  readonly minPeersAgree: number;
-  readonly freshnessMs: number;
-  readonly selfCheck: { readonly state: SelfCheckState; readonly since: number | undefined; readonly detail: string };
-  readonly targets: readonly TargetStatus[];
-  readonly canaries: ReadonlyArray<{ readonly ip: string; readonly state: TargetState }>;
-  readonly peers: readonly PeerStatus[];
-  readonly lastReconcile: DnsActivity | undefined;
-  readonly consecutiveReconcileFailures: number;
-  readonly held: readonly string[];
-}
+export type { AgentStatus, DnsActivity, PeerObservation, TargetStatus } from './status/view.js';
 
 /** How long an observation counts: long enough to survive two missed full-state rounds. */
 export function freshnessMs(config: Config): number {
@@ -294,42 +244,28 @@ export class Agent {
   }
 
   status(): AgentStatus {
-    const now = this.now();
-    const fresh = freshnessMs(this.config);
-    const targets: TargetStatus[] = [...this.targets].map(([ip, local]) => {
-      const cluster = clusterVerdict(this.quorum, ip);
-      const peers: PeerObservation[] = [];
-      for (const [peer, votes] of this.quorum.votes) {
-        const v = votes.get(ip);
-        if (v) peers.push({ peer, verdict: v.verdict, ageMs: now - v.at, fresh: now - v.at <= fresh });
-      }
-      const inDns: Record<string, boolean | undefined> = {};
-      for (const h of this.config.cloudflare.hostnames) inDns[h] = this.lastRead?.get(h)?.has(ip) ?? (this.lastRead ? false : undefined);
-      const out = Object.values(inDns).some((v) => v === false);
-      const why = out && cluster.verdict === 'down'
-        ? `down by agreement of ${cluster.agreed.join(', ')} since ${new Date(cluster.since ?? now).toISOString()}`
-        : out && cluster.verdict === 'up' ? 'up: the record will be (re)created on the next reconcile'
-          : out ? 'not seen in DNS; verdict unknown so goavail leaves it as it is' : undefined;
-      return { ip, local, vote: this.votes.get(ip) ?? local.verdict, peers, cluster, inDns, lastAction: this.lastActions.get(ip), why };
-    });
-    return {
+    const observer: ObserverState = {
       id: this.quorum.self,
-      dryRun: this.opts.dryRun,
-      startedAt: this.startedAt,
-      configFile: this.config.file,
-      running: this.started && !this.stopped,
       lastRoundAt: this.lastRoundAt,
       intervalMs: this.config.intervalMs,
       minPeersAgree: this.config.members.minPeersAgree,
-      freshnessMs: fresh,
-      selfCheck: { ...this.selfState },
-      targets,
-      canaries: [...this.canaries].map(([ip, state]) => ({ ip, state })),
+      freshnessMs: freshnessMs(this.config),
+      selfCheck: this.selfState,
+      targets: this.targets,
+      votes: this.votes,
+      canaries: this.canaries,
+      quorum: this.quorum,
       peers: this.gossip?.peers() ?? [],
+    };
+    const controller: ControllerState = {
+      hostnames: this.config.cloudflare.hostnames,
+      lastRead: this.lastRead,
+      lastActions: this.lastActions,
       lastReconcile: this.lastReconcile,
       consecutiveReconcileFailures: this.reconcileFailures,
       held: this.held,
     };
+    return agentStatus({ dryRun: this.opts.dryRun, startedAt: this.startedAt, configFile: this.config.file, running: this.started && !this.stopped }, observer, controller, this.now());
   }
 
   /**
