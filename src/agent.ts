@@ -2,9 +2,7 @@ import type { Config } from './config/schema.js';
 import { INITIAL, step as detect, type TargetState, type Verdict } from './detect/detector.js';
 import { effectiveVote, selfCheck } from './detect/selfcheck.js';
 import { InstrumentedProvider } from './dns/instrumented.js';
-import { plan, recordTypeOf, describeChange, type HeldRemoval } from './dns/plan.js';
-import { retryDelayMs } from './dns/retry.js';
-import { DnsError, type Change, type DnsProvider, type DnsRecord } from './dns/types.js';
+import type { Change, DnsProvider } from './dns/types.js';
 import type { AgentEvents, SelfCheckState } from './events.js';
 import type { Gossip, Observation, ObservationBatch, PeerStatus } from './gossip/types.js';
 import type { Logger } from './log.js';
@@ -12,9 +10,12 @@ import { localErrorCode } from './probe/local.js';
 import type { Prober, ProbeResult } from './probe/types.js';
 import {
   agreeingRank, clusterVerdict, initialQuorum, isDesignatedWriter, step as quorumStep, supportedVerdict,
-  type ClusterVerdict, type QuorumEvent, type QuorumOptions, type QuorumState,
+  type QuorumEvent, type QuorumOptions, type QuorumState,
 } from './quorum/quorum.js';
-import { agentStatus, type AgentStatus, type ControllerState, type DnsActivity, type ObserverState } from './status/view.js';
+import { agentStatus, type AgentStatus, type ObserverState } from './status/view.js';
+import { Controller } from './controller/controller.js';
+import { ReconcileLoop } from './controller/loop.js';
+import type { Scheduler } from './model.js';
 
 /**
  * The agent owns the timers and wires the pipeline:
@@ -106,7 +107,9 @@ export function writerGraceMs(config: Config): number {
 export class Agent {
   private config: Config;
   private prober: Prober;
-  private provider: DnsProvider;
+  private readonly controller: Controller;
+  private readonly loop: ReconcileLoop;
+  private readonly scheduler: Scheduler;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly gossip: Gossip | undefined;
@@ -123,23 +126,12 @@ export class Agent {
   private startedAt: number | undefined;
   private lastRoundAt: number | undefined;
   /** Last records read from DNS, for status. */
-  private lastRead: Map<string, Set<string>> | undefined;
-  private lastActions = new Map<string, { summary: string; at: number }>();
   private quorum: QuorumState;
   private readonly abort = new AbortController();
   private probeTimer: NodeJS.Timeout | undefined;
-  private reconcileTimer: NodeJS.Timeout | undefined;
   private fullStateTimer: NodeJS.Timeout | undefined;
   private nextRoundAt = 0;
   private roundRunning: Promise<void> | undefined;
-  private reconcileRunning: Promise<void> | undefined;
-  private reconcilePending = false;
-  private reconcileFailures = 0;
-  /** After a failed pass, no pass starts before this (backoff or the API's Retry-After). */
-  private reconcileRetryAt = 0;
-  private lastReconcile: DnsActivity | undefined;
-  private lastHeldKey = '';
-  private held: readonly string[] = [];
   private started = false;
   private stopped = false;
   private connectedPeers = new Set<string>();
@@ -153,7 +145,13 @@ export class Agent {
     this.gossip = opts.gossip;
     this.events = opts.events ?? {};
     this.prober = opts.createProber(this.config);
-    this.provider = this.instrument(opts.createProvider(this.config));
+    this.scheduler = { now: this.now, setTimer: (fn, ms) => setTimeout(fn, ms), clearTimer: (t) => clearTimeout(t as NodeJS.Timeout | undefined) };
+    this.controller = new Controller(
+      { logger: this.logger, events: this.events, scheduler: this.scheduler, desired: { verdicts: () => this.verdicts(), writeDelay: (c, now) => this.writeDelay(c, now), settleMs: () => writerSettleMs(this.delays) } },
+      this.config,
+      this.instrument(opts.createProvider(this.config)),
+    );
+    this.loop = new ReconcileLoop(this.controller, { scheduler: this.scheduler, signal: this.abort.signal, intervalMs: () => this.config.reconcileIntervalMs, random: opts.random ?? Math.random });
     for (const ip of this.config.cloudflare.ipAddresses) this.targets.set(ip, INITIAL);
     for (const ip of this.config.canaries) this.canaries.set(ip, INITIAL);
     this.quorum = initialQuorum(opts.selfId ?? 'self', this.config.cloudflare.ipAddresses);
@@ -174,7 +172,7 @@ export class Agent {
     this.startedAt = this.now();
     const c = this.config;
     this.logger.info(
-      { ips: c.cloudflare.ipAddresses, hostnames: c.cloudflare.hostnames, interval: c.intervalMs / 1000, failureThreshold: c.failureThreshold, recoveryThreshold: c.recoveryThreshold, probe: this.prober.kind, dryRun: this.opts.dryRun, provider: this.provider.name, minPeersAgree: c.members.minPeersAgree },
+      { ips: c.cloudflare.ipAddresses, hostnames: c.cloudflare.hostnames, interval: c.intervalMs / 1000, failureThreshold: c.failureThreshold, recoveryThreshold: c.recoveryThreshold, probe: this.prober.kind, dryRun: this.opts.dryRun, provider: this.controller.providerName, minPeersAgree: c.members.minPeersAgree },
       'agent started',
     );
     this.gossip?.onObservations((from, batch, receivedAt) => this.onObservations(from, batch, receivedAt));
@@ -192,9 +190,8 @@ export class Agent {
     this.stopped = true;
     this.abort.abort();
     clearTimeout(this.probeTimer);
-    clearTimeout(this.reconcileTimer);
     clearTimeout(this.fullStateTimer);
-    await Promise.allSettled([this.roundRunning, this.reconcileRunning]);
+    await Promise.allSettled([this.roundRunning, this.loop.stop()]);
     this.prober.close();
     this.logger.info('agent stopped');
   }
@@ -214,7 +211,8 @@ export class Agent {
       this.prober = this.opts.createProber(next);
       void Promise.resolve(this.roundRunning).finally(() => old.close());
     }
-    if (next.cloudflare.dnsDomain !== prev.cloudflare.dnsDomain || next.cloudflare.zoneId !== prev.cloudflare.zoneId) this.provider = this.instrument(this.opts.createProvider(next));
+    const zoneChanged = next.cloudflare.dnsDomain !== prev.cloudflare.dnsDomain || next.cloudflare.zoneId !== prev.cloudflare.zoneId;
+    this.controller.reconfigure(next, zoneChanged ? this.instrument(this.opts.createProvider(next)) : undefined);
     const targets = new Map<string, TargetState>();
     for (const ip of next.cloudflare.ipAddresses) targets.set(ip, this.targets.get(ip) ?? INITIAL);
     const added = next.cloudflare.ipAddresses.filter((ip) => !this.targets.has(ip));
@@ -225,7 +223,6 @@ export class Agent {
     this.canaries = canaries;
     for (const ip of removed) {
       this.votes.delete(ip);
-      this.lastActions.delete(ip);
     }
     this.applyQuorum({ type: 'targets', ips: next.cloudflare.ipAddresses });
     this.updateVotes();
@@ -239,7 +236,7 @@ export class Agent {
       this.nextRoundAt = this.now() + Math.min(next.intervalMs, prev.intervalMs);
       if (!this.roundRunning) this.scheduleRound();
     }
-    if (next.reconcileIntervalMs !== prev.reconcileIntervalMs) this.scheduleReconcile(next.reconcileIntervalMs);
+    if (next.reconcileIntervalMs !== prev.reconcileIntervalMs) this.loop.schedule(next.reconcileIntervalMs);
     this.requestReconcile('config reloaded');
   }
 
@@ -257,15 +254,7 @@ export class Agent {
       quorum: this.quorum,
       peers: this.gossip?.peers() ?? [],
     };
-    const controller: ControllerState = {
-      hostnames: this.config.cloudflare.hostnames,
-      lastRead: this.lastRead,
-      lastActions: this.lastActions,
-      lastReconcile: this.lastReconcile,
-      consecutiveReconcileFailures: this.reconcileFailures,
-      held: this.held,
-    };
-    return agentStatus({ dryRun: this.opts.dryRun, startedAt: this.startedAt, configFile: this.config.file, running: this.started && !this.stopped }, observer, controller, this.now());
+    return agentStatus({ dryRun: this.opts.dryRun, startedAt: this.startedAt, configFile: this.config.file, running: this.started && !this.stopped }, observer, this.controller.state(), this.now());
   }
 
   /**
@@ -472,35 +461,9 @@ export class Agent {
 
   // ---- reconcile ----------------------------------------------------------
 
-  private scheduleReconcile(delayMs: number): void {
-    clearTimeout(this.reconcileTimer);
-    if (this.stopped) return;
-    this.reconcileTimer = setTimeout(() => this.requestReconcile('timer'), delayMs);
-  }
-
-  /**
-   * Runs a reconcile now, or right after the one in progress, or, while a
-   * failed pass waits out its backoff, when that wait ends: that pass reads
-   * and plans afresh, so it also covers whatever changed meanwhile.
-   */
+  /** Runs a reconcile now, or right after the one in progress, or when a failed pass's backoff ends. */
   requestReconcile(reason: string): void {
-    if (this.stopped) return;
-    if (this.reconcileRunning) {
-      this.reconcilePending = true;
-      return;
-    }
-    const waitMs = this.reconcileRetryAt - this.now();
-    if (waitMs > 0) {
-      this.scheduleReconcile(waitMs);
-      return;
-    }
-    this.reconcileRunning = this.reconcile(reason).finally(() => {
-      this.reconcileRunning = undefined;
-      if (this.reconcilePending) {
-        this.reconcilePending = false;
-        this.requestReconcile('pending');
-      }
-    });
+    this.loop.request(reason);
   }
 
   /**
@@ -519,168 +482,10 @@ export class Agent {
     const rank = agreeingRank(this.quorum, ip, now, this.quorumOptions());
     return { ms: Math.max(0, writerGraceMs(this.config) * (1 + rank) - standing), writer: false };
   }
-
-  /**
-   * One pass: read, plan, apply. A failed apply is never resent here: the
-   * error ends the pass, and the next one (after the backoff, or the API's
-   * Retry-After, capped at 30 s) reads and plans again, so a plan made before
-   * a wait is never applied after it. The pass is bounded in time.
-   */
-  private async reconcile(reason: string): Promise<void> {
-    const config = this.config;
-    const cf = config.cloudflare;
-    const started = this.now();
-    let nextDelay = config.reconcileIntervalMs;
-    const pass = this.passSignal(config);
-    try {
-      const current = await this.provider.listRecords(cf.hostnames, pass.signal);
-      const read = byName(cf.hostnames, current);
-      this.lastRead = read;
-      const p = plan({ hostnames: cf.hostnames, ips: cf.ipAddresses, verdicts: this.verdicts(), current, proxied: cf.dnsProxied, ttl: cf.dnsTtl });
-      this.reportHeld(p.held);
-      const now = this.now();
-      const writable: Change[] = [];
-      const settling: Change[] = [];
-      const others: Change[] = [];
-      for (const c of p.changes) {
-        const d = this.writeDelay(c, now);
-        if (d.ms === 0) writable.push(c);
-        else {
-          (d.writer ? settling : others).push(c);
-          nextDelay = Math.min(nextDelay, d.ms);
-        }
-      }
-      if (settling.length > 0) this.logger.debug({ settling: settling.map(describeChange), settleMs: writerSettleMs(this.delays) }, 'this agent is the writer; waiting for votes still in flight');
-      if (others.length > 0) this.logger.info({ deferred: others.map(describeChange) }, 'another agent is the writer for these changes; waiting for it');
-      if (writable.length > 0) {
-        try {
-          await this.provider.apply(writable, pass.signal);
-        } catch (err) {
-          if (!this.stopped) await this.reportAppliedAnyway(writable, current, cf.hostnames);
-          throw err;
-        }
-        const at = this.now();
-        for (const c of writable) {
-          this.reportChange(c, at);
-          const names = this.opts.dryRun ? undefined : read.get(c.record.name);
-          if (c.op === 'create') names?.add(c.record.content);
-          else names?.delete(c.record.content);
-        }
-        // Dry-run: what DNS holds now is whatever the provider says (the
-        // simulation followed the would-be changes; a real zone did not).
-        if (this.opts.dryRun) this.lastRead = byName(cf.hostnames, await this.provider.listRecords(cf.hostnames, pass.signal));
-      }
-      this.reconcileRetryAt = 0;
-      this.lastReconcile = { at: this.now(), ok: true, changes: writable.map(describeChange) };
-      this.events.reconcile?.({ ok: true, durationMs: this.now() - started, changes: writable.length, consecutiveFailures: 0, at: this.now() });
-      if (this.reconcileFailures > 0) this.logger.info({ after: this.reconcileFailures }, 'DNS reconcile recovered');
-      this.reconcileFailures = 0;
-      this.logger.debug({ reason, records: current.length, changes: writable.length, held: p.held.length, ms: this.now() - started }, 'reconciled');
-    } catch (err) {
-      if (this.stopped) return;
-      this.reconcileFailures += 1;
-      const e = err instanceof DnsError ? err : undefined;
-      // Credentials do not heal in seconds: those wait a whole interval, but a
-      // verdict change may still try at once. Everything else backs off
-      // (Retry-After first), and nothing tries before the backoff ends.
-      const backoff = retryDelayMs(e ?? { retryAfterSeconds: undefined }, this.reconcileFailures, { baseDelayMs: 1000, maxDelayMs: config.reconcileIntervalMs, random: this.opts.random ?? Math.random });
-      nextDelay = e?.kind === 'auth' ? config.reconcileIntervalMs : backoff;
-      this.reconcileRetryAt = e?.kind === 'auth' ? 0 : this.now() + backoff;
-      this.lastReconcile = { at: this.now(), ok: false, changes: [], error: err instanceof Error ? err.message : String(err) };
-      const fields = { kind: e?.kind, status: e?.status, failures: this.reconcileFailures, retryInMs: nextDelay, err: e ? undefined : err };
-      this.events.reconcile?.({ ok: false, durationMs: this.now() - started, changes: 0, consecutiveFailures: this.reconcileFailures, error: this.lastReconcile.error, at: this.now() });
-      if (e?.kind === 'auth') this.logger.error(fields, `DNS API refused our credentials: ${e.message}; still probing, will retry`);
-      else this.logger.error(fields, `DNS reconcile failed: ${err instanceof Error ? err.message : String(err)}`);
-    } finally {
-      pass.done();
-      this.scheduleReconcile(nextDelay);
-    }
-  }
-
-  /**
-   * A signal for one pass: aborted by stop(), or, once the pass has run for
-   * the smaller of reconcile_interval and 60 s, with a timeout DnsError (an
-   * API that keeps a pass busy must not hold failover back).
-   */
-  private passSignal(config: Config): { signal: AbortSignal; done: () => void } {
-    const limitMs = Math.min(config.reconcileIntervalMs, 60_000);
-    const controller = new AbortController();
-    const onStop = (): void => controller.abort(this.abort.signal.reason);
-    if (this.abort.signal.aborted) onStop();
-    else this.abort.signal.addEventListener('abort', onStop, { once: true });
-    const timer = setTimeout(() => {
-      controller.abort(new DnsError('timeout', `the DNS reconcile pass did not finish within ${limitMs / 1000} s (the smaller of reconcile_interval and 60 s); it will be retried`));
-    }, limitMs);
-    return {
-      signal: controller.signal,
-      done: () => {
-        clearTimeout(timer);
-        this.abort.signal.removeEventListener('abort', onStop);
-      },
-    };
-  }
-
-  /** Logs, notifies and remembers one change that happened. */
-  private reportChange(c: Change, at: number): void {
-    const summary = describeChange(c);
-    if (!this.opts.dryRun) this.logger.info({ action: c.op, type: c.record.type, hostname: c.record.name, ip: c.record.content, dryRun: false }, summary);
-    this.lastActions.set(c.record.content, { summary: this.opts.dryRun ? `would ${summary}` : summary, at });
-    this.events.dnsChange?.({ op: c.op, type: c.record.type, hostname: c.record.name, ip: c.record.content, dryRun: this.opts.dryRun, summary, at });
-  }
-
-  /**
-   * After a failed apply, part of it may have happened (one call at a time:
-   * a create went through before a delete failed; or a batch was applied but
-   * its answer was lost). The next pass would find nothing to do, so report
-   * it now: re-read, and report each planned change the fresh read shows done.
-   */
-  private async reportAppliedAnyway(planned: readonly Change[], before: readonly DnsRecord[], hostnames: readonly string[]): Promise<void> {
-    const pass = this.passSignal(this.config);
-    let after: DnsRecord[];
-    try {
-      after = await this.provider.listRecords(hostnames, pass.signal);
-    } catch (err) {
-      if (!this.stopped) this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot re-read DNS after a failed apply: changes it made anyway, if any, go unreported');
-      return;
-    } finally {
-      pass.done();
-    }
-    this.lastRead = byName(hostnames, after);
-    const key = (r: { type: string; name: string; content: string }): string => `${r.type} ${r.name} ${r.content}`;
-    const had = new Set(before.map(key));
-    const has = new Set(after.map(key));
-    const ids = new Set(after.map((r) => r.id));
-    const done = planned.filter((c) => (c.op === 'create' ? !had.has(key(c.record)) && has.has(key(c.record)) : !ids.has(c.record.id)));
-    if (done.length === 0) return;
-    this.logger.warn({ done: done.map(describeChange), planned: planned.length }, 'the failed apply made some changes anyway');
-    const at = this.now();
-    for (const c of done) this.reportChange(c, at);
-  }
-
-  private reportHeld(held: readonly HeldRemoval[]): void {
-    const lines = held.map((h) => `${h.record.type} ${h.record.name} ${h.record.content}`).sort();
-    const key = lines.join('|');
-    this.held = lines;
-    if (key === this.lastHeldKey) return;
-    this.lastHeldKey = key;
-    if (lines.length === 0) {
-      this.logger.info('no removal is held back any more');
-      return;
-    }
-    const names = [...new Set(held.map((h) => `${recordTypeOf(h.record.content)} ${h.record.name}`))];
-    this.logger.error({ held: lines, names }, `every configured IP of ${names.join(', ')} looks down: keeping the last records (never removing the last record of a hostname)`);
-  }
 }
 
 function membersChanged(a: Config, b: Config): boolean {
   const x = a.members;
   const y = b.members;
   return x.localAddr !== y.localAddr || x.keyFile !== y.keyFile || x.peers.join() !== y.peers.join() || x.cryptoKeys.join() !== y.cryptoKeys.join();
-}
-
-/** hostname → the IPs its records point at. */
-function byName(hostnames: readonly string[], records: readonly DnsRecord[]): Map<string, Set<string>> {
-  const read = new Map<string, Set<string>>(hostnames.map((h) => [h, new Set<string>()]));
-  for (const r of records) read.get(r.name)?.add(r.content);
-  return read;
 }

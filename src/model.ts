@@ -38,3 +38,17 @@ export interface Observation {
    */
   readonly turnedAt?: number;
 }
+
+/** An opaque timer handle from a {@link Scheduler}. */
+export type TimerHandle = unknown;
+
+/**
+ * Time, injected: the observer and the controller read the clock and set
+ * timers only through this, so tests drive them with fake timers or a
+ * hand-made scheduler, and nothing in the pipeline calls setTimeout itself.
+ */
+export interface Scheduler {
+  now(): number;
+  setTimer(fn: () => void, ms: number): TimerHandle;
+  clearTimer(handle: TimerHandle | undefined): void;
+}
