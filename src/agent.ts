@@ -2,7 +2,7 @@ import type { Config } from './config/schema.js';
 import { Controller } from './controller/controller.js';
 import { ReconcileLoop } from './controller/loop.js';
 import { InstrumentedProvider } from './dns/instrumented.js';
-import type { Change, DnsProvider } from './dns/types.js';
+import type { DnsProvider } from './dns/types.js';
 import type { AgentEvents } from './events.js';
 import type { Gossip } from './gossip/types.js';
 import type { Logger } from './log.js';
@@ -13,6 +13,7 @@ import { agentStatus, type AgentStatus } from './status/view.js';
 
 export type { AgentStatus, DnsActivity, PeerObservation, TargetStatus } from './status/view.js';
 export { freshnessMs, fullStateIntervalMs, NO_OBSERVATION_LOG_MS } from './observer/observer.js';
+export { SETTLE_MAX_MS, SETTLE_MIN_MS, writerGraceMs, writerSettleMs } from './dns/policies.js';
 
 /**
  * The agent wires the pipeline:
@@ -69,7 +70,7 @@ export class Agent {
     }, this.config);
     this.controller = new Controller({
       logger, events: this.events, scheduler: this.scheduler,
-      desired: { verdicts: () => this.verdicts(), writeDelay: (c, at) => this.writeDelay(c, at), settleMs: () => writerSettleMs(this.observer.recentDelays()) },
+      desired: { verdicts: () => this.verdicts(), writer: gossip && { standing: (ip, at) => this.observer.standing(ip, at), recentDelays: () => this.observer.recentDelays() } },
     }, this.config, this.instrument(opts.createProvider(this.config)));
     this.loop = new ReconcileLoop(this.controller, { scheduler: this.scheduler, signal: this.abort.signal, intervalMs: () => this.config.reconcileIntervalMs, random: opts.random ?? Math.random });
   }
@@ -141,54 +142,6 @@ export class Agent {
   private instrument(p: DnsProvider): DnsProvider {
     return new InstrumentedProvider(p, this.events, () => this.scheduler.now());
   }
-
-  /**
-   * How long before this agent may write `change` (0: now). Single node:
-   * now. In a cluster, the writer writes once the quorum has stood for
-   * {@link writerSettleMs}; any other agent once it has stood past its
-   * grace period; `writer` says which case it is.
-   */
-  private writeDelay(change: Change, now: number): { ms: number; writer: boolean } {
-    if (!this.opts.gossip) return { ms: 0, writer: true };
-    const s = this.observer.standing(change.record.content, now);
-    if (s.since === undefined) return { ms: 0, writer: false };
-    const standing = now - s.since;
-    if (s.designated) return { ms: Math.max(0, writerSettleMs(this.observer.recentDelays()) - standing), writer: true };
-    return { ms: Math.max(0, writerGraceMs(this.config) * (1 + s.rank) - standing), writer: false };
-  }
-}
-
-/**
- * How long the writer waits after the quorum completes before it writes,
- * from the recent gossip delays (receive time − send time, ms).
- *
- * Two agents that turn within the gossip delay each see the quorum
- * completed by themselves until the other's vote arrives (measured on a
- * loaded 2-core machine: an agent that turned 5 ms after another had not
- * heard of it 11 ms later, and both wrote). Once the earlier vote has
- * arrived only the real completer still counts itself the writer. Gossip
- * delivers in ~3 ms (p99 18 ms) on an idle machine and far slower on a
- * loaded one, so the wait follows what messages take now:
- *
- * | recent delays           | settle                                  |
- * |-------------------------|-----------------------------------------|
- * | none yet                | {@link SETTLE_MAX_MS}                   |
- * | some                    | 2 × the largest, within [MIN, MAX]      |
- *
- * A delay below 0 (a peer clock behind ours) counts as 0; one above the
- * cap (a peer clock ahead) as the cap.
- */
-export function writerSettleMs(recentDelaysMs: readonly number[]): number {
-  if (recentDelaysMs.length === 0) return SETTLE_MAX_MS;
-  const worst = Math.max(...recentDelaysMs.map((d) => Math.min(Math.max(d, 0), SETTLE_MAX_MS)));
-  return Math.min(Math.max(2 * worst, SETTLE_MIN_MS), SETTLE_MAX_MS);
-}
-export const SETTLE_MIN_MS = 20;
-export const SETTLE_MAX_MS = 500;
-
-/** A non-writer applies a change itself once it has been pending this long. */
-export function writerGraceMs(config: Config): number {
-  return Math.max(3 * config.intervalMs, 3_000);
 }
 
 function membersChanged(a: Config, b: Config): boolean {

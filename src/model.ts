@@ -52,3 +52,13 @@ export interface Scheduler {
   setTimer(fn: () => void, ms: number): TimerHandle;
   clearTimer(handle: TimerHandle | undefined): void;
 }
+
+/** Where this agent stands for writing one IP's records (writer election's input, from quorum). */
+export interface WriterStanding {
+  /** When the cluster verdict last changed; undefined while unknown. */
+  readonly since: number | undefined;
+  /** Whether this agent completed the quorum (src/quorum/quorum.ts isDesignatedWriter). */
+  readonly designated: boolean;
+  /** This agent's rank (0-based, by id) among the agents that agree (agreeingRank). */
+  readonly rank: number;
+}

@@ -1,22 +1,26 @@
 import type { Config } from '../config/schema.js';
 import { describeChange, plan, recordTypeOf, type HeldRemoval } from '../dns/plan.js';
+import { electWriter, writerGraceMs, writerSettleMs } from '../dns/policies.js';
 import { APPLIED, DnsError, type Applied, type Change, type DnsProvider, type DnsRecord } from '../dns/types.js';
 import type { AgentEvents } from '../events.js';
 import type { Logger } from '../log.js';
-import type { Scheduler, Verdict } from '../model.js';
+import type { Scheduler, Verdict, WriterStanding } from '../model.js';
 import type { ControllerState, DnsActivity, LastAction } from '../status/view.js';
 import type { FailureReport, PassOutcome, Reconciler } from './loop.js';
 
 /**
- * What the controller follows: the verdicts DNS may act on, and when this
- * agent may write a change (writer election).
+ * What the controller follows: the verdicts DNS may act on, and, in a
+ * cluster, what writer election needs.
  */
 export interface Desired {
   verdicts(): ReadonlyMap<string, Verdict>;
-  /** How long before this agent may write `change` (0: now); `writer`: whether it is the designated writer. */
-  writeDelay(change: Change, now: number): { readonly ms: number; readonly writer: boolean };
-  /** The writer's current settle (ms), for the log line. */
-  settleMs(): number;
+  /** Absent in single-node mode: every change is this agent's to write. */
+  readonly writer?: {
+    /** Where this agent stands for `ip` now. */
+    standing(ip: string, now: number): WriterStanding;
+    /** The last few gossip delays (receive − send, ms): the writer's settle. */
+    recentDelays(): readonly number[];
+  };
 }
 
 export interface ControllerOptions {
@@ -28,7 +32,7 @@ export interface ControllerOptions {
 
 /**
  * The DNS controller (external-dns `controller.RunOnce`): read the records,
- * plan, apply the safety policies and the writer election, apply what may be
+ * plan, apply the safety policies and the writer election (src/dns/policies.ts), apply what may be
  * written now, report. When passes run is the {@link ReconcileLoop}'s
  * business; this class does one pass at a time.
  */
@@ -92,19 +96,10 @@ export class Controller implements Reconciler {
       const p = plan({ hostnames: cf.hostnames, ips: cf.ipAddresses, verdicts: this.o.desired.verdicts(), current, proxied: cf.dnsProxied, ttl: cf.dnsTtl });
       this.reportHeld(p.held);
       const at0 = now();
-      const writable: Change[] = [];
-      const settling: Change[] = [];
-      const others: Change[] = [];
-      let nextInMs: number | undefined;
-      for (const c of p.changes) {
-        const d = this.o.desired.writeDelay(c, at0);
-        if (d.ms === 0) writable.push(c);
-        else {
-          (d.writer ? settling : others).push(c);
-          nextInMs = Math.min(nextInMs ?? d.ms, d.ms);
-        }
-      }
-      if (settling.length > 0) this.o.logger.debug({ settling: settling.map(describeChange), settleMs: this.o.desired.settleMs() }, 'this agent is the writer; waiting for votes still in flight');
+      const writer = this.o.desired.writer;
+      const settleMs = writerSettleMs(writer?.recentDelays() ?? []);
+      const { writable, settling, deferred: others, nextInMs } = electWriter(p.changes, writer && ((ip) => writer.standing(ip, at0)), { now: at0, settleMs, graceMs: writerGraceMs(config) });
+      if (settling.length > 0) this.o.logger.debug({ settling: settling.map(describeChange), settleMs }, 'this agent is the writer; waiting for votes still in flight');
       if (others.length > 0) this.o.logger.info({ deferred: others.map(describeChange) }, 'another agent is the writer for these changes; waiting for it');
       if (writable.length > 0) {
         let applied: Applied;

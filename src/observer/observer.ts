@@ -4,7 +4,7 @@ import { effectiveVote, selfCheck } from '../detect/selfcheck.js';
 import type { AgentEvents } from '../events.js';
 import type { Gossip, ObservationBatch } from '../gossip/types.js';
 import type { Logger } from '../log.js';
-import type { Observation, Scheduler, TimerHandle, Verdict } from '../model.js';
+import type { Observation, Scheduler, TimerHandle, Verdict, WriterStanding } from '../model.js';
 import { localErrorCode } from '../probe/local.js';
 import type { Prober, ProbeResult } from '../probe/types.js';
 import {
@@ -33,16 +33,6 @@ export interface ObserverOptions {
   readonly selfId: string;
   /** Called when a cluster verdict changed (the controller reconciles). */
   readonly onVerdictChange: () => void;
-}
-
-/** What writer election needs to know about this agent and one IP. */
-export interface WriterStanding {
-  /** When the cluster verdict last changed; undefined while unknown. */
-  readonly since: number | undefined;
-  /** Whether this agent completed the quorum (see isDesignatedWriter). */
-  readonly designated: boolean;
-  /** This agent's rank among the agents that agree (see agreeingRank). */
-  readonly rank: number;
 }
 
 /** How long an observation counts: long enough to survive two missed full-state rounds. */

@@ -23,7 +23,7 @@ function harness(provider: DnsProvider, verdicts: Record<string, Verdict>) {
   const scheduler: Scheduler = { now: () => t++, setTimer: () => undefined, clearTimer: () => undefined };
   const changes: DnsChangeEvent[] = [];
   const passes: ReconcileEvent[] = [];
-  const desired: Desired = { verdicts: () => new Map(Object.entries(verdicts)), writeDelay: () => ({ ms: 0, writer: true }), settleMs: () => 0 };
+  const desired: Desired = { verdicts: () => new Map(Object.entries(verdicts)) };
   const config = testConfig({ ips: [A, B], hostnames: [WWW] });
   const controller = new Controller({ logger, scheduler, desired, events: { dnsChange: (e) => changes.push(e), reconcile: (e) => passes.push(e) } }, config, provider);
   return { controller, lines, changes, passes, run: () => controller.runOnce('test', new AbortController().signal) };
