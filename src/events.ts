@@ -1,5 +1,4 @@
-import type { Verdict } from './detect/detector.js';
-import type { DnsErrorKind } from './dns/types.js';
+import type { DnsErrorKind, RecordType, SelfCheckState, Verdict } from './model.js';
 import type { ProbeResult } from './probe/types.js';
 
 /**
@@ -34,7 +33,7 @@ export interface ClusterVerdictEvent extends VerdictEvent {
 
 export interface DnsChangeEvent {
   readonly op: 'create' | 'delete';
-  readonly type: 'A' | 'AAAA';
+  readonly type: RecordType;
   readonly hostname: string;
   readonly ip: string;
   readonly dryRun: boolean;
@@ -59,12 +58,7 @@ export interface ReconcileEvent {
   readonly at: number;
 }
 
-/**
- * The observer self-check: while not healthy, this agent's down votes are
- * abstentions. no-observations: the last round could send no probe at all
- * (EMFILE...: see src/detect/selfcheck.ts).
- */
-export type SelfCheckState = 'healthy' | 'no-observations' | 'canaries-failing' | 'too-many-down';
+export type { SelfCheckState } from './model.js';
 
 export interface SelfCheckEvent {
   readonly from: SelfCheckState;

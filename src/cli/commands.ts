@@ -65,7 +65,7 @@ export function makeProviderFactory(
       ? new Provider({ zoneName: config.cloudflare.dnsDomain, zoneId: config.cloudflare.zoneId, credentials, logger: logger.child({ component: 'cloudflare' }) })
       : undefined;
     if (!dryRun && real) return real;
-    return new DryRunProvider(logger.child({ component: 'dns' }), real, seedRecords(config));
+    return new DryRunProvider(real, seedRecords(config));
   };
 }
 

@@ -23,7 +23,9 @@
  * A start-up agent is `unknown` until one threshold is reached; the agent
  * never changes DNS for an unknown target, so a restart cannot flap DNS.
  */
-export type Verdict = 'unknown' | 'up' | 'down';
+import type { Verdict } from '../model.js';
+
+export type { Verdict } from '../model.js';
 
 export interface Thresholds {
   readonly failureThreshold: number;

@@ -1,5 +1,4 @@
-import type { SelfCheckState } from '../events.js';
-import type { Verdict } from './detector.js';
+import type { SelfCheckState, Verdict } from '../model.js';
 
 /**
  * Observer self-check: is this agent's own view trustworthy?

@@ -1,22 +1,22 @@
-import type { Logger } from '../log.js';
-import { describeChange } from './plan.js';
-import type { Change, DnsProvider, DnsRecord, NewRecord } from './types.js';
+import type { Applied, Change, DnsProvider, DnsRecord, NewRecord } from './types.js';
 
 /**
  * Dry-run: plans like the real thing, never mutates.
  *
- * `apply` only logs `would remove A test.example.com 203.0.113.7` for each
- * change; the inner provider's `apply` is unreachable from here, so no
- * mutating API call can happen. With credentials, records are read from the
- * real API; without, from a simulated zone that starts with every configured
- * record present and follows the would-be changes (so each is logged once).
+ * `apply` makes no change and says so ({@link Applied} `dryRun`); the
+ * controller logs each one as `would remove A test.example.com 203.0.113.7`.
+ * The inner provider's `apply` is unreachable from here, so no mutating API
+ * call can happen. With credentials, records are read from the real API
+ * (which the would-be changes do not touch: `listed` false); without, from a
+ * simulated zone that starts with every configured record present and
+ * follows the would-be changes (`listed` true, so each is reported once).
  */
 export class DryRunProvider implements DnsProvider {
   readonly name: string;
   private readonly reader: Pick<DnsProvider, 'listRecords'>;
   private readonly simulated: SimulatedRecords | undefined;
 
-  constructor(private readonly logger: Logger, inner: DnsProvider | undefined, seed: readonly NewRecord[]) {
+  constructor(inner: DnsProvider | undefined, seed: readonly NewRecord[]) {
     this.name = `dry-run(${inner?.name ?? 'simulated'})`;
     if (inner) {
       this.reader = inner;
@@ -30,11 +30,9 @@ export class DryRunProvider implements DnsProvider {
     return this.reader.listRecords(names, signal);
   }
 
-  async apply(changes: readonly Change[]): Promise<void> {
-    for (const change of changes) {
-      this.logger.info({ action: change.op, type: change.record.type, hostname: change.record.name, ip: change.record.content, dryRun: true }, `would ${describeChange(change)}`);
-    }
+  async apply(changes: readonly Change[]): Promise<Applied> {
     this.simulated?.apply(changes);
+    return { dryRun: true, listed: this.simulated !== undefined };
   }
 
   /** Records the simulation holds now (undefined when reading a real API). */

@@ -1,5 +1,5 @@
 import type { AgentEvents } from '../events.js';
-import { DnsError, type Change, type DnsProvider, type DnsRecord } from './types.js';
+import { DnsError, type Applied, type Change, type DnsProvider, type DnsRecord } from './types.js';
 
 /** Reports every call through the DNS seam (operation, result, duration) to the agent's events. */
 export class InstrumentedProvider implements DnsProvider {
@@ -12,7 +12,7 @@ export class InstrumentedProvider implements DnsProvider {
     return this.time('list', () => this.inner.listRecords(names, signal));
   }
 
-  apply(changes: readonly Change[], signal?: AbortSignal): Promise<void> {
+  apply(changes: readonly Change[], signal?: AbortSignal): Promise<Applied | void> {
     return this.time('apply', () => this.inner.apply(changes, signal));
   }
 

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import type { Verdict } from '../detect/detector.js';
-import type { Change, DnsRecord, RecordType } from './types.js';
+import type { RecordType, Verdict } from '../model.js';
+import type { Change, DnsRecord } from './types.js';
 
 /** What the planner needs to know: the managed names and IPs, their verdicts, and what DNS holds now. */
 export interface PlanInput {

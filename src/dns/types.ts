@@ -1,5 +1,6 @@
-/** A/AAAA only: goavail never looks at other record types. */
-export type RecordType = 'A' | 'AAAA';
+import type { DnsErrorKind, RecordType } from '../model.js';
+
+export type { DnsErrorKind, RecordType } from '../model.js';
 
 /** A DNS record as the provider reports it. */
 export interface DnsRecord {
@@ -25,16 +26,29 @@ export type Change =
  * The narrow seam in front of a DNS API: only the calls goavail needs.
  * `listRecords` returns every A/AAAA record of the given names.
  * `apply` performs the changes (atomically where the API allows) or throws
- * a DnsError.
+ * a DnsError; it may say what it did ({@link Applied}).
  */
 export interface DnsProvider {
   readonly name: string;
   listRecords(names: readonly string[], signal?: AbortSignal): Promise<DnsRecord[]>;
-  apply(changes: readonly Change[], signal?: AbortSignal): Promise<void>;
+  /** Resolves with what it did; nothing (undefined) means the changes were made in DNS. */
+  apply(changes: readonly Change[], signal?: AbortSignal): Promise<Applied | void>;
 }
 
-/** Why a DNS call failed, and whether trying again can help. */
-export type DnsErrorKind = 'auth' | 'rate-limit' | 'server' | 'timeout' | 'network' | 'not-found' | 'conflict' | 'bad-request' | 'bad-response';
+/**
+ * What an apply did. A real provider made the changes (it may return
+ * nothing: {@link APPLIED}). The dry-run provider made none: `dryRun`, and
+ * `listed` says whether the records it lists follow the would-be changes
+ * (its simulated zone does; a real zone read for a dry run does not).
+ */
+export interface Applied {
+  readonly dryRun: boolean;
+  /** Whether `listRecords` now shows the changes. */
+  readonly listed: boolean;
+}
+
+/** A provider that returns nothing from apply made the changes. */
+export const APPLIED: Applied = { dryRun: false, listed: true };
 
 export class DnsError extends Error {
   readonly kind: DnsErrorKind;

@@ -1,4 +1,4 @@
-import type { Verdict } from '../detect/detector.js';
+import type { Verdict } from '../model.js';
 import type { Observation, ObservationBatch } from './types.js';
 import { canonicalIp, formatIpv4, formatIpv6, parseIp, type Family } from '../net/ip.js';
 

@@ -1,19 +1,6 @@
-import type { Verdict } from '../detect/detector.js';
+import type { Observation } from '../model.js';
 
-/** One agent's local verdict on one IP. */
-export interface Observation {
-  readonly ip: string;
-  readonly verdict: Verdict;
-  /**
-   * When the sender's vote turned to this verdict (its clock, ms), for
-   * writer election. Absent in a change batch: the vote turned at `sentAt`.
-   * In a full batch the sender gives it only for a recent turn (within the
-   * freshness window); absent there means "turned long ago". So a receiver
-   * that missed the change message (a partition, a restart) still orders
-   * the vote as the sender does.
-   */
-  readonly turnedAt?: number;
-}
+export type { Observation } from '../model.js';
 
 /**
  * What an agent publishes: its verdicts (all of them when `full`, only the

@@ -1,5 +1,4 @@
-import type { Verdict } from '../detect/detector.js';
-import type { Observation } from '../gossip/types.js';
+import type { Observation, Verdict } from '../model.js';
 
 /**
  * Cluster agreement over the agents' latest observations.

@@ -1,4 +1,4 @@
-import type { AgentStatus, TargetStatus } from '../agent.js';
+import type { AgentStatus, TargetStatus } from './view.js';
 import type { DropReason } from '../gossip/types.js';
 
 /**

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { AgentStatus } from '../agent.js';
+import type { AgentStatus } from './view.js';
 import { splitHostPort } from '../config/validate.js';
 import type { Gossip } from '../gossip/types.js';
 import type { Logger } from '../log.js';

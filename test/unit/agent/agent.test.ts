@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Agent } from '../../../src/agent.js';
 import type { Config } from '../../../src/config/schema.js';
 import { DnsError } from '../../../src/dns/types.js';
@@ -7,7 +7,7 @@ import { silentLogger } from '../../../src/log.js';
 import { testConfig } from '../../support/config.js';
 import { FakeDns } from '../../support/fake-dns.js';
 import { FakeProber } from '../../support/fake-prober.js';
-import { sleep, waitFor } from '../../support/cli.js';
+import { advance, stopInFakeTime, until } from './fake-time.js';
 
 const A = '203.0.113.1';
 const B = '203.0.113.2';
@@ -15,9 +15,14 @@ const C = '203.0.113.3';
 const WWW = 'www.example.com';
 const rec = (content: string, name = WWW) => ({ type: 'A' as const, name, content, proxied: false, ttl: 1 });
 
+/* Fake timers throughout: every wait (probe interval, backoff, the reconcile timer) is advanced, never slept. */
 const agents: Agent[] = [];
+beforeEach(() => {
+  vi.useFakeTimers({ now: 1_000_000 });
+});
 afterEach(async () => {
-  await Promise.all(agents.splice(0).map((a) => a.stop()));
+  await stopInFakeTime(Promise.all(agents.splice(0).map((a) => a.stop())));
+  vi.useRealTimers();
 });
 
 function setup(config: Config, seed = config.cloudflare.ipAddresses.map((ip) => rec(ip))) {
@@ -40,13 +45,13 @@ describe('agent (single node, fake prober and DNS)', () => {
   it('removes the record of a down IP after the threshold and restores it when up', async () => {
     const { agent, prober, dns } = setup(testConfig({ ips: [A, B] }));
     agent.start();
-    await waitFor(() => agent.verdicts().get(A) === 'up', 'A up');
+    await until(() => agent.verdicts().get(A) === 'up', 'A up');
     expect(dns.applied).toEqual([]); // up and present: nothing to do
     prober.down.add(A);
-    await waitFor(() => dns.contents(WWW).join() === B, 'A removed');
+    await until(() => dns.contents(WWW).join() === B, 'A removed');
     expect(dns.applied.flat().filter((c) => c.op === 'delete')).toHaveLength(1);
     prober.down.delete(A);
-    await waitFor(() => dns.contents(WWW).join() === [A, B].sort().join(), 'A restored');
+    await until(() => dns.contents(WWW).join() === [A, B].sort().join(), 'A restored');
     expect(dns.applied.flat().filter((c) => c.op === 'create')).toHaveLength(1);
   });
 
@@ -55,7 +60,7 @@ describe('agent (single node, fake prober and DNS)', () => {
     const { agent, prober, dns } = setup(config, [rec(A)]);
     prober.down.add(A);
     agent.start();
-    await waitFor(() => prober.rounds >= 5, 'five rounds');
+    await until(() => prober.rounds >= 5, 'five rounds');
     expect(dns.applied).toEqual([]);
     expect(dns.listCalls).toBeGreaterThanOrEqual(1); // the start-up pass read DNS
   });
@@ -64,8 +69,8 @@ describe('agent (single node, fake prober and DNS)', () => {
     const { agent, prober, dns } = setup(testConfig({ ips: [A, B] }));
     prober.down.add(A).add(B);
     agent.start();
-    await waitFor(() => agent.verdicts().get(A) === 'down' && agent.verdicts().get(B) === 'down', 'both down');
-    await waitFor(() => agent.status().held.length === 2, 'held');
+    await until(() => agent.verdicts().get(A) === 'down' && agent.verdicts().get(B) === 'down', 'both down');
+    await until(() => agent.status().held.length === 2, 'held');
     expect(dns.contents(WWW)).toEqual([A, B]);
     expect(dns.applied).toEqual([]);
   });
@@ -73,11 +78,11 @@ describe('agent (single node, fake prober and DNS)', () => {
   it('retries a failed apply and heals', async () => {
     const { agent, prober, dns } = setup(testConfig({ ips: [A, B] }));
     agent.start();
-    await waitFor(() => agent.verdicts().get(A) === 'up', 'A up');
+    await until(() => agent.verdicts().get(A) === 'up', 'A up');
     dns.failNext.push(new DnsError('server', 'HTTP 500'), new DnsError('rate-limit', 'HTTP 429'));
     prober.down.add(A);
-    await waitFor(() => agent.status().consecutiveReconcileFailures >= 1, 'a failure');
-    await waitFor(() => dns.contents(WWW).join() === B, 'A removed after retries', 15_000);
+    await until(() => agent.status().consecutiveReconcileFailures >= 1, 'a failure');
+    await until(() => dns.contents(WWW).join() === B, 'A removed after retries', 15_000);
     expect(agent.status().consecutiveReconcileFailures).toBe(0);
     expect(agent.status().lastReconcile?.ok).toBe(true);
   });
@@ -85,10 +90,10 @@ describe('agent (single node, fake prober and DNS)', () => {
   it('heals a manual edit on the reconcile timer', async () => {
     const { agent, dns } = setup(testConfig({ ips: [A, B], reconcileIntervalMs: 200 }));
     agent.start();
-    await waitFor(() => agent.verdicts().get(B) === 'up', 'B up');
-    await sleep(50);
+    await until(() => agent.verdicts().get(B) === 'up', 'B up');
+    await advance(50);
     dns.records = dns.records.filter((r) => r.content !== B); // someone deleted it by hand
-    await waitFor(() => dns.contents(WWW).includes(B), 'B restored by the timer');
+    await until(() => dns.contents(WWW).includes(B), 'B restored by the timer');
     expect(dns.contents(WWW)).toEqual([A, B]); // no duplicate
   });
 
@@ -96,14 +101,14 @@ describe('agent (single node, fake prober and DNS)', () => {
     const config = testConfig({ ips: [A, B] });
     const { agent, prober, dns } = setup(config, [rec(A), rec(B)]);
     agent.start();
-    await waitFor(() => agent.verdicts().get(B) === 'up', 'B up');
+    await until(() => agent.verdicts().get(B) === 'up', 'B up');
     agent.reload(testConfig({ ips: [A, C] }));
     expect(agent.verdicts().get(C)).toBe('unknown');
     expect(agent.verdicts().has(B)).toBe(false);
     prober.down.add(B);
-    await waitFor(() => prober.lastIps.join() === [A, C].join(), 'probing the new set');
-    await waitFor(() => dns.contents(WWW).includes(C), 'C added once up');
-    await sleep(100);
+    await until(() => prober.lastIps.join() === [A, C].join(), 'probing the new set');
+    await until(() => dns.contents(WWW).includes(C), 'C added once up');
+    await advance(100);
     expect(dns.contents(WWW)).toEqual([A, B, C]); // B is no longer managed: left alone
   });
 
@@ -112,20 +117,20 @@ describe('agent (single node, fake prober and DNS)', () => {
     const { agent, probers } = setup(config);
     agent.start();
     const first = probers[0]!;
-    await waitFor(() => first.rounds >= 2, 'rounds');
+    await until(() => first.rounds >= 2, 'rounds');
     probers.push(new FakeProber());
     agent.reload({ ...config, probeType: 'tcp' });
-    await waitFor(() => probers[1]!.rounds >= 2, 'new prober used');
-    await waitFor(() => first.closed, 'old prober closed');
+    await until(() => probers[1]!.rounds >= 2, 'new prober used');
+    await until(() => first.closed, 'old prober closed');
   });
 
   it('stop() ends the loops', async () => {
     const { agent, prober } = setup(testConfig());
     agent.start();
-    await waitFor(() => prober.rounds >= 2, 'rounds');
+    await until(() => prober.rounds >= 2, 'rounds');
     await agent.stop();
     const n = prober.rounds;
-    await sleep(100);
+    await advance(100);
     expect(prober.rounds).toBe(n);
     expect(prober.closed).toBe(true);
   });
@@ -135,14 +140,14 @@ describe('agent (single node, fake prober and DNS)', () => {
     const { agent, prober, dns } = setup(testConfig({ ips: [A, B], canaries: [CANARY] }));
     prober.down.add(CANARY);
     agent.start();
-    await waitFor(() => agent.status().selfCheck.state === 'canaries-failing', 'canaries failing');
+    await until(() => agent.status().selfCheck.state === 'canaries-failing', 'canaries failing');
     prober.down.add(A);
-    await waitFor(() => agent.status().targets.find((t) => t.ip === A)?.local.verdict === 'down', 'A locally down');
-    await sleep(200);
+    await until(() => agent.status().targets.find((t) => t.ip === A)?.local.verdict === 'down', 'A locally down');
+    await advance(200);
     expect(agent.status().targets.find((t) => t.ip === A)?.vote).toBe('unknown');
     expect(dns.applied).toEqual([]);
     prober.down.delete(CANARY);
-    await waitFor(() => dns.contents(WWW).join() === B, 'A removed once the canary answers');
+    await until(() => dns.contents(WWW).join() === B, 'A removed once the canary answers');
     expect(agent.status().selfCheck.state).toBe('healthy');
     expect(prober.lastIps).toContain(CANARY);
   });
@@ -151,15 +156,15 @@ describe('agent (single node, fake prober and DNS)', () => {
     const ips = ['203.0.113.11', '203.0.113.12', '203.0.113.13', '203.0.113.14'];
     const { agent, prober, dns } = setup(testConfig({ ips, freezeMinTargets: 4 }));
     agent.start();
-    await waitFor(() => ips.every((ip) => agent.verdicts().get(ip) === 'up'), 'all up');
+    await until(() => ips.every((ip) => agent.verdicts().get(ip) === 'up'), 'all up');
     for (const ip of ips.slice(0, 3)) prober.down.add(ip);
-    await waitFor(() => agent.status().selfCheck.state === 'too-many-down', 'share rule');
-    await sleep(200);
+    await until(() => agent.status().selfCheck.state === 'too-many-down', 'share rule');
+    await advance(200);
     expect(dns.applied).toEqual([]);
     // two recover: 1 of 4 down is below the share, so the one still down is removed
     prober.down.delete(ips[0]!);
     prober.down.delete(ips[1]!);
-    await waitFor(() => !dns.contents(WWW).includes(ips[2]!), 'the remaining down IP removed');
+    await until(() => !dns.contents(WWW).includes(ips[2]!), 'the remaining down IP removed');
     expect(dns.contents(WWW)).toEqual([ips[0], ips[1], ips[3]].sort());
   });
 
@@ -170,13 +175,13 @@ describe('agent (single node, fake prober and DNS)', () => {
   ] as const)('no observation (%s): verdicts are kept, nothing leaves DNS, the self-check abstains until probes go out again', async (_name, breakIt, detail) => {
     const { agent, prober, dns } = setup(testConfig({ ips: [A, B] }));
     agent.start();
-    await waitFor(() => agent.verdicts().get(A) === 'up' && agent.verdicts().get(B) === 'up', 'both up');
+    await until(() => agent.verdicts().get(A) === 'up' && agent.verdicts().get(B) === 'up', 'both up');
     const before = agent.status().targets.map((t) => t.local);
     breakIt(prober);
     const rounds = prober.rounds;
-    await waitFor(() => agent.status().selfCheck.state === 'no-observations', 'self-check abstains');
+    await until(() => agent.status().selfCheck.state === 'no-observations', 'self-check abstains');
     expect(agent.status().selfCheck.detail).toBe(detail);
-    await waitFor(() => prober.rounds >= rounds + 6, 'six rounds without an observation (failure threshold 2)');
+    await until(() => prober.rounds >= rounds + 6, 'six rounds without an observation (failure threshold 2)');
     // Not one miss counted: the detector state is exactly as before.
     expect(agent.status().targets.map((t) => t.local)).toEqual(before);
     expect(agent.verdicts().get(A)).toBe('up');
@@ -186,18 +191,18 @@ describe('agent (single node, fake prober and DNS)', () => {
     // Observations return: healthy again, and a real failure is acted on.
     prober.notSent = undefined;
     prober.reject = undefined;
-    await waitFor(() => agent.status().selfCheck.state === 'healthy', 'healthy again');
+    await until(() => agent.status().selfCheck.state === 'healthy', 'healthy again');
     prober.down.add(A);
-    await waitFor(() => dns.contents(WWW).join() === B, 'A removed once it really misses');
+    await until(() => dns.contents(WWW).join() === B, 'A removed once it really misses');
   });
 
   it('while the self-check abstains for no observations, an IP already down votes unknown instead of down', async () => {
     const { agent, prober } = setup(testConfig({ ips: [A, B] }));
     prober.down.add(A);
     agent.start();
-    await waitFor(() => agent.status().targets.find((t) => t.ip === A)?.vote === 'down', 'A voted down');
+    await until(() => agent.status().targets.find((t) => t.ip === A)?.vote === 'down', 'A voted down');
     prober.notSent = 'ENOBUFS';
-    await waitFor(() => agent.status().selfCheck.state === 'no-observations', 'abstaining');
+    await until(() => agent.status().selfCheck.state === 'no-observations', 'abstaining');
     const a = agent.status().targets.find((t) => t.ip === A)!;
     expect(a.local.verdict).toBe('down');
     expect(a.vote).toBe('unknown');
@@ -211,21 +216,21 @@ describe('agent (single node, fake prober and DNS)', () => {
     agents.push(agent);
     prober.notSent = 'EMFILE';
     agent.start();
-    await waitFor(() => prober.rounds >= 10, 'ten rounds');
+    await until(() => prober.rounds >= 10, 'ten rounds');
     const warnings = lines.filter((l) => /could not be sent/.test(l.msg));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ level: 40, reasons: { EMFILE: 3 }, notSent: 3, targets: 3, msg: '3 of 3 probes could not be sent (EMFILE): no observation for those targets, their verdicts are kept (not counted as misses)' });
     prober.notSent = undefined;
-    await waitFor(() => lines.some((l) => l.msg === 'probes are sent again: every target observed this round'), 'the all-clear');
+    await until(() => lines.some((l) => l.msg === 'probes are sent again: every target observed this round'), 'the all-clear');
   });
 
   it('status explains why an IP is out of DNS', async () => {
     const { agent, prober, dns } = setup(testConfig({ ips: [A, B] }));
     agent.start();
-    await waitFor(() => agent.verdicts().get(A) === 'up', 'A up');
+    await until(() => agent.verdicts().get(A) === 'up', 'A up');
     prober.down.add(A);
-    await waitFor(() => dns.contents(WWW).join() === B, 'A removed');
-    await waitFor(() => agent.status().targets.find((t) => t.ip === A)?.inDns[WWW] === false, 'status sees it out');
+    await until(() => dns.contents(WWW).join() === B, 'A removed');
+    await until(() => agent.status().targets.find((t) => t.ip === A)?.inDns[WWW] === false, 'status sees it out');
     const t = agent.status().targets.find((x) => x.ip === A)!;
     expect(t.why).toMatch(/^down by agreement of self since /);
     expect(t.lastAction?.summary).toBe(`remove A ${WWW} ${A}`);

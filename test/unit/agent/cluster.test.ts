@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Agent } from '../../../src/agent.js';
 import type { Config } from '../../../src/config/schema.js';
 import { Keyring } from '../../../src/gossip/keyring.js';
 import { createMemoryNetwork, type MemoryNetwork } from '../../../src/gossip/memory.js';
 import type { Gossip } from '../../../src/gossip/types.js';
 import { silentLogger } from '../../../src/log.js';
-import { sleep, waitFor } from '../../support/cli.js';
+import { advance, stopInFakeTime, until } from './fake-time.js';
 import { testConfig } from '../../support/config.js';
 import { FakeDns } from '../../support/fake-dns.js';
 import { FakeProber } from '../../support/fake-prober.js';
@@ -19,12 +19,17 @@ const IDS = ['agent-a', 'agent-b', 'agent-c'];
 
 interface Member { id: string; agent: Agent; prober: FakeProber; gossip: Gossip }
 
+/* Fake timers throughout: grace periods, settles and probe rounds are advanced, never slept. */
 const running: Member[] = [];
+beforeEach(() => {
+  vi.useFakeTimers({ now: 1_760_000_000_000 });
+});
 afterEach(async () => {
-  await Promise.all(running.splice(0).map(async (m) => {
+  await stopInFakeTime(Promise.all(running.splice(0).map(async (m) => {
     await m.agent.stop();
     await m.gossip.stop();
-  }));
+  })));
+  vi.useRealTimers();
 });
 
 function cluster(minPeersAgree: number, ids = IDS, seed = [A, B], canaries: Record<string, string[]> = {}) {
@@ -47,7 +52,7 @@ function cluster(minPeersAgree: number, ids = IDS, seed = [A, B], canaries: Reco
 async function startAll(members: Member[]): Promise<void> {
   for (const m of members) await m.gossip.start();
   for (const m of members) m.agent.start();
-  for (const m of members) await waitFor(() => m.agent.verdicts().get(A) === 'up' && m.agent.verdicts().get(B) === 'up', `${m.id} agrees A and B are up`);
+  for (const m of members) await until(() => m.agent.verdicts().get(A) === 'up' && m.agent.verdicts().get(B) === 'up', `${m.id} agrees A and B are up`);
 }
 
 const deletes = (dns: FakeDns) => dns.applied.flat().filter((c) => c.op === 'delete').length;
@@ -58,12 +63,12 @@ describe('cluster over the in-memory network', () => {
     const { dns, members } = cluster(1);
     await startAll(members);
     for (const m of members) m.prober.down.add(A);
-    await waitFor(() => dns.contents(WWW).join() === B, 'A removed');
-    await sleep(3500); // past the writer grace period: the others re-read and find nothing to do
+    await until(() => dns.contents(WWW).join() === B, 'A removed');
+    await advance(3500); // past the writer grace period: the others re-read and find nothing to do
     expect(deletes(dns)).toBe(1);
     for (const m of members) m.prober.down.delete(A);
-    await waitFor(() => dns.contents(WWW).join() === [A, B].join(), 'A restored');
-    await sleep(3500);
+    await until(() => dns.contents(WWW).join() === [A, B].join(), 'A restored');
+    await advance(3500);
     expect(creates(dns)).toBe(1);
     expect(dns.contents(WWW)).toEqual([A, B]);
   }, 30_000);
@@ -72,8 +77,8 @@ describe('cluster over the in-memory network', () => {
     const { dns, members } = cluster(1);
     await startAll(members);
     members[0]!.prober.down.add(A);
-    await waitFor(() => members[0]!.agent.status().targets.find((t) => t.ip === A)?.local.verdict === 'down', 'agent-a sees A down');
-    await sleep(1000);
+    await until(() => members[0]!.agent.status().targets.find((t) => t.ip === A)?.local.verdict === 'down', 'agent-a sees A down');
+    await advance(1000);
     expect(dns.applied).toEqual([]);
     // the two that see A up act on up; the one that sees it down holds
     expect(members.map((m) => m.agent.verdicts().get(A))).toEqual(['unknown', 'up', 'up']);
@@ -89,8 +94,8 @@ describe('cluster over the in-memory network', () => {
     running.splice(running.indexOf(c), 1);
     a.prober.down.add(A);
     b.prober.down.add(A);
-    await waitFor(() => b.agent.status().targets.find((t) => t.ip === A)?.local.verdict === 'down', 'b sees A down');
-    await sleep(1000);
+    await until(() => b.agent.status().targets.find((t) => t.ip === A)?.local.verdict === 'down', 'b sees A down');
+    await advance(1000);
     expect(dns.applied).toEqual([]);
   }, 30_000);
 
@@ -98,8 +103,8 @@ describe('cluster over the in-memory network', () => {
     const { dns, members } = cluster(0);
     await startAll(members);
     for (const m of members) m.prober.down.add(A);
-    await waitFor(() => dns.contents(WWW).join() === B, 'A removed');
-    await sleep(3500);
+    await until(() => dns.contents(WWW).join() === B, 'A removed');
+    await advance(3500);
     expect(deletes(dns)).toBe(1);
   }, 30_000);
 
@@ -107,14 +112,14 @@ describe('cluster over the in-memory network', () => {
     const { dns, members, config } = cluster(1);
     await startAll(members);
     for (const m of members) m.prober.down.add(A);
-    await waitFor(() => dns.contents(WWW).join() === B, 'A removed');
+    await until(() => dns.contents(WWW).join() === B, 'A removed');
     const c = members[2]!;
     await c.agent.stop();
     const fresh = new Agent({ config, logger: silentLogger(), dryRun: false, createProber: () => c.prober, createProvider: () => dns, gossip: c.gossip, selfId: c.id });
     running.push({ ...c, agent: fresh });
     fresh.start();
-    await waitFor(() => fresh.status().targets.find((t) => t.ip === A)?.cluster.verdict === 'down', 'restarted agent agrees A is down');
-    await sleep(500);
+    await until(() => fresh.status().targets.find((t) => t.ip === A)?.cluster.verdict === 'down', 'restarted agent agrees A is down');
+    await advance(500);
     expect(dns.contents(WWW)).toEqual([B]);
     expect(creates(dns)).toBe(0);
     expect(deletes(dns)).toBe(1);
@@ -127,8 +132,8 @@ describe('cluster over the in-memory network', () => {
     await startAll(members);
     members[0]!.prober.down.add(A);
     await outsider.publish([{ ip: A, verdict: 'down' }], true);
-    await waitFor(() => members[0]!.gossip.drops()['bad-tag'] >= 1, 'outsider message dropped');
-    await sleep(500);
+    await until(() => members[0]!.gossip.drops()['bad-tag'] >= 1, 'outsider message dropped');
+    await advance(500);
     expect(dns.applied).toEqual([]);
     await outsider.stop();
   }, 30_000);
@@ -139,11 +144,11 @@ describe('cluster over the in-memory network', () => {
     const [a] = members as [Member, Member, Member];
     a.prober.down.add(CANARY);
     await startAll(members);
-    await waitFor(() => a.agent.status().selfCheck.state === 'canaries-failing', 'agent-a is sick');
+    await until(() => a.agent.status().selfCheck.state === 'canaries-failing', 'agent-a is sick');
     for (const m of members) m.prober.down.add(A);
-    await waitFor(() => dns.contents(WWW).join() === B, 'A removed by the healthy agents');
+    await until(() => dns.contents(WWW).join() === B, 'A removed by the healthy agents');
     expect(a.agent.status().targets.find((t) => t.ip === A)?.vote).toBe('unknown');
-    await sleep(3500);
+    await advance(3500);
     expect(deletes(dns)).toBe(1);
   }, 30_000);
 
@@ -156,8 +161,8 @@ describe('cluster over the in-memory network', () => {
     await startAll(members);
     a.prober.down.add(A);
     b.prober.down.add(A);
-    await waitFor(() => b.agent.status().targets.find((t) => t.ip === A)?.local.verdict === 'down', 'b sees A down');
-    await sleep(1000);
+    await until(() => b.agent.status().targets.find((t) => t.ip === A)?.local.verdict === 'down', 'b sees A down');
+    await advance(1000);
     expect(dns.applied).toEqual([]);
   }, 30_000);
 });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Agent, SETTLE_MAX_MS, SETTLE_MIN_MS, writerSettleMs } from '../../../src/agent.js';
+import { Agent } from '../../../src/agent.js';
+import { SETTLE_MAX_MS, SETTLE_MIN_MS, writerSettleMs } from '../../../src/dns/policies.js';
 import type { DnsProvider } from '../../../src/dns/types.js';
 import { Keyring } from '../../../src/gossip/keyring.js';
 import { createMemoryNetwork } from '../../../src/gossip/memory.js';

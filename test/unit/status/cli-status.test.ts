@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AgentStatus } from '../../../src/agent.js';
+import type { AgentStatus } from '../../../src/status/view.js';
 import { MAX_STATUS_BYTES, status, statusUrl, stripControls } from '../../../src/cli/status.js';
 import { silentLogger } from '../../../src/log.js';
 import { Metrics } from '../../../src/status/metrics.js';

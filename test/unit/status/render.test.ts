@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TargetStatus } from '../../../src/agent.js';
+import type { TargetStatus } from '../../../src/status/view.js';
 import { emptyDropCounts } from '../../../src/gossip/index.js';
 import {
   ago, formatDuration, formatRtt, hostnameHeaders, nullForUndefined, renderStatus, shortId, summarizePeerVotes, table, type StatusDocument,

@@ -2,7 +2,7 @@ import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { AgentStatus } from '../../../src/agent.js';
+import type { AgentStatus } from '../../../src/status/view.js';
 import { emptyDropCounts } from '../../../src/gossip/index.js';
 import { silentLogger } from '../../../src/log.js';
 import { Metrics } from '../../../src/status/metrics.js';

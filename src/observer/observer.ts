@@ -1,0 +1,384 @@
+import type { Config } from '../config/schema.js';
+import { INITIAL, step as detect, type TargetState } from '../detect/detector.js';
+import { effectiveVote, selfCheck } from '../detect/selfcheck.js';
+import type { AgentEvents } from '../events.js';
+import type { Gossip, ObservationBatch } from '../gossip/types.js';
+import type { Logger } from '../log.js';
+import type { Observation, Scheduler, TimerHandle, Verdict, WriterStanding } from '../model.js';
+import { localErrorCode } from '../probe/local.js';
+import type { Prober, ProbeResult } from '../probe/types.js';
+import {
+  agreeingRank, clusterVerdict, initialQuorum, isDesignatedWriter, step as quorumStep, supportedVerdict,
+  type QuorumEvent, type QuorumOptions, type QuorumState,
+} from '../quorum/quorum.js';
+import type { ObserverState, SelfCheckView } from '../status/view.js';
+
+/**
+ * The observer: probe loop → detect → self-check → votes → quorum →
+ * publish. It exposes the verdicts DNS may follow ({@link Observer.verdicts})
+ * and what writer election needs ({@link Observer.standing}), and emits the
+ * verdict events. Time comes from the injected scheduler only.
+ */
+export interface ObserverOptions {
+  readonly logger: Logger;
+  readonly events: AgentEvents;
+  readonly scheduler: Scheduler;
+  /** Aborted at stop: the round in flight ends and is not an observation. */
+  readonly signal: AbortSignal;
+  /** Builds the prober for a config (called again when the probe type or port changes). */
+  readonly createProber: (config: Config) => Prober;
+  /** The cluster transport; absent in single-node mode. */
+  readonly gossip?: Gossip;
+  /** This agent's id in quorum (its peer id). */
+  readonly selfId: string;
+  /** Called when a cluster verdict changed (the controller reconciles). */
+  readonly onVerdictChange: () => void;
+}
+
+/** How long an observation counts: long enough to survive two missed full-state rounds. */
+export function freshnessMs(config: Config): number {
+  return 3 * fullStateIntervalMs(config) + config.intervalMs;
+}
+
+/**
+ * Agents re-publish their whole state this often: publishes before the mesh
+ * forms are lost, and a restarted agent learns its peers' votes from it.
+ * 10 s keeps steady-state gossip under 1 KB/s per agent at 1,000 targets.
+ */
+export function fullStateIntervalMs(config: Config): number {
+  return Math.max(2 * config.intervalMs, 10_000);
+}
+
+/**
+ * While probes cannot be sent (EMFILE...), the warning is logged at the first
+ * such round and then at most this often, with counts in between: a 1 s
+ * interval with 10,000 targets must not write 10,000 lines a second.
+ */
+export const NO_OBSERVATION_LOG_MS = 60_000;
+
+/** Gossip delays remembered for the writer's settle. */
+const DELAY_SAMPLES = 20;
+
+export class Observer {
+  private config: Config;
+  private prober: Prober;
+  private targets = new Map<string, TargetState>();
+  private canaries = new Map<string, TargetState>();
+  /** The vote last fed to quorum and gossip, per IP. */
+  private votes = new Map<string, Verdict>();
+  private selfState: SelfCheckView = { state: 'healthy', since: undefined, detail: 'ok' };
+  /** Set when the last round had targets and not one observation: its reasons (`EMFILE`), for the self-check. */
+  private noObservation: string | undefined;
+  /** Probes not sent since the last warning about them (see NO_OBSERVATION_LOG_MS); undefined while every probe goes out. */
+  private notSentLog: { since: number; loggedAt: number | undefined; rounds: number; probes: number } | undefined;
+  private lastRoundAt: number | undefined;
+  private quorum: QuorumState;
+  private probeTimer: TimerHandle | undefined;
+  private fullStateTimer: TimerHandle | undefined;
+  private nextRoundAt = 0;
+  private roundRunning: Promise<void> | undefined;
+  private connectedPeers = new Set<string>();
+  /** The last few gossip delays (receive − send, ms): the writer's settle. */
+  private readonly delays: number[] = [];
+
+  constructor(private readonly o: ObserverOptions, config: Config) {
+    this.config = config;
+    this.prober = o.createProber(config);
+    for (const ip of config.cloudflare.ipAddresses) this.targets.set(ip, INITIAL);
+    for (const ip of config.canaries) this.canaries.set(ip, INITIAL);
+    this.quorum = initialQuorum(o.selfId, config.cloudflare.ipAddresses);
+  }
+
+  get probeKind(): string {
+    return this.prober.kind;
+  }
+
+  /** The last few gossip delays (receive − send, ms). */
+  recentDelays(): readonly number[] {
+    return this.delays;
+  }
+
+  /** Starts the probe loop and (in a cluster) the gossip handler and the full-state timer. */
+  start(): void {
+    this.o.gossip?.onObservations((from, batch, receivedAt) => this.onObservations(from, batch, receivedAt));
+    this.nextRoundAt = this.now();
+    this.scheduleRound();
+    if (this.o.gossip) this.scheduleFullState();
+  }
+
+  /** Clears the timers, waits for the round in flight (the caller aborts the signal first), closes the prober. */
+  async stop(): Promise<void> {
+    this.o.scheduler.clearTimer(this.probeTimer);
+    this.o.scheduler.clearTimer(this.fullStateTimer);
+    await Promise.allSettled([this.roundRunning]);
+    this.prober.close();
+  }
+
+  /**
+   * Swaps in a new (already validated) config: new IPs start unknown,
+   * removed IPs stop being probed, new thresholds and interval apply from
+   * the next round.
+   */
+  reload(next: Config): { added: string[]; removed: string[] } {
+    const prev = this.config;
+    this.config = next;
+    // Only a change of kind, or of the TCP port, needs a new prober (two ICMP
+    // probers alive at once would share session ids).
+    if (next.probeType !== prev.probeType || (next.probeType === 'tcp' && next.port !== prev.port)) {
+      const old = this.prober;
+      this.prober = this.o.createProber(next);
+      void Promise.resolve(this.roundRunning).finally(() => old.close());
+    }
+    const targets = new Map<string, TargetState>();
+    for (const ip of next.cloudflare.ipAddresses) targets.set(ip, this.targets.get(ip) ?? INITIAL);
+    const added = next.cloudflare.ipAddresses.filter((ip) => !this.targets.has(ip));
+    const removed = [...this.targets.keys()].filter((ip) => !targets.has(ip));
+    this.targets = targets;
+    const canaries = new Map<string, TargetState>();
+    for (const ip of next.canaries) canaries.set(ip, this.canaries.get(ip) ?? INITIAL);
+    this.canaries = canaries;
+    for (const ip of removed) this.votes.delete(ip);
+    this.applyQuorum({ type: 'targets', ips: next.cloudflare.ipAddresses });
+    this.updateVotes();
+    return { added, removed };
+  }
+
+  /** After a reload that changed the interval: the next round comes within the shorter of the two. */
+  rescheduleRounds(prevIntervalMs: number): void {
+    this.o.scheduler.clearTimer(this.probeTimer);
+    this.nextRoundAt = this.now() + Math.min(this.config.intervalMs, prevIntervalMs);
+    if (!this.roundRunning) this.scheduleRound();
+  }
+
+  state(): ObserverState {
+    return {
+      id: this.quorum.self,
+      lastRoundAt: this.lastRoundAt,
+      intervalMs: this.config.intervalMs,
+      minPeersAgree: this.config.members.minPeersAgree,
+      freshnessMs: freshnessMs(this.config),
+      selfCheck: this.selfState,
+      targets: this.targets,
+      votes: this.votes,
+      canaries: this.canaries,
+      quorum: this.quorum,
+      peers: this.o.gossip?.peers() ?? [],
+    };
+  }
+
+  /** Where this agent stands for writing `ip` now (writer election's input). */
+  standing(ip: string, now: number): WriterStanding {
+    const opts = this.quorumOptions();
+    return { since: clusterVerdict(this.quorum, ip).since, designated: isDesignatedWriter(this.quorum, ip, now, opts), rank: agreeingRank(this.quorum, ip, now, opts) };
+  }
+
+  private now(): number {
+    return this.o.scheduler.now();
+  }
+
+  private quorumOptions(): QuorumOptions {
+    return { minPeersAgree: this.config.members.minPeersAgree, freshnessMs: freshnessMs(this.config) };
+  }
+
+  /**
+   * The verdicts DNS follows: the cluster verdict while the agreement behind
+   * it holds (own vote + enough fresh peers), unknown (hold) otherwise.
+   */
+  verdicts(): Map<string, Verdict> {
+    const now = this.now();
+    const opts = this.quorumOptions();
+    return new Map([...this.targets.keys()].map((ip) => [ip, supportedVerdict(this.quorum, ip, now, opts)]));
+  }
+
+  // ---- probe loop ---------------------------------------------------------
+
+  private scheduleRound(): void {
+    if (this.o.signal.aborted) return;
+    const delay = Math.max(0, this.nextRoundAt - this.now());
+    this.probeTimer = this.o.scheduler.setTimer(() => {
+      this.roundRunning = this.round().finally(() => {
+        this.roundRunning = undefined;
+        this.scheduleRound();
+      });
+    }, delay);
+  }
+
+  private async round(): Promise<void> {
+    const config = this.config;
+    const started = this.now();
+    this.nextRoundAt = Math.max(this.nextRoundAt + config.intervalMs, started + 1);
+    if (this.nextRoundAt <= started) this.nextRoundAt = started + config.intervalMs;
+    const ips = [...this.targets.keys(), ...[...this.canaries.keys()].filter((ip) => !this.targets.has(ip))];
+    let results: ProbeResult[];
+    let roundError: unknown;
+    try {
+      results = await this.prober.probe(ips, config.timeoutMs, this.o.signal);
+    } catch (err) {
+      if (this.o.signal.aborted) return; // aborted by stop(): not an observation
+      // A prober never rejects for a target, so a rejected round says nothing
+      // about any of them (EMFILE while setting up, a bug): no observation,
+      // not a miss for every target. The verdicts stay as they were.
+      roundError = err;
+      const local = localErrorCode(err) ?? 'round-failed';
+      const error = `no probe round (${local}): ${err instanceof Error ? err.message : String(err)}`;
+      results = ips.map((ip) => ({ ip, ok: false, local, error }));
+    }
+    if (this.o.signal.aborted) return;
+    const now = this.now();
+    this.lastRoundAt = now;
+    this.o.events.probeRound?.(results, now);
+    this.noteNotSent(results, now, roundError);
+    for (const r of results) {
+      const canary = this.canaries.get(r.ip);
+      if (!canary) continue;
+      const { state, changedFrom } = detect(canary, r, now, this.config);
+      this.canaries.set(r.ip, state);
+      if (changedFrom !== undefined) this.o.logger.info({ ip: r.ip, from: changedFrom, to: state.verdict }, `canary ${r.ip} is ${state.verdict}`);
+    }
+    for (const r of results) {
+      const before = this.targets.get(r.ip);
+      if (!before) continue; // removed by a reload during the round
+      const { state, changedFrom } = detect(before, r, now, this.config);
+      this.targets.set(r.ip, state);
+      this.o.logger.debug({ ip: r.ip, ok: r.ok, rttMs: r.rttMs, error: r.error, local: r.local, misses: state.misses, successes: state.successes, verdict: state.verdict }, 'probe');
+      if (changedFrom !== undefined) {
+        this.o.logger.info({ ip: r.ip, from: changedFrom, to: state.verdict, misses: state.misses, successes: state.successes, lastError: state.lastError }, `local verdict: ${r.ip} is ${state.verdict}`);
+        this.o.events.localVerdict?.({ ip: r.ip, from: changedFrom, to: state.verdict, at: now });
+      }
+    }
+    this.updateSelfCheck(now);
+    this.updateVotes();
+    if (this.o.gossip) {
+      this.trackPeers();
+      this.applyQuorum({ type: 'tick' });
+    }
+  }
+
+  // ---- self-check and votes --------------------------------------------------
+
+  /**
+   * Probes this round could not send (local errors, see src/probe/local.ts):
+   * remembers whether the whole round went unobserved (for the self-check)
+   * and warns once per {@link NO_OBSERVATION_LOG_MS} at most, one line for
+   * the round, never one per IP.
+   */
+  private noteNotSent(results: readonly ProbeResult[], now: number, roundError: unknown): void {
+    const reasons = new Map<string, number>();
+    let example: string | undefined;
+    for (const r of results) {
+      if (r.ok || r.local === undefined) continue;
+      reasons.set(r.local, (reasons.get(r.local) ?? 0) + 1);
+      example ??= r.error;
+    }
+    const notSent = [...reasons.values()].reduce((a, b) => a + b, 0);
+    this.noObservation = results.length > 0 && notSent === results.length ? [...reasons.keys()].sort().join(', ') : undefined;
+    if (notSent === 0) {
+      if (this.notSentLog) {
+        this.o.logger.info({ sinceMs: now - this.notSentLog.since }, 'probes are sent again: every target observed this round');
+        this.notSentLog = undefined;
+      }
+      return;
+    }
+    const log = (this.notSentLog ??= { since: now, loggedAt: undefined, rounds: 0, probes: 0 });
+    log.rounds += 1;
+    log.probes += notSent;
+    if (log.loggedAt !== undefined && now - log.loggedAt < NO_OBSERVATION_LOG_MS) return;
+    const codes = [...reasons.keys()].sort().join(', ');
+    this.o.logger.warn(
+      { reasons: Object.fromEntries(reasons), notSent, targets: results.length, roundsSinceLastWarning: log.rounds, probesSinceLastWarning: log.probes, example, err: roundError },
+      `${notSent} of ${results.length} probes could not be sent (${codes}): no observation for those targets, their verdicts are kept (not counted as misses)`,
+    );
+    log.loggedAt = now;
+    log.rounds = 0;
+    log.probes = 0;
+  }
+
+  private updateSelfCheck(now: number): void {
+    const r = selfCheck({
+      targets: [...this.targets.values()].map((s) => s.verdict),
+      canaries: [...this.canaries.values()].map((s) => s.verdict),
+      freezeMinTargets: this.config.freezeMinTargets,
+      freezeShare: this.config.freezeShare,
+      noObservation: this.noObservation,
+    });
+    const prev = this.selfState;
+    if (r.state === prev.state) {
+      this.selfState = { ...prev, detail: r.detail };
+      return;
+    }
+    this.selfState = { state: r.state, since: now, detail: r.detail };
+    if (r.state === 'healthy') this.o.logger.info({ selfCheck: r.state, was: prev.state }, `self-check healthy again: this agent's down votes count again (${r.detail})`);
+    else this.o.logger.warn({ selfCheck: r.state, was: prev.state }, `self-check: ${r.detail}; this agent's down votes are abstentions until it recovers`);
+    this.o.events.selfCheck?.({ from: prev.state, to: r.state, detail: r.detail, at: now });
+  }
+
+  /** Feeds quorum (and peers) the votes that changed since last time. */
+  private updateVotes(): void {
+    const changed: Array<{ ip: string; verdict: Verdict }> = [];
+    for (const [ip, s] of this.targets) {
+      const vote = effectiveVote(s.verdict, this.selfState.state);
+      if ((this.votes.get(ip) ?? 'unknown') === vote) continue;
+      this.votes.set(ip, vote);
+      changed.push({ ip, verdict: vote });
+    }
+    if (changed.length === 0) return;
+    // One instant for the vote here and its stamp on the wire: writer
+    // election orders votes by when they turned, and every agent must see
+    // the same order. Logging, watchers and the reconcile this step may
+    // start run in between; on a loaded machine a second clock read here
+    // was tens of milliseconds later, enough for two agents to both count
+    // themselves the writer.
+    const at = this.now();
+    this.applyQuorum({ type: 'locals', votes: changed }, at);
+    if (this.o.gossip) this.publish(changed, false, at);
+  }
+
+  // ---- cluster ------------------------------------------------------------
+
+  private onObservations(from: string, batch: ObservationBatch, receivedAt: number): void {
+    if (this.o.signal.aborted) return;
+    this.delays.push(receivedAt - batch.sentAt);
+    if (this.delays.length > DELAY_SAMPLES) this.delays.shift();
+    this.applyQuorum({ type: 'observations', peer: from, observations: batch.observations, full: batch.full, sentAt: batch.sentAt }, receivedAt);
+  }
+
+  private trackPeers(): void {
+    if (!this.o.gossip) return;
+    const now = new Set<string>();
+    for (const p of this.o.gossip.peers()) if (p.connected && p.id) now.add(p.id);
+    for (const id of this.connectedPeers) if (!now.has(id)) this.applyQuorum({ type: 'peer-left', peer: id });
+    this.connectedPeers = now;
+  }
+
+  private publish(observations: Array<{ ip: string; verdict: Verdict }>, full: boolean, sentAt?: number): void {
+    this.o.gossip?.publish(observations, full, sentAt).catch((err: unknown) => this.o.logger.warn({ err }, 'gossip publish failed'));
+  }
+
+  /** Every vote, with its turn time when it turned within the freshness window (writer election needs it; older turns all compare equal). */
+  private fullState(now: number): Observation[] {
+    const recent = now - freshnessMs(this.config);
+    return [...this.targets.keys()].map((ip) => {
+      const verdict = this.votes.get(ip) ?? 'unknown';
+      const own = this.quorum.local.get(ip);
+      return own && own.verdict === verdict && verdict !== 'unknown' && own.since >= recent ? { ip, verdict, turnedAt: own.since } : { ip, verdict };
+    });
+  }
+
+  private scheduleFullState(): void {
+    if (this.o.signal.aborted) return;
+    this.fullStateTimer = this.o.scheduler.setTimer(() => {
+      this.publish(this.fullState(this.now()), true);
+      this.scheduleFullState();
+    }, fullStateIntervalMs(this.config));
+  }
+
+  private applyQuorum(event: QuorumEvent, at = this.now()): void {
+    const r = quorumStep(this.quorum, event, at, this.quorumOptions());
+    this.quorum = r.state;
+    for (const c of r.changes) {
+      this.o.logger.info({ ip: c.ip, from: c.from, to: c.to, agreed: c.agreed }, `cluster verdict: ${c.ip} is ${c.to}`);
+      this.o.events.clusterVerdict?.({ ip: c.ip, from: c.from, to: c.to, agreed: c.agreed, at });
+    }
+    if (r.changes.length > 0) this.o.onVerdictChange();
+  }
+}

@@ -1,0 +1,162 @@
+import type { TargetState } from '../detect/detector.js';
+import type { PeerStatus } from '../gossip/types.js';
+import type { SelfCheckState, Verdict } from '../model.js';
+import { clusterVerdict, type ClusterVerdict, type QuorumState } from '../quorum/quorum.js';
+
+/**
+ * The status view model: what `GET /status`, `goavail status` and the
+ * metrics read. The observer and the controller hand over plain state
+ * ({@link ObserverState}, {@link ControllerState}); {@link agentStatus}
+ * turns it into this view, English `why` sentences included. Pure.
+ */
+
+/** What the agent last did to DNS, for logs and status. */
+export interface DnsActivity {
+  readonly at: number;
+  readonly ok: boolean;
+  readonly changes: readonly string[];
+  readonly error?: string;
+}
+
+export interface PeerObservation {
+  readonly peer: string;
+  readonly verdict: Verdict;
+  /** How long ago it arrived (ms). */
+  readonly ageMs: number;
+  /** Whether it still counts (younger than the freshness window). */
+  readonly fresh: boolean;
+}
+
+export interface TargetStatus {
+  readonly ip: string;
+  /** This agent's own detector. */
+  readonly local: TargetState;
+  /** The vote it casts (its verdict, or unknown while the self-check abstains). */
+  readonly vote: Verdict;
+  /** Each peer's latest observation. */
+  readonly peers: readonly PeerObservation[];
+  readonly cluster: ClusterVerdict;
+  /** hostname → whether DNS held a record for this IP at the last read (undefined: not read yet). */
+  readonly inDns: Readonly<Record<string, boolean | undefined>>;
+  readonly lastAction: LastAction | undefined;
+  /** For an IP out of DNS: why (which agents agreed, since when). */
+  readonly why: string | undefined;
+}
+
+export interface LastAction {
+  readonly summary: string;
+  readonly at: number;
+}
+
+export interface SelfCheckView {
+  readonly state: SelfCheckState;
+  readonly since: number | undefined;
+  readonly detail: string;
+}
+
+export interface AgentStatus {
+  readonly id: string;
+  readonly dryRun: boolean;
+  readonly startedAt: number | undefined;
+  readonly configFile: string;
+  readonly running: boolean;
+  /** Last completed probe round (ms). */
+  readonly lastRoundAt: number | undefined;
+  readonly intervalMs: number;
+  readonly minPeersAgree: number;
+  readonly freshnessMs: number;
+  readonly selfCheck: SelfCheckView;
+  readonly targets: readonly TargetStatus[];
+  readonly canaries: ReadonlyArray<{ readonly ip: string; readonly state: TargetState }>;
+  readonly peers: readonly PeerStatus[];
+  readonly lastReconcile: DnsActivity | undefined;
+  readonly consecutiveReconcileFailures: number;
+  readonly held: readonly string[];
+}
+
+/** The observer's plain state (probe loop, detectors, self-check, votes, quorum). */
+export interface ObserverState {
+  readonly id: string;
+  readonly lastRoundAt: number | undefined;
+  readonly intervalMs: number;
+  readonly minPeersAgree: number;
+  readonly freshnessMs: number;
+  readonly selfCheck: SelfCheckView;
+  /** ip → detector, in configured order. */
+  readonly targets: ReadonlyMap<string, TargetState>;
+  /** ip → the vote last cast. */
+  readonly votes: ReadonlyMap<string, Verdict>;
+  readonly canaries: ReadonlyMap<string, TargetState>;
+  readonly quorum: QuorumState;
+  readonly peers: readonly PeerStatus[];
+}
+
+/** The controller's plain state (what it read from DNS, what it did). */
+export interface ControllerState {
+  readonly hostnames: readonly string[];
+  /** hostname → the IPs its records pointed at, at the last read (undefined: not read yet). */
+  readonly lastRead: ReadonlyMap<string, ReadonlySet<string>> | undefined;
+  /** ip → the last change made (or, in dry-run, that would have been). */
+  readonly lastActions: ReadonlyMap<string, LastAction>;
+  readonly lastReconcile: DnsActivity | undefined;
+  readonly consecutiveReconcileFailures: number;
+  /** Removals held back by the keep-last-record policy, `A www.example.com 203.0.113.7`. */
+  readonly held: readonly string[];
+}
+
+export interface AgentMeta {
+  readonly dryRun: boolean;
+  readonly startedAt: number | undefined;
+  readonly configFile: string;
+  readonly running: boolean;
+}
+
+export function agentStatus(meta: AgentMeta, o: ObserverState, c: ControllerState, now: number): AgentStatus {
+  const targets: TargetStatus[] = [...o.targets].map(([ip, local]) => {
+    const cluster = clusterVerdict(o.quorum, ip);
+    const peers: PeerObservation[] = [];
+    for (const [peer, votes] of o.quorum.votes) {
+      const v = votes.get(ip);
+      if (v) peers.push({ peer, verdict: v.verdict, ageMs: now - v.at, fresh: now - v.at <= o.freshnessMs });
+    }
+    const inDns: Record<string, boolean | undefined> = {};
+    for (const h of c.hostnames) inDns[h] = c.lastRead?.get(h)?.has(ip) ?? (c.lastRead ? false : undefined);
+    return { ip, local, vote: o.votes.get(ip) ?? local.verdict, peers, cluster, inDns, lastAction: c.lastActions.get(ip), why: whyOut(inDns, cluster, now) };
+  });
+  return {
+    id: o.id,
+    dryRun: meta.dryRun,
+    startedAt: meta.startedAt,
+    configFile: meta.configFile,
+    running: meta.running,
+    lastRoundAt: o.lastRoundAt,
+    intervalMs: o.intervalMs,
+    minPeersAgree: o.minPeersAgree,
+    freshnessMs: o.freshnessMs,
+    selfCheck: { ...o.selfCheck },
+    targets,
+    canaries: [...o.canaries].map(([ip, state]) => ({ ip, state })),
+    peers: o.peers,
+    lastReconcile: c.lastReconcile,
+    consecutiveReconcileFailures: c.consecutiveReconcileFailures,
+    held: c.held,
+  };
+}
+
+/**
+ * For an IP missing from DNS under some hostname: why.
+ *
+ * | missing somewhere | cluster verdict | why                                          |
+ * |-------------------|-----------------|----------------------------------------------|
+ * | no                | any             | undefined                                    |
+ * | yes               | down            | down by agreement of …, since …              |
+ * | yes               | up              | up: the record will be (re)created …         |
+ * | yes               | unknown         | not seen in DNS; verdict unknown …           |
+ */
+export function whyOut(inDns: Readonly<Record<string, boolean | undefined>>, cluster: ClusterVerdict, now: number): string | undefined {
+  const out = Object.values(inDns).some((v) => v === false);
+  if (!out) return undefined;
+  if (cluster.verdict === 'down') return `down by agreement of ${cluster.agreed.join(', ')} since ${new Date(cluster.since ?? now).toISOString()}`;
+  if (cluster.verdict === 'up') return 'up: the record will be (re)created on the next reconcile';
+  return 'not seen in DNS; verdict unknown so goavail leaves it as it is';
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { INITIAL } from '../../../src/detect/detector.js';
+import { initialQuorum, step, type ClusterVerdict } from '../../../src/quorum/quorum.js';
+import { agentStatus, whyOut } from '../../../src/status/view.js';
+
+describe('status view: why an IP is out of DNS', () => {
+  const T = Date.UTC(2026, 0, 2, 3, 4, 5);
+  const down: ClusterVerdict = { verdict: 'down', since: T, agreed: ['a', 'self'] };
+  const up: ClusterVerdict = { verdict: 'up', since: T, agreed: ['self'] };
+  const unknown: ClusterVerdict = { verdict: 'unknown', since: undefined, agreed: [] };
+  const cases: Array<[string, Record<string, boolean | undefined>, ClusterVerdict, string | undefined]> = [
+    ['in DNS everywhere', { www: true, api: true }, down, undefined],
+    ['not read yet', { www: undefined }, down, undefined],
+    ['no hostname', {}, down, undefined],
+    ['out, down', { www: true, api: false }, down, 'down by agreement of a, self since 2026-01-02T03:04:05.000Z'],
+    ['out, up', { www: false }, up, 'up: the record will be (re)created on the next reconcile'],
+    ['out, unknown', { www: false }, unknown, 'not seen in DNS; verdict unknown so goavail leaves it as it is'],
+  ];
+  for (const [name, inDns, cluster, why] of cases) {
+    it(name, () => expect(whyOut(inDns, cluster, T + 1000)).toBe(why));
+  }
+});
+
+describe('status view: agentStatus', () => {
+  it('builds the view from plain observer and controller state', () => {
+    const now = 50_000;
+    let quorum = initialQuorum('self', ['192.0.2.1', '192.0.2.2']);
+    quorum = step(quorum, { type: 'observations', peer: 'p1', observations: [{ ip: '192.0.2.1', verdict: 'down' }], full: false }, 10_000, { minPeersAgree: 1, freshnessMs: 30_000 }).state;
+    const s = agentStatus(
+      { dryRun: true, startedAt: 1, configFile: '/etc/goavail.toml', running: true },
+      {
+        id: 'self', lastRoundAt: 49_000, intervalMs: 1000, minPeersAgree: 1, freshnessMs: 30_000,
+        selfCheck: { state: 'healthy', since: undefined, detail: 'ok' },
+        targets: new Map([['192.0.2.1', { ...INITIAL, verdict: 'down' as const }], ['192.0.2.2', INITIAL]]),
+        votes: new Map([['192.0.2.1', 'unknown' as const]]),
+        canaries: new Map([['192.0.2.9', INITIAL]]),
+        quorum, peers: [],
+      },
+      {
+        hostnames: ['www.example.com'],
+        lastRead: new Map([['www.example.com', new Set(['192.0.2.2'])]]),
+        lastActions: new Map([['192.0.2.2', { summary: 'would add A www.example.com 192.0.2.2', at: 7 }]]),
+        lastReconcile: { at: 8, ok: true, changes: [] }, consecutiveReconcileFailures: 0, held: [],
+      },
+      now,
+    );
+    expect(Object.keys(s)).toEqual(['id', 'dryRun', 'startedAt', 'configFile', 'running', 'lastRoundAt', 'intervalMs', 'minPeersAgree', 'freshnessMs', 'selfCheck', 'targets', 'canaries', 'peers', 'lastReconcile', 'consecutiveReconcileFailures', 'held']);
+    expect(s.targets.map((t) => [t.ip, t.vote, t.inDns, t.why])).toEqual([
+      ['192.0.2.1', 'unknown', { 'www.example.com': false }, 'not seen in DNS; verdict unknown so goavail leaves it as it is'],
+      ['192.0.2.2', 'unknown', { 'www.example.com': true }, undefined],
+    ]);
+    expect(s.targets[0]!.peers).toEqual([{ peer: 'p1', verdict: 'down', ageMs: 40_000, fresh: false }]);
+    expect(s.targets[1]!.lastAction).toEqual({ summary: 'would add A www.example.com 192.0.2.2', at: 7 });
+    expect(s.canaries).toEqual([{ ip: '192.0.2.9', state: INITIAL }]);
+  });
+});
