@@ -1,4 +1,5 @@
 import Cloudflare, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, type APIPromise } from 'cloudflare';
+import { parseRetryAfter, parseRetryAfterMs } from '../backoff.js';
 import type { Logger } from '../log.js';
 import { canonicalIp, parseIp } from '../net/ip.js';
 import { withRetry, type RetryOptions } from './retry.js';
@@ -446,7 +447,7 @@ export class CloudflareProvider implements DnsProvider {
         this.#zoneId = undefined; // the zone may have been re-created: look it up again next time
         return make('not-found', `Cloudflare zone "${this.#zoneName}" (id ${staleId ?? 'unknown'}) no longer exists or is not visible while ${op} (${detail})`);
       }
-      if (status === 429) return make('rate-limit', `Cloudflare rate limit hit while ${op} (${detail})`, retryAfterSeconds(err.headers));
+      if (status === 429) return make('rate-limit', `Cloudflare rate limit hit while ${op} (${detail})`, retryAfterSeconds(err.headers, this.#now()));
       if (status >= 500) return make('server', `Cloudflare server error while ${op} (${detail})`);
       if (status === 408) return make('timeout', `Cloudflare timed out the request while ${op} (${detail})`);
       if (status === 409) return make('conflict', `Cloudflare reported a conflict while ${op} (${detail})`);
@@ -540,19 +541,13 @@ function describe(errors: readonly ErrorItem[]): string {
   return `: ${errors.map((e) => `${e.code} ${e.message}`.trim()).join('; ')}`;
 }
 
-/** Retry-After as seconds (delta or HTTP date), or Retry-After-Ms; undefined when absent or unreadable. */
-function retryAfterSeconds(headers: Headers | undefined): number | undefined {
-  const ms = headers?.get('retry-after-ms');
-  if (ms) {
-    const n = Number(ms);
-    if (Number.isFinite(n) && n >= 0) return n / 1000;
-  }
-  const raw = headers?.get('retry-after')?.trim();
-  if (!raw) return undefined;
-  if (/^\d+(\.\d+)?$/.test(raw)) return Number(raw);
-  const date = Date.parse(raw);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, (date - Date.now()) / 1000);
+/**
+ * The wait the server asked for, in seconds: Retry-After-Ms first, else
+ * Retry-After (src/backoff.ts reads both); undefined when absent or unreadable.
+ */
+function retryAfterSeconds(headers: Headers | undefined, now: number): number | undefined {
+  const ms = parseRetryAfterMs(headers?.get('retry-after-ms')) ?? parseRetryAfter(headers?.get('retry-after'), now);
+  return ms === undefined ? undefined : ms / 1000;
 }
 
 /** Resolves or rejects with `promise`, or rejects with the signal's reason as soon as it aborts. */
