@@ -1,6 +1,8 @@
 import Cloudflare, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, type APIPromise } from 'cloudflare';
+import { parseRetryAfter, parseRetryAfterMs } from '../backoff.js';
 import type { Logger } from '../log.js';
 import { canonicalIp, parseIp } from '../net/ip.js';
+import { DEFAULT_BATCH_CHANGES, splitChanges } from './batch.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import { DnsError, type Change, type DnsErrorKind, type DnsProvider, type DnsRecord, type NewRecord, type RecordType } from './types.js';
 
@@ -46,12 +48,106 @@ export interface CloudflareProviderOptions {
   /** Per-request timeout, each retry included separately (default 10000). */
   requestTimeoutMs?: number;
   retry?: RetryOptions;
-  /** Apply each plan as one transactional batch call (default true). */
+  /** Apply each plan as transactional batch calls (default true). */
   useBatch?: boolean;
+  /** Changes per batch call at most, a (name, type) group never split (default 200; src/dns/batch.ts). */
+  batchChanges?: number;
   /** `per_page` of record listings (default 5000). */
   pageSize?: number;
   /** Injected for tests (default Date.now). */
   now?: () => number;
+  /** Injected for tests: the API calls (default: the SDK on `baseURL` with `credentials`). */
+  api?: CloudflareDns;
+}
+
+/** A record's fields as the API takes them. */
+export interface RecordBody {
+  type: RecordType;
+  name: string;
+  content: string;
+  proxied: boolean;
+  ttl: number;
+}
+
+/** The result and paging info of one answer that said `success: true`. */
+export interface Envelope {
+  result: unknown;
+  resultInfo: Record<string, unknown> | undefined;
+}
+
+/**
+ * The subset of the Cloudflare API that we actually use (after external-dns's
+ * `cloudFlareDNS`), so the provider's logic — zone choice, paging, batch and
+ * its one-by-one fallback, "already exists/gone" — can be tested against a
+ * fake that records its calls, with no HTTP. `sdkCloudflareDns` is the real
+ * one, a thin wrapper tested through the SDK against a local HTTP stand-in.
+ *
+ * Each call resolves with the envelope of a `success: true` answer or rejects
+ * with what the SDK throws (APIError and its connection errors) or an
+ * EnvelopeError; the provider turns every rejection into a CloudflareDnsError.
+ * The parameter shapes are the SDK's.
+ */
+export interface CloudflareDns {
+  listZones(params: { name: string; per_page: number }, signal?: AbortSignal): Promise<Envelope>;
+  getZone(params: { zone_id: string }, signal?: AbortSignal): Promise<Envelope>;
+  listRecords(params: { zone_id: string; name: { exact: string }; page: number; per_page: number }, signal?: AbortSignal): Promise<Envelope>;
+  createRecord(params: { zone_id: string } & RecordBody, signal?: AbortSignal): Promise<Envelope>;
+  deleteRecord(id: string, params: { zone_id: string }, signal?: AbortSignal): Promise<Envelope>;
+  batchRecords(params: { zone_id: string; deletes: { id: string }[]; posts: RecordBody[] }, signal?: AbortSignal): Promise<Envelope>;
+}
+
+/** An answer that is not a `success: true` JSON envelope; `errors` undefined: the body is not JSON. */
+export class EnvelopeError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errors: readonly ErrorItem[] | undefined,
+  ) {
+    super(errors === undefined ? `HTTP ${status}, body not JSON` : `HTTP ${status}, success: false`);
+    this.name = 'EnvelopeError';
+  }
+}
+
+/** The real CloudflareDns: the SDK's calls, each answer read and checked within `timeoutMs`. */
+export function sdkCloudflareDns(client: Cloudflare, timeoutMs: number): CloudflareDns {
+  const call = async (p: APIPromise<unknown>, signal: AbortSignal | undefined): Promise<Envelope> => readEnvelope(await p.asResponse(), timeoutMs, signal);
+  return {
+    listZones: (params, signal) => call(client.zones.list(params, { signal }), signal),
+    getZone: (params, signal) => call(client.zones.get(params, { signal }), signal),
+    listRecords: (params, signal) => call(client.dns.records.list(params, { signal }), signal),
+    createRecord: (params, signal) => call(client.dns.records.create(params, { signal }), signal),
+    deleteRecord: (id, params, signal) => call(client.dns.records.delete(id, params, { signal }), signal),
+    batchRecords: (params, signal) => call(client.dns.records.batch(params, { signal }), signal),
+  };
+}
+
+/** The body of `response` as a checked envelope; the read is bounded by `timeoutMs`. */
+async function readEnvelope(response: Response, timeoutMs: number, signal: AbortSignal | undefined): Promise<Envelope> {
+  let text: string;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    text = await Promise.race([
+      response.text(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new APIConnectionTimeoutError({ message: 'Timed out reading the response body.' })), timeoutMs);
+      }),
+    ]);
+  } catch (err) {
+    response.body?.cancel().catch(() => undefined);
+    if (signal?.aborted) throw signal.reason;
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new EnvelopeError(response.status, undefined);
+  }
+  const b = body as { success?: unknown; errors?: unknown; result?: unknown; result_info?: unknown } | null;
+  if (typeof b !== 'object' || b === null || b.success !== true) throw new EnvelopeError(response.status, errorItems(b?.errors));
+  const info = b.result_info;
+  return { result: b.result, resultInfo: typeof info === 'object' && info !== null ? (info as Record<string, unknown>) : undefined };
 }
 
 /**
@@ -83,11 +179,6 @@ const BATCH_RETRY_MS = 10 * 60_000;
 /** Pages of one name's listing at most (500,000 records at the default page size). */
 const MAX_PAGES = 100;
 
-interface Envelope {
-  result: unknown;
-  resultInfo: Record<string, unknown> | undefined;
-}
-
 /** Thrown by the batch path when the API has no batch endpoint; never leaves this module. */
 class BatchUnavailable extends Error {}
 
@@ -99,7 +190,8 @@ class BatchUnavailable extends Error {}
  *   once: after a wait the plan may be stale (an IP down at planning time
  *   may be up again), so a failed change goes up to the agent, which waits
  *   (Retry-After or backoff), re-reads and re-plans.
- * - `apply` sends a plan as one batch (deletes then posts, all or nothing).
+ * - `apply` sends a plan as batches (deletes then posts, all or nothing per
+ *   batch) of at most 200 changes, each (name, type) whole in one batch.
  *   Without a batch endpoint it falls back to single calls for 10 minutes,
  *   creates first so a name never has zero records in between; there
  *   "already exists" and "already gone" count as done, which makes a resent
@@ -111,7 +203,8 @@ class BatchUnavailable extends Error {}
  */
 export class CloudflareProvider implements DnsProvider {
   readonly name = 'cloudflare';
-  readonly #client: Cloudflare;
+  readonly #api: CloudflareDns;
+  readonly #batchChanges: number;
   readonly #zoneName: string;
   readonly #pinnedZoneId: string | undefined;
   readonly #logger: Logger;
@@ -153,13 +246,19 @@ export class CloudflareProvider implements DnsProvider {
     if (this.#secrets.length === 0) {
       throw new DnsError('auth', `Cloudflare credentials are empty: ${this.#credentialHint}`);
     }
-    this.#client = new Cloudflare({
-      ...auth,
-      ...(opts.baseURL !== undefined ? { baseURL: opts.baseURL } : {}),
-      maxRetries: 0,
-      timeout: this.#timeoutMs,
-      logLevel: 'off',
-    });
+    this.#batchChanges = opts.batchChanges ?? DEFAULT_BATCH_CHANGES;
+    this.#api =
+      opts.api ??
+      sdkCloudflareDns(
+        new Cloudflare({
+          ...auth,
+          ...(opts.baseURL !== undefined ? { baseURL: opts.baseURL } : {}),
+          maxRetries: 0,
+          timeout: this.#timeoutMs,
+          logLevel: 'off',
+        }),
+        this.#timeoutMs,
+      );
   }
 
   /** The zone id, looked up (or, when pinned, checked) once and cached; concurrent callers share one lookup. */
@@ -205,7 +304,7 @@ export class CloudflareProvider implements DnsProvider {
       for (let page = 1; ; page++) {
         const env = await this.#request(
           `listing records of ${name} (page ${page})`,
-          (s) => this.#client.dns.records.list({ zone_id: zoneId, name: { exact: name }, page, per_page: this.#pageSize }, { signal: s }),
+          (s) => this.#api.listRecords({ zone_id: zoneId, name: { exact: name }, page, per_page: this.#pageSize }, s),
           signal,
         );
         if (!Array.isArray(env.result)) throw new CloudflareDnsError('bad-response', `Cloudflare answered a record listing of ${name} without a result list`);
@@ -233,28 +332,36 @@ export class CloudflareProvider implements DnsProvider {
   async apply(changes: readonly Change[], signal?: AbortSignal): Promise<void> {
     if (changes.length === 0) return;
     const zoneId = await this.zoneId(signal);
+    let rest: readonly Change[] = changes;
     if (this.#useBatch && this.#now() >= this.#batchRetryAt) {
-      try {
-        await this.#applyBatch(zoneId, changes, signal);
-        return;
-      } catch (err) {
-        if (!(err instanceof BatchUnavailable)) throw err;
-        this.#batchRetryAt = this.#now() + BATCH_RETRY_MS;
-        this.#logger.warn(
-          { provider: this.name, zone: this.#zoneName, reason: err.message, retryBatchInMs: BATCH_RETRY_MS },
-          'cloudflare batch endpoint unavailable, applying changes one call at a time for the next 10 minutes',
-        );
+      // At most batchChanges per call, each (name, type) whole in one call (src/dns/batch.ts).
+      // A failure after the first call leaves the earlier calls applied; the agent re-reads.
+      const batches = splitChanges(changes, this.#batchChanges);
+      for (let i = 0; i < batches.length; i++) {
+        try {
+          await this.#applyBatch(zoneId, batches[i]!, signal, batches.length > 1 ? `batch ${i + 1} of ${batches.length}` : 'one batch');
+        } catch (err) {
+          if (!(err instanceof BatchUnavailable)) throw err;
+          this.#batchRetryAt = this.#now() + BATCH_RETRY_MS;
+          this.#logger.warn(
+            { provider: this.name, zone: this.#zoneName, reason: err.message, retryBatchInMs: BATCH_RETRY_MS },
+            'cloudflare batch endpoint unavailable, applying changes one call at a time for the next 10 minutes',
+          );
+          rest = batches.slice(i).flat();
+          break;
+        }
+        if (i === batches.length - 1) return;
       }
     }
-    await this.#applyOneByOne(zoneId, changes, signal);
+    await this.#applyOneByOne(zoneId, rest, signal);
   }
 
-  async #applyBatch(zoneId: string, changes: readonly Change[], signal?: AbortSignal): Promise<void> {
+  async #applyBatch(zoneId: string, changes: readonly Change[], signal: AbortSignal | undefined, which: string): Promise<void> {
     const deletes = changes.filter((c) => c.op === 'delete').map((c) => ({ id: c.record.id }));
     const posts = changes.filter((c) => c.op === 'create').map((c) => recordBody(c.record));
-    const op = `applying ${deletes.length} deletion(s) and ${posts.length} creation(s) as one batch`;
+    const op = `applying ${deletes.length} deletion(s) and ${posts.length} creation(s) as ${which}`;
     try {
-      await this.#request(op, (s) => this.#client.dns.records.batch({ zone_id: zoneId, deletes, posts }, { signal: s }), signal, { change: true });
+      await this.#request(op, (s) => this.#api.batchRecords({ zone_id: zoneId, deletes, posts }, s), signal, { change: true });
     } catch (err) {
       if (!(err instanceof CloudflareDnsError)) throw err;
       const { status, codes } = err;
@@ -280,7 +387,7 @@ export class CloudflareProvider implements DnsProvider {
       try {
         await this.#request(
           `creating ${r.type} ${r.name} ${r.content}`,
-          (s) => this.#client.dns.records.create({ zone_id: zoneId, ...recordBody(r) }, { signal: s }),
+          (s) => this.#api.createRecord({ zone_id: zoneId, ...recordBody(r) }, s),
           signal,
           { change: true },
         );
@@ -295,7 +402,7 @@ export class CloudflareProvider implements DnsProvider {
       try {
         await this.#request(
           `deleting ${r.type} ${r.name} ${r.content} (${r.id})`,
-          (s) => this.#client.dns.records.delete(r.id, { zone_id: zoneId }, { signal: s }),
+          (s) => this.#api.deleteRecord(r.id, { zone_id: zoneId }, s),
           signal,
           { change: true },
         );
@@ -313,7 +420,7 @@ export class CloudflareProvider implements DnsProvider {
    */
   async #lookupZone(signal: AbortSignal): Promise<string> {
     if (this.#pinnedZoneId !== undefined) return this.#checkPinnedZone(this.#pinnedZoneId, signal);
-    const env = await this.#request(`looking up zone ${this.#zoneName}`, (s) => this.#client.zones.list({ name: this.#zoneName, per_page: 50 }, { signal: s }), signal);
+    const env = await this.#request(`looking up zone ${this.#zoneName}`, (s) => this.#api.listZones({ name: this.#zoneName, per_page: 50 }, s), signal);
     if (!Array.isArray(env.result)) throw new CloudflareDnsError('bad-response', `Cloudflare answered the lookup of zone ${this.#zoneName} without a result list`);
     const zones: { id: string; status: string }[] = [];
     for (const z of env.result as unknown[]) {
@@ -340,7 +447,7 @@ export class CloudflareProvider implements DnsProvider {
 
   /** A pinned zone id: one read, to check that it is the zone of dns_domain. */
   async #checkPinnedZone(id: string, signal: AbortSignal): Promise<string> {
-    const env = await this.#request(`reading zone_id ${id}`, (s) => this.#client.zones.get({ zone_id: id }, { signal: s }), signal);
+    const env = await this.#request(`reading zone_id ${id}`, (s) => this.#api.getZone({ zone_id: id }, s), signal);
     const name = (env.result as { name?: unknown } | null)?.name;
     if (typeof name !== 'string') throw new CloudflareDnsError('bad-response', `Cloudflare answered the read of zone_id ${id} without a zone name`);
     if (normaliseName(name) !== this.#zoneName) {
@@ -362,12 +469,11 @@ export class CloudflareProvider implements DnsProvider {
   }
 
   /** One API call, a read with retries, a change (`change: true`) sent once; returns the checked envelope or throws a mapped error. */
-  async #request(op: string, send: (signal?: AbortSignal) => APIPromise<unknown>, signal: AbortSignal | undefined, opts: { change?: boolean } = {}): Promise<Envelope> {
+  async #request(op: string, send: (signal?: AbortSignal) => Promise<Envelope>, signal: AbortSignal | undefined, opts: { change?: boolean } = {}): Promise<Envelope> {
     return withRetry(
       async () => {
         try {
-          const response = await send(signal).asResponse();
-          return await this.#readEnvelope(response, op, signal);
+          return await send(signal);
         } catch (err) {
           throw this.#mapError(err, op, signal);
         }
@@ -383,45 +489,18 @@ export class CloudflareProvider implements DnsProvider {
     );
   }
 
-  async #readEnvelope(response: Response, op: string, signal: AbortSignal | undefined): Promise<Envelope> {
-    let text: string;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      text = await Promise.race([
-        response.text(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new APIConnectionTimeoutError({ message: 'Timed out reading the response body.' })), this.#timeoutMs);
-        }),
-      ]);
-    } catch (err) {
-      response.body?.cancel().catch(() => undefined);
-      if (signal?.aborted) throw signal.reason;
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new CloudflareDnsError('bad-response', `Cloudflare answered ${op} with HTTP ${response.status} and a body that is not JSON`, { status: response.status });
-    }
-    const b = body as { success?: unknown; errors?: unknown; result?: unknown; result_info?: unknown } | null;
-    if (typeof b !== 'object' || b === null || b.success !== true) {
-      const errors = errorItems(b?.errors);
-      throw new CloudflareDnsError('bad-response', this.#scrub(`Cloudflare reported failure while ${op} (HTTP ${response.status}, success: false)${describe(errors)}`), {
-        status: response.status,
-        codes: errors.map((e) => e.code),
-      });
-    }
-    const info = b.result_info;
-    return { result: b.result, resultInfo: typeof info === 'object' && info !== null ? (info as Record<string, unknown>) : undefined };
-  }
-
   /** Every failure as a DnsError; an abort as the signal's reason. */
   #mapError(err: unknown, op: string, signal: AbortSignal | undefined): unknown {
     if (signal?.aborted) return signal.reason;
     if (err instanceof DnsError) return err;
+    if (err instanceof EnvelopeError) {
+      const { status, errors } = err;
+      if (errors === undefined) return new CloudflareDnsError('bad-response', `Cloudflare answered ${op} with HTTP ${status} and a body that is not JSON`, { status });
+      return new CloudflareDnsError('bad-response', this.#scrub(`Cloudflare reported failure while ${op} (HTTP ${status}, success: false)${describe(errors)}`), {
+        status,
+        codes: errors.map((e) => e.code),
+      });
+    }
     if (err instanceof APIUserAbortError) return new CloudflareDnsError('timeout', `Cloudflare request aborted while ${op}`, { cause: err });
     if (err instanceof APIConnectionTimeoutError) {
       return new CloudflareDnsError('timeout', `Cloudflare did not answer within ${this.#timeoutMs} ms while ${op}`, { cause: err });
@@ -446,7 +525,7 @@ export class CloudflareProvider implements DnsProvider {
         this.#zoneId = undefined; // the zone may have been re-created: look it up again next time
         return make('not-found', `Cloudflare zone "${this.#zoneName}" (id ${staleId ?? 'unknown'}) no longer exists or is not visible while ${op} (${detail})`);
       }
-      if (status === 429) return make('rate-limit', `Cloudflare rate limit hit while ${op} (${detail})`, retryAfterSeconds(err.headers));
+      if (status === 429) return make('rate-limit', `Cloudflare rate limit hit while ${op} (${detail})`, retryAfterSeconds(err.headers, this.#now()));
       if (status >= 500) return make('server', `Cloudflare server error while ${op} (${detail})`);
       if (status === 408) return make('timeout', `Cloudflare timed out the request while ${op} (${detail})`);
       if (status === 409) return make('conflict', `Cloudflare reported a conflict while ${op} (${detail})`);
@@ -517,7 +596,7 @@ function toDnsRecord(item: unknown): { record: DnsRecord; address: boolean } | u
   return { record, address };
 }
 
-function recordBody(r: NewRecord): { type: RecordType; name: string; content: string; proxied: boolean; ttl: number } {
+function recordBody(r: NewRecord): RecordBody {
   return { type: r.type, name: r.name, content: r.content, proxied: r.proxied, ttl: r.ttl };
 }
 
@@ -540,19 +619,13 @@ function describe(errors: readonly ErrorItem[]): string {
   return `: ${errors.map((e) => `${e.code} ${e.message}`.trim()).join('; ')}`;
 }
 
-/** Retry-After as seconds (delta or HTTP date), or Retry-After-Ms; undefined when absent or unreadable. */
-function retryAfterSeconds(headers: Headers | undefined): number | undefined {
-  const ms = headers?.get('retry-after-ms');
-  if (ms) {
-    const n = Number(ms);
-    if (Number.isFinite(n) && n >= 0) return n / 1000;
-  }
-  const raw = headers?.get('retry-after')?.trim();
-  if (!raw) return undefined;
-  if (/^\d+(\.\d+)?$/.test(raw)) return Number(raw);
-  const date = Date.parse(raw);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, (date - Date.now()) / 1000);
+/**
+ * The wait the server asked for, in seconds: Retry-After-Ms first, else
+ * Retry-After (src/backoff.ts reads both); undefined when absent or unreadable.
+ */
+function retryAfterSeconds(headers: Headers | undefined, now: number): number | undefined {
+  const ms = parseRetryAfterMs(headers?.get('retry-after-ms')) ?? parseRetryAfter(headers?.get('retry-after'), now);
+  return ms === undefined ? undefined : ms / 1000;
 }
 
 /** Resolves or rejects with `promise`, or rejects with the signal's reason as soon as it aborts. */

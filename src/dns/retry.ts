@@ -1,3 +1,4 @@
+import { backoffMs } from '../backoff.js';
 import { DnsError } from './types.js';
 
 /**
@@ -12,7 +13,7 @@ import { DnsError } from './types.js';
 export interface RetryOptions {
   /** Total attempts, the first one included (default 4). */
   attempts?: number;
-  /** Backoff base: attempt n waits up to base × 2^(n-1) (default 500 ms). */
+  /** Backoff base: attempt n waits between ½ and 1 × base × 2^(n-1) (default 500 ms; src/backoff.ts). */
   baseDelayMs?: number;
   /** Upper bound of one backoff wait (default 8000 ms). */
   maxDelayMs?: number;
@@ -38,28 +39,28 @@ export interface WithRetryOptions extends RetryOptions {
 }
 
 /**
- * The wait before the next attempt, after `attempt` (1-based) failed with `err`.
- * The one backoff formula: reads retried in place use it, and so does the
- * agent between reconcile passes (base 1 s, capped at reconcile_interval).
+ * The wait before the next attempt, after `attempt` (1-based) failed with `err`:
+ * the one backoff formula of src/backoff.ts, with DNS defaults. Reads retried
+ * in place use it, and so does the agent between reconcile passes (base 1 s,
+ * capped at reconcile_interval).
  *
- * | error carries Retry-After | wait                                          |
- * |---------------------------|-----------------------------------------------|
- * | yes                       | min(retryAfter, maxRetryAfterMs)              |
- * | no                        | random() × min(maxDelayMs, base × 2^(n-1))    |
- *
- * The second row is "full jitter": agents that failed together do not come
- * back together.
+ * | error carries Retry-After | wait                                                       |
+ * |---------------------------|------------------------------------------------------------|
+ * | yes                       | min(retryAfter, maxRetryAfterMs)                           |
+ * | no                        | c/2 + random() × c/2, c = min(maxDelayMs, base × 2^(n-1))  |
  */
 export function retryDelayMs(err: Pick<DnsError, 'retryAfterSeconds'>, attempt: number, opts: RetryOptions = {}): number {
-  const maxRetryAfterMs = opts.maxRetryAfterMs ?? RETRY_DEFAULTS.maxRetryAfterMs;
-  if (err.retryAfterSeconds !== undefined && Number.isFinite(err.retryAfterSeconds) && err.retryAfterSeconds >= 0) {
-    return Math.min(Math.ceil(err.retryAfterSeconds * 1000), maxRetryAfterMs);
-  }
-  const base = opts.baseDelayMs ?? RETRY_DEFAULTS.baseDelayMs;
-  const max = opts.maxDelayMs ?? RETRY_DEFAULTS.maxDelayMs;
-  const ceiling = Math.min(max, base * 2 ** Math.max(0, attempt - 1));
-  const random = opts.random ?? Math.random;
-  return Math.floor(random() * ceiling);
+  const s = err.retryAfterSeconds;
+  return backoffMs(
+    attempt,
+    s === undefined ? undefined : s * 1000,
+    {
+      baseDelayMs: opts.baseDelayMs ?? RETRY_DEFAULTS.baseDelayMs,
+      maxDelayMs: opts.maxDelayMs ?? RETRY_DEFAULTS.maxDelayMs,
+      maxRetryAfterMs: opts.maxRetryAfterMs ?? RETRY_DEFAULTS.maxRetryAfterMs,
+    },
+    opts.random ?? Math.random,
+  );
 }
 
 /**

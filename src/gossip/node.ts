@@ -16,8 +16,8 @@ import { DEFAULT_TOPIC, wrapBatch } from './envelope.js';
 import { GossipListenError } from './errors.js';
 import { PeerGate } from './gate.js';
 import type { Keyring } from './keyring.js';
-import { multiKeyPreSharedKey } from './pnet.js';
-import type { DropReason, Gossip, Observation, ObservationBatch, ObservationHandler, PeerStatus } from './types.js';
+import { MultiKeyPnet } from './pnet.js';
+import type { DropReason, Gossip, Observation, ObservationBatch, ObservationHandler, PeerStatus, PnetCounts } from './types.js';
 import { emptyDropCounts, ReplayGuard, validateMessage } from './validate.js';
 
 export { DEFAULT_TOPIC };
@@ -76,6 +76,8 @@ export const INBOUND_UPGRADE_TIMEOUT_MS = 3000;
 
 /** The libp2p gossip, plus what tests and diagnostics need beyond {@link Gossip}. */
 export interface Libp2pGossip extends Gossip {
+  /** The pnet protector's counts; undefined without a keyring (open network). */
+  pnet(): PnetCounts | undefined;
   /** The addresses this node listens on, with its `/p2p/<id>`. */
   multiaddrs(): string[];
   /** Peer ids with an open connection to this node, configured or not (diagnostics, tests). */
@@ -218,7 +220,7 @@ interface PeerEntry {
  *
  * - Transport: TCP + noise + yamux; with a keyring, a pnet protector that
  *   dials with the first secret's swarm key and accepts any configured
- *   secret's ({@link multiKeyPreSharedKey}), so nodes with none of them
+ *   secret's ({@link MultiKeyPnet}), so nodes with none of them
  *   cannot even finish a handshake.
  * - Messages: StrictSign (origin = signed peer id), sealed with the keyring,
  *   checked by {@link validateMessage} inside gossipsub's topic validator,
@@ -308,6 +310,13 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
   let refusedAddresses = 0;
   let refusedPeers = 0;
 
+  // Dial with the first secret's swarm key, accept any configured one: no
+  // connection gap while crypto_key rotates (see pnet.ts). Kept for pnet().
+  const protector =
+    opts.keyring !== undefined
+      ? new MultiKeyPnet({ psks: opts.keyring.swarmKeys(), logger: log, ...(opts.handshakeTimeoutMs !== undefined ? { timeoutMs: opts.handshakeTimeoutMs } : {}) })
+      : undefined;
+
   const node = await createLibp2p({
     start: false,
     privateKey: opts.privateKey,
@@ -341,11 +350,7 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
     // 10 s (the default) it was ~130 B/s per agent of the 1 KB/s budget.
     connectionMonitor: { pingInterval: 30_000 },
     streamMuxers: [yamux()],
-    // Dial with the first secret's swarm key, accept any configured one: no
-    // connection gap while crypto_key rotates (see pnet.ts).
-    ...(opts.keyring !== undefined
-      ? { connectionProtector: multiKeyPreSharedKey({ psks: opts.keyring.swarmKeys(), logger: log, ...(opts.handshakeTimeoutMs !== undefined ? { timeoutMs: opts.handshakeTimeoutMs } : {}) }) }
-      : {}),
+    ...(protector !== undefined ? { connectionProtector: () => protector } : {}),
     services: {
       identify: identify(),
       pubsub: gossipsub({
@@ -643,6 +648,10 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
 
     drops() {
       return { ...drops };
+    },
+
+    pnet() {
+      return protector?.counts();
     },
 
     multiaddrs() {

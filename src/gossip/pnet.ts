@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import type { AbortOptions, ConnectionProtector, MessageStream, MultiaddrConnection } from '@libp2p/interface';
 import { AbstractMultiaddrConnection, byteStream } from '@libp2p/utils';
 import type { Logger } from '../log.js';
+import { PNET_REJECT_REASONS, type PnetCounts, type PnetRejectReason } from './types.js';
 
 /**
  * A libp2p private-network connection protector that accepts every
@@ -90,8 +91,8 @@ interface XSalsa20 {
 }
 type XSalsa20Factory = (nonce: Uint8Array, key: Uint8Array) => XSalsa20;
 
-// `xsalsa20` is CommonJS without type declarations and comes with
-// @libp2p/pnet (npm hoists it to the top-level node_modules).
+// `xsalsa20` (the cipher @libp2p/pnet uses) is CommonJS without type
+// declarations; it is a direct dependency in package.json.
 const xsalsa20 = createRequire(import.meta.url)('xsalsa20') as XSalsa20Factory;
 
 /**
@@ -210,6 +211,7 @@ export class MultiKeyPnet implements ConnectionProtector {
   readonly #inbound: number[];
   #rejected = 0;
   #failed = 0;
+  readonly #rejects = Object.fromEntries(PNET_REJECT_REASONS.map((r) => [r, 0])) as Record<PnetRejectReason, number>;
 
   /** Throws on an empty list or a malformed key: configuration errors. */
   constructor(init: MultiKeyPnetInit) {
@@ -222,6 +224,11 @@ export class MultiKeyPnet implements ConnectionProtector {
 
   stats(): MultiKeyPnetStats {
     return { outbound: this.#outbound, inbound: [...this.#inbound], rejected: this.#rejected, failed: this.#failed };
+  }
+
+  /** Accepts per key index and rejects by reason (the `rejected` and `failed` of {@link stats}, split by why), for /metrics. */
+  counts(): PnetCounts {
+    return { outbound: this.#outbound, inbound: [...this.#inbound], rejects: { ...this.#rejects } };
   }
 
   async protect(connection: MessageStream, options?: AbortOptions & { initiator?: boolean }): Promise<MessageStream> {
@@ -244,6 +251,7 @@ export class MultiKeyPnet implements ConnectionProtector {
       if (listener) header = (await bytes.read({ bytes: MSS_HEADER.length, signal })).subarray();
     } catch (err) {
       this.#failed++;
+      this.#rejects[deadline.aborted ? 'timeout' : options?.signal?.aborted === true ? 'aborted' : 'closed']++;
       const e = err instanceof Error ? err : new Error(String(err));
       this.#logger?.debug({ remote: maConn.remoteAddr?.toString(), listener, err: e.message, failed: this.#failed }, 'pnet handshake failed');
       maConn.abort(e);
@@ -254,7 +262,12 @@ export class MultiKeyPnet implements ConnectionProtector {
       return this.#box(maConn, bytes, log, remoteNonce, localNonce, header);
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
-      if (!(e instanceof PnetKeyMismatchError)) this.#failed++; // not expected: xsalsa20 allocation
+      if (e instanceof PnetKeyMismatchError) {
+        this.#rejects['no-matching-key']++;
+      } else {
+        this.#failed++; // not expected: xsalsa20 allocation
+        this.#rejects.error++;
+      }
       maConn.abort(e); // never leave the socket open
       throw e;
     }

@@ -51,6 +51,34 @@ export interface PeerStatus {
 export type ObservationHandler = (from: string, batch: ObservationBatch, receivedAt: number) => void;
 
 /**
+ * Why a private-network (pnet) handshake yielded no connection.
+ *
+ * | reason            | what happened                                                      |
+ * |-------------------|--------------------------------------------------------------------|
+ * | no-matching-key   | the dialer's first bytes decrypt under none of the swarm keys      |
+ * | timeout           | the handshake deadline (1 s) passed before the nonce or header     |
+ * | aborted           | libp2p's signal (dial or inbound upgrade timeout) fired first      |
+ * | closed            | the remote closed or reset the connection (EOF, reset) before them |
+ * | error             | anything else (a cipher allocation failure): a bug or a resource   |
+ */
+export type PnetRejectReason = 'no-matching-key' | 'timeout' | 'aborted' | 'closed' | 'error';
+export const PNET_REJECT_REASONS: readonly PnetRejectReason[] = ['no-matching-key', 'timeout', 'aborted', 'closed', 'error'];
+
+/**
+ * The pnet protector's handshake counts, for /metrics: during a `crypto_key`
+ * rotation, inbound connections under key 1 show who has not moved yet, and
+ * `no-matching-key` rejects show a peer with none of the keys.
+ */
+export interface PnetCounts {
+  /** Connections we dialled that completed the handshake (always under key 0). */
+  readonly outbound: number;
+  /** Accepted connections per key index (0 = first key). */
+  readonly inbound: readonly number[];
+  /** Handshakes that yielded no connection, by reason (both directions). */
+  readonly rejects: Readonly<Record<PnetRejectReason, number>>;
+}
+
+/**
  * The gossip seam the agent uses. Implemented by the libp2p node and by an
  * in-memory network for tests. Nothing a peer sends may make it throw: bad
  * messages are dropped and counted.
@@ -69,4 +97,6 @@ export interface Gossip {
   onObservations(handler: ObservationHandler): void;
   peers(): PeerStatus[];
   drops(): Readonly<Record<DropReason, number>>;
+  /** The pnet protector's counts; absent, or undefined, without one (no crypto_key, the in-memory network). */
+  pnet?(): PnetCounts | undefined;
 }

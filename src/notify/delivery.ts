@@ -1,3 +1,4 @@
+import { backoffMs, parseRetryAfter } from '../backoff.js';
 import type { Logger } from '../log.js';
 import { originOf, type NotificationType } from './message.js';
 
@@ -21,7 +22,7 @@ import { originOf, type NotificationType } from './message.js';
 export interface DeliveryOptions {
   /** Total attempts per message, the first one included. */
   readonly attempts: number;
-  /** Backoff base: the wait after attempt n lies in [½, 1] × min(maxDelayMs, base × 2^(n-1)). */
+  /** Backoff base: the wait after attempt n lies in [½, 1) × min(maxDelayMs, base × 2^(n-1)) (src/backoff.ts). */
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
   /** Upper bound of a server-requested Retry-After wait. */
@@ -70,35 +71,8 @@ export function classifyStatus(status: number): StatusClass {
   return 'fail';
 }
 
-/**
- * A `Retry-After` header in ms: delta-seconds (`120`) or an HTTP date.
- * Undefined when absent or unreadable; a date in the past gives 0.
- */
-export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
-  if (value === null || value === undefined) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  if (!/[a-z]/i.test(v)) return undefined; // "1.5", "-3": not a valid Retry-After
-  const date = Date.parse(v);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-/**
- * The wait after attempt `attempt` (1-based) failed.
- *
- * | server sent Retry-After | wait                                                  |
- * |-------------------------|-------------------------------------------------------|
- * | yes                     | min(retryAfter, maxRetryAfterMs)                      |
- * | no                      | c/2 + random() × c/2, c = min(maxDelayMs, base × 2^(n-1)) |
- *
- * The jitter keeps agents that failed together from retrying together; the
- * fixed half keeps the waits growing.
- */
-export function backoffMs(attempt: number, retryAfterMs: number | undefined, opts: Pick<DeliveryOptions, 'baseDelayMs' | 'maxDelayMs' | 'maxRetryAfterMs'>, random: () => number = Math.random): number {
-  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, opts.maxRetryAfterMs);
-  const ceiling = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** Math.max(0, attempt - 1));
-  return Math.floor(ceiling / 2 + random() * (ceiling / 2));
-}
+// The one backoff formula and Retry-After parser (src/backoff.ts), re-exported for src/notify/index.ts.
+export { backoffMs, parseRetryAfter } from '../backoff.js';
 
 type Attempt =
   | { readonly result: 'ok'; readonly status: number }
@@ -238,7 +212,7 @@ export class Target {
         logger.warn({ ...fields, status: a.status, reason: a.reason, retryable: a.result === 'retry' }, a.result === 'fail' ? 'notification rejected; not retrying' : 'notification failed; giving up after the last attempt');
         return;
       }
-      const delayMs = backoffMs(attempt, a.retryAfterMs, options, this.deps.random);
+      const delayMs = backoffMs(attempt, a.retryAfterMs, options, this.deps.random ?? Math.random);
       counters.retries += 1;
       logger.warn({ ...fields, status: a.status, reason: a.reason, retryInMs: delayMs }, 'notification delivery failed; retrying');
       await this.sleep(delayMs);

@@ -53,8 +53,12 @@ export function icmpSessionId(base: number, offset: number): number {
  * the start-up error the operator reads. Permission problems get the remedies.
  */
 export function icmpSetupError(error: unknown): ProberSetupError {
+  if (error instanceof ProberSetupError) return error;
   const reason = errorText(error);
-  const permission = /not permitted|permission denied|EPERM|EACCES/i.test(reason);
+  const code = errorCode(error);
+  // A code decides when the error has one; raw-socket 1.8 throws `new Error(strerror(errno))`
+  // with no code, so for its errors only the text can tell.
+  const permission = code !== undefined ? code === 'EPERM' || code === 'EACCES' : /not permitted|permission denied|EPERM|EACCES/i.test(reason);
   const message = permission
     ? `cannot open a raw ICMP socket (${reason}): ICMP probing needs root or CAP_NET_RAW: run as root, ` +
       'grant CAP_NET_RAW (setcap cap_net_raw+ep $(command -v node) or AmbientCapabilities=CAP_NET_RAW), ' +
@@ -68,9 +72,43 @@ function errorText(error: unknown): string {
   return String(error);
 }
 
-/** The send buffer is full: the packet waits for the socket to be writable. */
+/** The `code` of an error that carries one (`EAGAIN`); raw-socket's own errors never do. */
+function errorCode(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * The send buffer is full: the packet waits for the socket to be writable.
+ * By code when the error has one; raw-socket's `wrap.send` throws a bare
+ * strerror() text (EAGAIN "Resource temporarily unavailable", ENOBUFS "No
+ * buffer space available") with no code, so for it the text is all there is.
+ */
 function isBackpressure(error: unknown): boolean {
+  const code = errorCode(error);
+  if (code !== undefined) return code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'ENOBUFS';
   return /temporarily unavailable|would block|no buffer space/i.test(errorText(error));
+}
+
+/**
+ * What the engine calls on a raw-socket socket, beyond its documented
+ * `send`/`on`/`close`: the native `wrap.send`/`wrap.recv` (one sendto or
+ * recvfrom each, synchronous) and the `buffer` replies are read into. These
+ * are raw-socket internals; a version that renamed them would make every
+ * probe silently fail, so they are checked once, at open.
+ */
+const SOCKET_CALLS = ['wrap.send', 'wrap.recv', 'send', 'setOption', 'close', 'on'] as const;
+
+/** The calls of {@link SOCKET_CALLS} (and the `buffer`) that `socket` lacks. */
+export function missingSocketCalls(socket: unknown): string[] {
+  const s = socket as { wrap?: Record<string, unknown>; buffer?: unknown } & Record<string, unknown>;
+  const missing: string[] = SOCKET_CALLS.filter((call) => {
+    const [a, b] = call.split('.') as [string, string | undefined];
+    const holder = b === undefined ? s : (s?.[a] as Record<string, unknown> | undefined);
+    return typeof holder?.[b ?? a] !== 'function';
+  });
+  if (!Buffer.isBuffer(s?.buffer)) missing.push('buffer');
+  return missing;
 }
 
 function openRawSocket(family: Family): Socket {
@@ -185,14 +223,29 @@ class Channel {
     return this.family === 4 ? source === ip : canonicalIp(source) === ip;
   }
 
-  /** Reads every reply waiting in the socket; raw-socket itself reads one packet per readable event. */
+  /**
+   * Reads every reply waiting in the socket; raw-socket itself reads one packet per readable event.
+   *
+   * The invariant this depends on: the socket is non-blocking, so `wrap.recv`
+   * either delivers one packet (its callback runs before it returns) or
+   * throws — EAGAIN when the socket is empty. A throw is therefore the
+   * normal end of the loop, and the only one besides DRAIN_LIMIT. It is not
+   * told apart from a real error (raw-socket gives no code, only strerror
+   * text): a real error comes back on the next readable event, where
+   * raw-socket's own recv emits it as 'error' and the channel is re-opened.
+   * Two more things rely on the synchronous callback: `onRecv` parses
+   * `socket.buffer` before the next recv overwrites it (the 'message' path
+   * shares that buffer), and `flush()` at a round's deadline sees every reply
+   * the kernel already holds, so none is declared a timeout while it waits
+   * unread. `draining` stops a report that calls flush() from re-entering.
+   */
   drain(): void {
     if (this.draining || this.closed) return;
     this.draining = true;
     try {
       for (let i = 0; i < DRAIN_LIMIT; i++) this.socket.wrap.recv(this.socket.buffer, this.onRecv);
     } catch {
-      // EAGAIN: empty. Any other error comes back on the next readable event through raw-socket.
+      // EAGAIN: empty (see above). Any other error comes back on the next readable event through raw-socket.
     } finally {
       this.draining = false;
     }
@@ -298,9 +351,21 @@ export function createIcmpProber(opts: IcmpProberOptions): Prober {
     tune(SO_RCVBUFFORCE, SO_RCVBUF, 'SO_RCVBUF');
   }
 
-  /** Opens a channel; throws what raw-socket throws. */
+  /** Opens a channel; throws what raw-socket throws, or a ProberSetupError when the socket lacks a call the engine makes. */
   function open(family: Family): Channel {
     const socket = openSocket(family);
+    const missing = missingSocketCalls(socket);
+    if (missing.length > 0) {
+      try {
+        (socket as { close?: () => void }).close?.();
+      } catch {
+        // it was not usable anyway
+      }
+      throw new ProberSetupError(
+        `the raw ICMPv${family} socket lacks ${missing.join(', ')}, which goavail's ICMP engine calls: ` +
+          'install the raw-socket version package.json pins (npm ci), or probe with --type tcp',
+      );
+    }
     const channel = new Channel(family, ids[family], token, numbering[family], socket, (ch, why) => {
       if (channels[family] !== ch) return;
       delete channels[family];

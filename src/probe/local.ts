@@ -40,9 +40,12 @@ const BY_ERRNO = new Map<number, LocalErrorCode>(
 );
 
 /**
- * strerror() texts (raw-socket throws `new Error(strerror(errno))` with no
- * code). Order matters: "too many open files in system" before "too many
- * open files".
+ * strerror() texts, for raw-socket only: it throws `new Error(strerror(errno))`
+ * and emits libuv statuses as bare numbers (`-105`), with neither `code` nor
+ * `errno`, so its text is all there is to classify. Every other error this
+ * agent sees (Node's net, dgram, fs) carries a `code`, and then the text is
+ * never read. Order matters: "too many open files in system" before "too
+ * many open files".
  */
 const BY_MESSAGE: ReadonlyArray<[RegExp, LocalErrorCode]> = [
   [/too many open files in system/i, 'ENFILE'],
@@ -55,18 +58,17 @@ const BY_MESSAGE: ReadonlyArray<[RegExp, LocalErrorCode]> = [
 /**
  * The local error code of an error, or undefined when the error may be about
  * the target. Reads, in order: a Node `code` (`EMFILE`), an `errno` number
- * (24 or -24), then the message (a strerror text, a bare libuv status such
- * as `-24` that raw-socket emits, or a code word inside the message).
+ * (24 or -24); the first of those the error has decides. Only an error with
+ * neither (raw-socket's) is classified by its message: a strerror text, a
+ * bare libuv status such as `-24`, or a code word inside the message.
  */
 export function localErrorCode(error: unknown): LocalErrorCode | undefined {
   if (error === null || error === undefined) return undefined;
   if (typeof error === 'object') {
     const e = error as { code?: unknown; errno?: unknown; message?: unknown };
     if (typeof e.code === 'string') return CODES.has(e.code) ? (e.code as LocalErrorCode) : undefined;
-    if (typeof e.errno === 'number') {
-      const byErrno = BY_ERRNO.get(Math.abs(e.errno));
-      if (byErrno) return byErrno;
-    }
+    if (typeof e.errno === 'number') return BY_ERRNO.get(Math.abs(e.errno));
+    // No code, no errno: a raw-socket error, text only (see BY_MESSAGE).
     if (typeof e.message === 'string') return fromMessage(e.message);
     return undefined;
   }

@@ -3,7 +3,7 @@ import type { Verdict } from '../detect/detector.js';
 import type {
   AgentEvents, ClusterVerdictEvent, DnsCallEvent, DnsChangeEvent, ReconcileEvent, SelfCheckEvent, SelfCheckState, VerdictEvent,
 } from '../events.js';
-import type { Gossip } from '../gossip/types.js';
+import { PNET_REJECT_REASONS, type Gossip } from '../gossip/types.js';
 import { LOCAL_ERROR_CODES, type NoObservationReason } from '../probe/local.js';
 import type { ProbeResult } from '../probe/types.js';
 
@@ -15,7 +15,7 @@ export interface MetricsConfigView {
 
 export interface MetricsOptions {
   /** Cluster transport: drops, accepted batches and peers are read from it (absent in single-node mode). */
-  readonly gossip?: Pick<Gossip, 'drops' | 'peers' | 'onObservations'>;
+  readonly gossip?: Pick<Gossip, 'drops' | 'peers' | 'onObservations' | 'pnet'>;
   /**
    * The current config. Per-IP series of IPs that are neither a target nor
    * a canary any more are removed (on a reload event and at every scrape),
@@ -68,8 +68,11 @@ export const RECONCILE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
  * | goavail_gossip_messages_dropped_total          | counter   | reason          | gossip.drops() at scrape    |
  * | goavail_gossip_peers_connected                 | gauge     |                 | gossip.peers() at scrape    |
  * | goavail_gossip_peers_configured                | gauge     |                 | gossip.peers() at scrape    |
+ * | goavail_gossip_pnet_accepted_total             | counter   | direction, key  | gossip.pnet() at scrape: handshakes completed, by swarm key index |
+ * | goavail_gossip_pnet_rejected_total             | counter   | reason          | gossip.pnet() at scrape: handshakes that gave no connection |
  *
- * The gossip series exist only in cluster mode (a gossip was given).
+ * The gossip series exist only in cluster mode (a gossip was given), the
+ * pnet ones only with a crypto_key (a pnet protector).
  *
  * Per-IP series are kept in plain maps and turned into samples at scrape
  * time: a probe costs two map updates, not a label-hashed prom-client call.
@@ -166,6 +169,33 @@ export class Metrics implements AgentEvents {
           this.set(gossip.peers().length);
         },
       });
+      const pnet = gossip.pnet?.bind(gossip);
+      if (pnet?.() !== undefined) {
+        new Counter({
+          name: 'goavail_gossip_pnet_accepted_total',
+          help: 'Private-network handshakes completed, by direction and swarm key index (key="0": the first crypto_key; inbound on a later key: a peer has not rotated yet)',
+          labelNames: ['direction', 'key'],
+          registers,
+          collect() {
+            this.reset();
+            const c = pnet();
+            if (!c) return;
+            this.inc({ direction: 'outbound', key: '0' }, c.outbound);
+            c.inbound.forEach((n, key) => this.inc({ direction: 'inbound', key: String(key) }, n));
+          },
+        });
+        new Counter({
+          name: 'goavail_gossip_pnet_rejected_total',
+          help: 'Private-network handshakes that gave no connection, by reason (no-matching-key: a peer with none of the crypto_keys; timeout, aborted, closed, error)',
+          labelNames: ['reason'],
+          registers,
+          collect() {
+            this.reset();
+            const c = pnet();
+            for (const reason of PNET_REJECT_REASONS) this.inc({ reason }, c?.rejects[reason] ?? 0);
+          },
+        });
+      }
     }
     // The event-loop delay sampler wakes the process every
     // eventLoopMonitoringPrecision ms: at prom-client's default (10 ms) that

@@ -513,7 +513,7 @@ describe('CloudflareProvider: failures and retries', () => {
     expect(err.kind).toBe('server');
     expect(err.status).toBe(503);
     expect(cf.calls).toHaveLength(4);
-    expect(waits).toEqual([250, 500, 1000]);
+    expect(waits).toEqual([375, 750, 1500]);
   });
 
   it('a request that hangs → timeout after the retries', async () => {

@@ -33,18 +33,18 @@ const err = (kind: DnsErrorKind, retryAfterSeconds?: number): DnsError =>
 
 describe('retryDelayMs', () => {
   const cases: { name: string; error: DnsError; attempt: number; random: number; opts?: object; want: number }[] = [
-    { name: 'first backoff, random 0.5 of 500', error: err('server'), attempt: 1, random: 0.5, want: 250 },
-    { name: 'second backoff doubles the ceiling', error: err('server'), attempt: 2, random: 0.5, want: 500 },
-    { name: 'third backoff', error: err('timeout'), attempt: 3, random: 0.999, want: 1998 },
-    { name: 'ceiling capped at maxDelayMs', error: err('network'), attempt: 10, random: 0.5, want: 4000 },
-    { name: 'full jitter can be zero', error: err('server'), attempt: 4, random: 0, want: 0 },
-    { name: 'custom base and cap', error: err('server'), attempt: 3, random: 0.5, opts: { baseDelayMs: 10, maxDelayMs: 30 }, want: 15 },
+    { name: 'first backoff, random 0.5: 250 + 0.5 × 250', error: err('server'), attempt: 1, random: 0.5, want: 375 },
+    { name: 'second backoff doubles the ceiling', error: err('server'), attempt: 2, random: 0.5, want: 750 },
+    { name: 'third backoff', error: err('timeout'), attempt: 3, random: 0.999, want: 1999 },
+    { name: 'ceiling capped at maxDelayMs', error: err('network'), attempt: 10, random: 0.5, want: 6000 },
+    { name: 'least jitter is half the ceiling, never zero', error: err('server'), attempt: 4, random: 0, want: 2000 },
+    { name: 'custom base and cap', error: err('server'), attempt: 3, random: 0.5, opts: { baseDelayMs: 10, maxDelayMs: 30 }, want: 22 },
     { name: 'Retry-After wins over backoff', error: err('rate-limit', 3), attempt: 1, random: 0.5, want: 3000 },
     { name: 'Retry-After 0 means now', error: err('rate-limit', 0), attempt: 2, random: 0.5, want: 0 },
     { name: 'Retry-After fraction rounds up', error: err('rate-limit', 0.0015), attempt: 1, random: 0.5, want: 2 },
     { name: 'Retry-After capped at 30 s', error: err('rate-limit', 3600), attempt: 1, random: 0.5, want: 30_000 },
     { name: 'Retry-After cap configurable', error: err('rate-limit', 5), attempt: 1, random: 0.5, opts: { maxRetryAfterMs: 1000 }, want: 1000 },
-    { name: 'rate limit without Retry-After backs off', error: err('rate-limit'), attempt: 2, random: 0.25, want: 250 },
+    { name: 'rate limit without Retry-After backs off', error: err('rate-limit'), attempt: 2, random: 0.25, want: 625 },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -56,18 +56,18 @@ describe('retryDelayMs', () => {
 describe('withRetry', () => {
   const cases: { name: string; errors: unknown[]; attempts?: number; wantResult?: string; wantThrow?: unknown; wantAttempts: number; wantWaits: number[] }[] = [
     { name: 'success first time', errors: [], wantResult: 'ok', wantAttempts: 1, wantWaits: [] },
-    { name: 'server error then success', errors: [err('server')], wantResult: 'ok', wantAttempts: 2, wantWaits: [250] },
-    { name: 'timeout, network, then success', errors: [err('timeout'), err('network')], wantResult: 'ok', wantAttempts: 3, wantWaits: [250, 500] },
+    { name: 'server error then success', errors: [err('server')], wantResult: 'ok', wantAttempts: 2, wantWaits: [375] },
+    { name: 'timeout, network, then success', errors: [err('timeout'), err('network')], wantResult: 'ok', wantAttempts: 3, wantWaits: [375, 750] },
     { name: 'rate limit waits Retry-After', errors: [err('rate-limit', 2)], wantResult: 'ok', wantAttempts: 2, wantWaits: [2000] },
-    { name: 'conflict is retryable', errors: [err('conflict')], wantResult: 'ok', wantAttempts: 2, wantWaits: [250] },
-    { name: 'gives up after 4 attempts by default', errors: [err('server'), err('server'), err('server'), err('server', 1)], wantThrow: 'last', wantAttempts: 4, wantWaits: [250, 500, 1000] },
+    { name: 'conflict is retryable', errors: [err('conflict')], wantResult: 'ok', wantAttempts: 2, wantWaits: [375] },
+    { name: 'gives up after 4 attempts by default', errors: [err('server'), err('server'), err('server'), err('server', 1)], wantThrow: 'last', wantAttempts: 4, wantWaits: [375, 750, 1500] },
     { name: 'attempts: 1 means no retry', errors: [err('server')], attempts: 1, wantThrow: 'first', wantAttempts: 1, wantWaits: [] },
     { name: 'auth is not retried', errors: [err('auth')], wantThrow: 'first', wantAttempts: 1, wantWaits: [] },
     { name: 'bad-request is not retried', errors: [err('bad-request')], wantThrow: 'first', wantAttempts: 1, wantWaits: [] },
     { name: 'not-found is not retried', errors: [err('not-found')], wantThrow: 'first', wantAttempts: 1, wantWaits: [] },
     { name: 'bad-response is not retried', errors: [err('bad-response')], wantThrow: 'first', wantAttempts: 1, wantWaits: [] },
     { name: 'a plain Error is not retried', errors: [new TypeError('boom')], wantThrow: 'first', wantAttempts: 1, wantWaits: [] },
-    { name: 'stops at the first non-retryable error', errors: [err('server'), err('auth')], wantThrow: 'last', wantAttempts: 2, wantWaits: [250] },
+    { name: 'stops at the first non-retryable error', errors: [err('server'), err('auth')], wantThrow: 'last', wantAttempts: 2, wantWaits: [375] },
   ];
   for (const c of cases) {
     it(c.name, async () => {

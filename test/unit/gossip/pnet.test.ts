@@ -198,6 +198,7 @@ describe('MultiKeyPnet on an in-memory connection pair', () => {
     await expect(accepting).rejects.toBeInstanceOf(PnetKeyMismatchError);
     expect(inb.status).toBe('aborted');
     expect(p.stats()).toEqual({ outbound: 0, inbound: [0, 0], rejected: 1, failed: 0 });
+    expect(p.counts()).toEqual({ outbound: 0, inbound: [0, 0], rejects: { 'no-matching-key': 1, timeout: 0, aborted: 0, closed: 0, error: 0 } });
   });
 
   it('random bytes after the nonce: rejected', async () => {
@@ -220,6 +221,7 @@ describe('MultiKeyPnet on an in-memory connection pair', () => {
     expect(Date.now() - t0).toBeLessThan(10_000); // the 60 s default was not used
     expect(inb.status).toBe('aborted');
     expect(p.stats()).toEqual({ outbound: 0, inbound: [0], rejected: 0, failed: 1 });
+    expect(p.counts().rejects).toEqual({ 'no-matching-key': 0, timeout: 0, aborted: 1, closed: 0, error: 0 }); // libp2p's signal, not ours
   });
 
   it('a silent inbound connection is dropped at the 1 s handshake deadline even when libp2p’s signal allows 10 s', async () => {
@@ -233,6 +235,7 @@ describe('MultiKeyPnet on an in-memory connection pair', () => {
     expect(ms).toBeLessThan(2500);
     expect(inb.status).toBe('aborted');
     expect(p.stats().failed).toBe(1);
+    expect(p.counts().rejects.timeout).toBe(1);
   }, 5000);
 
   it('without a signal the default timeout bounds the handshake, both roles', async () => {
@@ -245,6 +248,7 @@ describe('MultiKeyPnet on an in-memory connection pair', () => {
     await expect(p.protect(out2)).rejects.toThrow(); // no nonce at all
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(p.stats().failed).toBe(2);
+    expect(p.counts().rejects.timeout).toBe(2);
   });
 
   it('the remote closing before the header: fails, no hang', async () => {
@@ -260,6 +264,7 @@ describe('MultiKeyPnet on an in-memory connection pair', () => {
     await out.close();
     expect(await outcome).toBe('UnexpectedEOFError');
     expect(p.stats().failed).toBe(1);
+    expect(p.counts().rejects).toEqual({ 'no-matching-key': 0, timeout: 0, aborted: 0, closed: 1, error: 0 });
   });
 });
 
@@ -528,6 +533,9 @@ describe('gossip agents through a crypto_key rotation', () => {
         await publishUntilReceived(listener, dialer, m);
         expect(dialer.gossip.drops()['bad-tag']).toBe(0);
         expect(listener.gossip.drops()['bad-tag']).toBe(0);
+        // The node's pnet() counts are the protector's (read by /metrics).
+        expect(dialer.gossip.pnet()?.outbound).toBeGreaterThan(0);
+        expect(listener.gossip.pnet()?.inbound.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
         return `[${d}] dials [${l}]: delivered both ways after ${Date.now() - t0} ms`;
       }),
     );
@@ -549,6 +557,8 @@ describe('gossip agents through a crypto_key rotation', () => {
     for (const { dialer, listener } of pairs) {
       expect(dialer.got).toHaveLength(0);
       expect(listener.got).toHaveLength(0);
+      expect(listener.gossip.pnet()?.rejects['no-matching-key']).toBeGreaterThan(0);
+      expect(listener.gossip.pnet()?.inbound).toEqual([0]);
     }
   }, 60_000);
 

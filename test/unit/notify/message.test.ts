@@ -150,7 +150,7 @@ describe('delivery rules', () => {
     ['0', 0],
     ['Wed, 01 May 2024 12:00:30 GMT', 30_000],
     ['Wed, 01 May 2024 11:00:00 GMT', 0],
-    ['1.5', undefined],
+    ['1.5', 1500], // not HTTP's delta-seconds, read anyway: src/backoff.ts says why
     ['-3', undefined],
     ['soon', undefined],
     ['', undefined],

@@ -3,7 +3,9 @@ import type { Socket, SocketWrap } from 'raw-socket';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
 import { internetChecksum } from '../../../src/probe/icmp-packet.js';
-import { createIcmpProber } from '../../../src/probe/icmp.js';
+import { createIcmpProber, icmpSetupError, missingSocketCalls } from '../../../src/probe/icmp.js';
+import { ProberSetupError } from '../../../src/probe/types.js';
+import raw from 'raw-socket';
 
 /**
  * The prober's reply matching, without the network: a fake raw socket
@@ -15,13 +17,13 @@ class FakeSocket extends EventEmitter {
   readonly sent: { packet: Buffer; to: string; via: 'direct' | 'queue' }[] = [];
   /** Packets waiting to be read by `wrap.recv`. */
   readonly inbox: { packet: Buffer; from: string }[] = [];
-  /** Makes the next direct sends throw this. */
-  failSends: string[] = [];
+  /** Makes the next direct sends throw this (a text as raw-socket throws, or an error with a code). */
+  failSends: (string | Error)[] = [];
   recvCalls = 0;
   readonly wrap: SocketWrap = {
     send: (buf, offset, length, address, cb) => {
       const failure = this.failSends.shift();
-      if (failure) throw new Error(failure);
+      if (failure) throw typeof failure === 'string' ? new Error(failure) : failure;
       this.sent.push({ packet: Buffer.from(buf.subarray(offset, offset + length)), to: address, via: 'direct' });
       cb(length);
     },
@@ -211,5 +213,80 @@ describe('ICMP reply matching', () => {
     expect(seqs).toEqual([0, 1, 2]);
     expect(counters).toEqual([0, 1, 2]);
     expect(new Set(v4().sent.map((s) => s.packet.readUInt32BE(8))).size).toBe(1); // one token per prober
+  });
+});
+
+describe('ICMP engine: send errors classified by code when there is one', () => {
+  const withCode = (code: string, message: string): Error => Object.assign(new Error(message), { code });
+  it.each<[string, Error, 'queue' | 'miss']>([
+    ['EAGAIN with any text: wait for the socket to drain', withCode('EAGAIN', 'send failed'), 'queue'],
+    ['ENOBUFS with any text: wait for the socket to drain', withCode('ENOBUFS', 'send failed'), 'queue'],
+    ['a code that is not backpressure wins over a backpressure text', withCode('EINVAL', 'Resource temporarily unavailable'), 'miss'],
+  ])('%s', async (_name, error, want) => {
+    const { prober, v4 } = setup();
+    v4().failSends = [error];
+    const round = prober.probe(['198.18.5.1'], 300);
+    await new Promise((r) => setTimeout(r, 20));
+    if (want === 'queue') {
+      expect(v4().sent.map((s) => s.via)).toEqual(['queue']);
+      v4().deliver(reply4(v4().sent[0]!.packet, '198.18.5.1'));
+      expect((await round)[0]).toMatchObject({ ok: true });
+    } else {
+      expect(v4().sent).toEqual([]);
+      expect((await round)[0]).toMatchObject({ ok: false, error: error.message });
+    }
+    prober.close();
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['EPERM by code', withCode('EPERM', 'socket failed'), /needs root or CAP_NET_RAW/],
+    ['a code that is not a permission problem wins over the text', withCode('EMFILE', 'Operation not permitted'), /^cannot open a raw ICMP socket \(Operation not permitted\); probe with --type tcp/],
+    ['raw-socket text, no code (the only way raw-socket reports it)', new Error('Operation not permitted'), /needs root or CAP_NET_RAW/],
+  ])('setup error: %s', (_name, error, want) => {
+    expect(icmpSetupError(error).message).toMatch(want);
+  });
+});
+
+describe('ICMP engine: the raw-socket calls it relies on are checked at open', () => {
+  it('a fake with every call passes', () => {
+    expect(missingSocketCalls(new FakeSocket())).toEqual([]);
+  });
+
+  it.each<[string, (s: FakeSocket) => void, string[]]>([
+    ['no wrap.recv', (s) => delete (s.wrap as Partial<SocketWrap>).recv, ['wrap.recv']],
+    ['no wrap at all', (s) => Object.defineProperty(s, 'wrap', { value: undefined }), ['wrap.send', 'wrap.recv']],
+    ['no setOption and no buffer', (s) => {
+      Object.defineProperty(s, 'setOption', { value: undefined });
+      Object.defineProperty(s, 'buffer', { value: undefined });
+    }, ['setOption', 'buffer']],
+  ])('%s: a ProberSetupError at start-up that names what is missing; the socket is closed', (_name, breakIt, missing) => {
+    const socket = new FakeSocket();
+    breakIt(socket);
+    let closed = false;
+    socket.on('close', () => (closed = true));
+    expect(missingSocketCalls(socket)).toEqual(missing);
+    let thrown: unknown;
+    try {
+      createIcmpProber({ logger: silentLogger(), sessionIdBase: 900, openSocket: () => socket as unknown as Socket });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ProberSetupError);
+    expect((thrown as Error).message).toContain(`the raw ICMPv4 socket lacks ${missing.join(', ')}`);
+    expect(closed).toBe(true);
+  });
+
+  let real: Socket | undefined;
+  try {
+    real = raw.createSocket({ protocol: raw.Protocol.ICMP, addressFamily: raw.AddressFamily.IPv4 });
+  } catch {
+    real = undefined; // no CAP_NET_RAW here: only the fakes are checked
+  }
+  it.skipIf(real === undefined)('the installed raw-socket has every call', () => {
+    try {
+      expect(missingSocketCalls(real)).toEqual([]);
+    } finally {
+      real?.close();
+    }
   });
 });

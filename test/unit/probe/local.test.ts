@@ -17,6 +17,7 @@ describe('localErrorCode: errors about this host, not the target', () => {
     ['unreachable network', errno('ENETUNREACH'), undefined],
     ['a code wins over a message', errno('ECONNRESET', 'Too many open files'), undefined],
     ['errno number only', Object.assign(new Error('x'), { errno: -24 }), 'EMFILE'],
+    ['an errno number wins over a message', Object.assign(new Error('Too many open files'), { errno: -22 }), undefined],
     ['raw-socket strerror EMFILE', new Error('Too many open files'), 'EMFILE'],
     ['raw-socket strerror ENFILE', new Error('Too many open files in system'), 'ENFILE'],
     ['raw-socket strerror ENOBUFS', new Error('No buffer space available'), 'ENOBUFS'],

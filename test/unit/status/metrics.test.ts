@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../../../src/agent.js';
 import { fanOut } from '../../../src/events.js';
 import { emptyDropCounts } from '../../../src/gossip/index.js';
-import type { ObservationHandler, PeerStatus } from '../../../src/gossip/types.js';
+import { PNET_REJECT_REASONS, type ObservationHandler, type PeerStatus, type PnetCounts } from '../../../src/gossip/types.js';
 import { silentLogger } from '../../../src/log.js';
 import { Metrics, type MetricsConfigView } from '../../../src/status/metrics.js';
 import { waitFor } from '../../support/kit.js';
@@ -270,6 +270,35 @@ describe('Metrics: series after events', () => {
     // Collected counters are not summed across scrapes.
     got = await scrape(m);
     expect(got.get('goavail_gossip_messages_dropped_total{reason="bad-tag"}')).toBe(3);
+  });
+
+  it('cluster without a pnet protector: no pnet series', async () => {
+    const m = new Metrics({ gossip: { drops: () => emptyDropCounts(), peers: () => [], onObservations: () => undefined, pnet: () => undefined } });
+    const text = await m.metrics();
+    expect(text).toContain('goavail_gossip_peers_configured');
+    expect(text).not.toContain('goavail_gossip_pnet_');
+  });
+
+  it('cluster with a pnet protector: accepts per key index and rejects by reason, read at scrape time', async () => {
+    let counts: PnetCounts = { outbound: 0, inbound: [0, 0], rejects: { 'no-matching-key': 0, timeout: 0, aborted: 0, closed: 0, error: 0 } };
+    const m = new Metrics({ gossip: { drops: () => emptyDropCounts(), peers: () => [], onObservations: () => undefined, pnet: () => counts } });
+    let got = await scrape(m);
+    expect(got.get('goavail_gossip_pnet_accepted_total{direction="outbound",key="0"}')).toBe(0);
+    expect(got.get('goavail_gossip_pnet_accepted_total{direction="inbound",key="1"}')).toBe(0);
+    for (const reason of PNET_REJECT_REASONS) expect(got.get(`goavail_gossip_pnet_rejected_total{reason="${reason}"}`)).toBe(0);
+
+    counts = { outbound: 4, inbound: [2, 3], rejects: { 'no-matching-key': 5, timeout: 1, aborted: 0, closed: 2, error: 0 } };
+    got = await scrape(m);
+    expect(got.get('goavail_gossip_pnet_accepted_total{direction="outbound",key="0"}')).toBe(4);
+    expect(got.get('goavail_gossip_pnet_accepted_total{direction="inbound",key="0"}')).toBe(2);
+    expect(got.get('goavail_gossip_pnet_accepted_total{direction="inbound",key="1"}')).toBe(3);
+    expect(got.get('goavail_gossip_pnet_rejected_total{reason="no-matching-key"}')).toBe(5);
+    expect(got.get('goavail_gossip_pnet_rejected_total{reason="timeout"}')).toBe(1);
+    expect(got.get('goavail_gossip_pnet_rejected_total{reason="closed"}')).toBe(2);
+    // Collected counters are not summed across scrapes.
+    got = await scrape(m);
+    expect(got.get('goavail_gossip_pnet_rejected_total{reason="no-matching-key"}')).toBe(5);
+    expect(got.get('goavail_gossip_pnet_accepted_total{direction="inbound",key="1"}')).toBe(3);
   });
 
   it('two instances never share series (own registry, not the global one)', async () => {
