@@ -77,8 +77,8 @@ describe('ReconcileLoop', () => {
     await vi.advanceTimersByTimeAsync(500);
     loop.request('verdict changed'); // during the backoff: waits for its end
     await vi.advanceTimersByTimeAsync(5000);
-    expect(r.passes.map((p) => p.at)).toEqual([0, 990, 990 + 1980]);
-    expect(r.failures.map((f) => [f.failures, f.retryInMs])).toEqual([[1, 990], [2, 1980]]);
+    expect(r.passes.map((p) => p.at)).toEqual([0, 995, 995 + 1990]);
+    expect(r.failures.map((f) => [f.failures, f.retryInMs])).toEqual([[1, 995], [2, 1990]]);
     expect(loop.failures).toBe(0);
   });
 
@@ -108,14 +108,15 @@ describe('ReconcileLoop', () => {
   });
 });
 
+/** Equal jitter (src/backoff.ts) at random 0.99: each wait is 0.995 × its ceiling (1 s, 2 s, 4 s, …, the interval). */
 describe('backoff', () => {
   const cases: Array<[string, unknown, number, { nextInMs: number; retryAt: number }]> = [
-    ['first server error: up to 1 s', new DnsError('server', 'x'), 1, { nextInMs: 990, retryAt: 990 }],
-    ['third: up to 4 s', new DnsError('network', 'x'), 3, { nextInMs: 3960, retryAt: 3960 }],
-    ['capped by the interval', new DnsError('server', 'x'), 10, { nextInMs: 9900, retryAt: 9900 }],
+    ['first server error: up to 1 s', new DnsError('server', 'x'), 1, { nextInMs: 995, retryAt: 995 }],
+    ['third: up to 4 s', new DnsError('network', 'x'), 3, { nextInMs: 3980, retryAt: 3980 }],
+    ['capped by the interval', new DnsError('server', 'x'), 10, { nextInMs: 9950, retryAt: 9950 }],
     ['Retry-After first', new DnsError('rate-limit', 'x', { retryAfterSeconds: 7 }), 1, { nextInMs: 7000, retryAt: 7000 }],
     ['auth: the interval, no wait for requests', new DnsError('auth', 'x'), 4, { nextInMs: 10_000, retryAt: 0 }],
-    ['not a DnsError: backs off', new Error('bug'), 2, { nextInMs: 1980, retryAt: 1980 }],
+    ['not a DnsError: backs off', new Error('bug'), 2, { nextInMs: 1990, retryAt: 1990 }],
   ];
   for (const [name, err, failures, want] of cases) {
     it(name, () => expect(backoff(err, failures, 10_000, () => 0.99, 0)).toEqual(want));
