@@ -11,9 +11,11 @@
  * table names). smol-toml tables have a null prototype, so every lookup goes
  * through `Object.hasOwn`/`Object.keys`, never `in` or `.hasOwnProperty`.
  */
-import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { multiaddr } from '@multiformats/multiaddr';
+import { checkDnsName } from '../net/dnsname.js';
+import { checkPeerAddress, splitHostPort } from '../net/hostport.js';
+import { parseTargetIp } from '../net/ip.js';
+import { truncate } from '../net/text.js';
 import {
   DEFAULTS,
   type CloudflareConfig,
@@ -223,7 +225,7 @@ function readMembers(out: Out, raw: Table, absFile: string): MembersConfig | nul
           ok = false;
           continue;
         }
-        const reason = checkPeer(p);
+        const reason = checkPeerAddress(p);
         if (reason) {
           out.errors.push({ key, message: `${reason}, got ${show(p)}` });
           ok = false;
@@ -506,7 +508,7 @@ function readIpAddresses(out: Out, t: Table, P: string): string[] | null {
       ok = false;
       continue;
     }
-    const ip = normaliseIp(v);
+    const ip = parseTargetIp(v);
     if (typeof ip !== 'object') {
       out.errors.push({ key: ik, message: `${ip}, got ${show(v)}` });
       ok = false;
@@ -562,7 +564,7 @@ function readIpList(out: Out, t: Table, name: string): string[] | undefined | nu
   let ok = true;
   const ips: string[] = [];
   for (const [i, v] of value.entries()) {
-    const ip = typeof v === 'string' ? normaliseIp(v) : 'must be a string holding an IPv4 or IPv6 address';
+    const ip = typeof v === 'string' ? parseTargetIp(v) : 'must be a string holding an IPv4 or IPv6 address';
     if (typeof ip !== 'object') {
       out.errors.push({ key: `${name}[${i}]`, message: `${ip}, got ${describe(v)}` });
       ok = false;
@@ -585,141 +587,6 @@ function readShare(out: Out, t: Table, name: string): number | undefined | null 
     return null;
   }
   return value;
-}
-
-// ===========================================================================
-// Addresses and names
-// ===========================================================================
-
-/** Validates and canonicalises an IP literal; a string is the reason it is not one. */
-export function normaliseIp(text: string): { ip: string; family: 4 | 6 } | string {
-  const family = isIP(text);
-  if (family === 4) {
-    if (text === '0.0.0.0') return 'must not be the unspecified address 0.0.0.0 (a ping to it answers from this machine)';
-    return { ip: text, family: 4 };
-  }
-  if (family === 6) {
-    if (text.includes('%')) return 'must not carry a zone index (%…): it has no meaning in DNS';
-    const ip = canonicalIPv6(text);
-    if (ip === '::') return 'must not be the unspecified address :: (a ping to it answers from this machine)';
-    if (/^::ffff:[0-9a-f]{1,4}:[0-9a-f]{1,4}$/.test(ip) || /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(text.replace(/^\[|\]$/g, ''))) {
-      return 'must not be an IPv4-mapped IPv6 address (::ffff:a.b.c.d): write the IPv4 address itself';
-    }
-    return { ip, family: 6 };
-  }
-  return 'is not an IPv4 or IPv6 address';
-}
-
-/**
- * RFC 5952 text form of an IPv6 address node's `isIP` accepted: lower case,
- * no leading zeros, the longest run (≥ 2) of zero groups as `::` (the first
- * one on a tie), IPv4-mapped addresses as `::ffff:a.b.c.d`.
- */
-export function canonicalIPv6(text: string): string {
-  const groups = parseIPv6(text);
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    const [hi = 0, lo = 0] = groups.slice(6);
-    return `::ffff:${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
-  }
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestLen < 2) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
-
-function parseIPv6(text: string): number[] {
-  let s = text.toLowerCase();
-  const tail: number[] = [];
-  const lastColon = s.lastIndexOf(':');
-  const last = s.slice(lastColon + 1);
-  if (last.includes('.')) {
-    const [a = 0, b = 0, c = 0, d = 0] = last.split('.').map(Number);
-    tail.push((a << 8) | b, (c << 8) | d);
-    s = s.slice(0, lastColon + 1) + '0'; // placeholder group, dropped below
-  }
-  const parse = (part: string): number[] => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
-  let groups: number[];
-  const dbl = s.indexOf('::');
-  if (dbl >= 0) {
-    const head = parse(s.slice(0, dbl));
-    let rest = parse(s.slice(dbl + 2));
-    if (tail.length) rest = rest.slice(0, -1);
-    const fill = 8 - head.length - rest.length - tail.length;
-    groups = [...head, ...new Array<number>(Math.max(0, fill)).fill(0), ...rest];
-  } else {
-    groups = parse(s);
-    if (tail.length) groups = groups.slice(0, -1);
-  }
-  return [...groups, ...tail];
-}
-
-/** Why `name` (lower case, no trailing dot) is not a valid DNS host name; undefined when it is. */
-export function checkDnsName(name: string): string | undefined {
-  if (name === '') return 'it is empty';
-  if (name.length > 253) return `it is ${name.length} characters long (at most 253)`;
-  for (const label of name.split('.')) {
-    if (label === '') return 'it has an empty label (a leading dot or two dots in a row)';
-    if (label.includes('*')) return 'wildcard labels (*) are not allowed';
-    if (label.length > 63) return `label "${truncate(label, 20)}" is ${label.length} characters long (at most 63)`;
-    if (!/^[a-z0-9-]+$/.test(label)) return `label "${truncate(label, 40)}" may only hold letters, digits and '-'`;
-    if (label.startsWith('-') || label.endsWith('-')) return `label "${truncate(label, 40)}" must not start or end with '-'`;
-  }
-  return undefined;
-}
-
-/**
- * Splits `host:port` (`[v6]:port` for IPv6); a string result is the reason it
- * is not valid. The host is an IPv4 address, a bracketed IPv6 address or a
- * DNS name.
- */
-export function splitHostPort(text: string, opts: { allowPortZero?: boolean } = {}): { host: string; port: number } | string {
-  let host: string;
-  let portText: string;
-  if (text.startsWith('[')) {
-    const close = text.indexOf(']');
-    if (close < 0 || text[close + 1] !== ':') return 'must be "[IPv6]:port"';
-    host = text.slice(1, close);
-    portText = text.slice(close + 2);
-    if (isIP(host) !== 6) return `"${truncate(host, 40)}" is not an IPv6 address`;
-  } else {
-    const colon = text.lastIndexOf(':');
-    if (colon < 0) return 'must be "host:port" (the port is missing)';
-    host = text.slice(0, colon);
-    portText = text.slice(colon + 1);
-    if (host.includes(':')) return 'an IPv6 address must be in brackets, e.g. "[2001:db8::1]:7946"';
-    if (host === '') return 'must be "host:port" (the host is missing)';
-    if (isIP(host) !== 4) {
-      if (/^[0-9.]+$/.test(host)) return `"${truncate(host, 40)}" is not an IPv4 address`;
-      const reason = checkDnsName(host.toLowerCase().replace(/\.$/, ''));
-      if (reason) return `host "${truncate(host, 40)}" is not an IP address or a valid DNS name (${reason})`;
-    }
-  }
-  if (!/^[0-9]{1,5}$/.test(portText)) return `port "${truncate(portText, 20)}" is not a number`;
-  const port = Number(portText);
-  const min = opts.allowPortZero ? 0 : 1;
-  if (port < min || port > MAX_PORT) return `port ${port} is outside ${min}..${MAX_PORT}`;
-  return { host, port };
-}
-
-function checkPeer(text: string): string | undefined {
-  if (text.startsWith('/')) {
-    try {
-      multiaddr(text);
-      return undefined;
-    } catch (err) {
-      return `is not a valid multiaddr (${err instanceof Error ? err.message : String(err)})`;
-    }
-  }
-  const hp = splitHostPort(text);
-  return typeof hp === 'string' ? `must be "host:port", "[IPv6]:port" or a multiaddr: ${hp}` : undefined;
 }
 
 // ===========================================================================
@@ -934,10 +801,6 @@ function render(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(render).join(', ')}]`;
   if (isTable(v)) return '{…}';
   return String(v);
-}
-
-function truncate(s: string, max: number): string {
-  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
 function quoteList(items: readonly string[], last = 'or'): string {
