@@ -92,7 +92,7 @@ describe('printableConfig', () => {
   });
 
   // What `check-config` writes to stdout, byte for byte (key order included).
-  it.each(['original', 'full'])('%s.toml prints exactly as pinned in %s.printed.json', async (name) => {
+  it.each(['original', 'full'])('%s.toml prints exactly as pinned in its .printed.json', async (name) => {
     const { config } = await loadConfig(join(FIXTURES, `${name}.toml`));
     const text = `${JSON.stringify(printableConfig(config), null, 2)}\n`.split(FIXTURES).join('<fixtures>');
     await expect(text).toMatchFileSnapshot(join(FIXTURES, `${name}.printed.json`));
