@@ -542,6 +542,16 @@ function deprecatedPorts(value: unknown, c: FieldContext): number | null | undef
   return first;
 }
 
+/** Peers dial this agent at local_addr: with peers and no listen address there is no cluster. */
+function localAddrWithPeers(addr: string | undefined | null, c: FieldContext): string | undefined | null {
+  const list = c.value(peers);
+  if (addr === undefined && list && list.length > 0) {
+    c.out.errors.push({ key: c.key, message: `required when ${c.keyOf(peers)} is set (the address this agent listens on for its peers, host:port)` });
+    return null;
+  }
+  return addr;
+}
+
 /** min_peers_agree cannot ask for more agreeing peers than are listed. */
 function minPeersReachable(min: number | undefined | null, c: FieldContext): number | undefined | null {
   const list = c.value(peers);
@@ -646,7 +656,7 @@ const freezeShare = field({ key: 'freeze_share', table: '', read: share, target:
 
 // ---- [Members] -----------------------------------------------------------
 const peers = field({ key: 'peers', table: 'Members', read: peerList, target: 'members.peers', default: [] });
-const localAddr = field({ key: 'local_addr', table: 'Members', read: listenAddress, target: 'members.localAddr' });
+const localAddr = field({ key: 'local_addr', table: 'Members', read: listenAddress, check: localAddrWithPeers, target: 'members.localAddr' });
 const membersPort = field({ key: 'members_port', table: 'Members', read: integer({ min: 1, max: MAX_PORT }), target: 'members.membersPort' });
 const minPeersAgree = field({
   key: 'min_peers_agree', table: 'Members', read: integer({ min: 0 }), check: minPeersReachable,

@@ -23,6 +23,13 @@ import {
 import type { Config, ConfigIssue } from './schema.js';
 import { describe, get, isTable, join, plainCopy, type Table } from './text.js';
 
+/**
+ * Command-line flags that win over the file (`--type`, `--dns-provider`).
+ * The file's own value is still checked; the override then replaces it, so
+ * the cross-field rules and the resulting Config see what the agent runs.
+ */
+export type ConfigOverrides = Partial<Pick<Config, 'probeType' | 'dnsProvider'>>;
+
 export type ValidateResult =
   | { ok: true; config: Config; warnings: ConfigIssue[] }
   | { ok: false; errors: ConfigIssue[]; warnings: ConfigIssue[] };
@@ -30,7 +37,7 @@ export type ValidateResult =
 /** The tables whose keys are checked against the field table. */
 const CHECKED_TABLES: readonly TableName[] = TABLES.filter((t) => t.fields !== undefined).map((t) => t.name as TableName);
 
-export function validate(raw: unknown, file: string): ValidateResult {
+export function validate(raw: unknown, file: string, overrides: ConfigOverrides = {}): ValidateResult {
   const out: Out = { errors: [], warnings: [] };
   const absFile = resolve(file);
   if (!isTable(raw)) {
@@ -62,7 +69,7 @@ export function validate(raw: unknown, file: string): ValidateResult {
     }
     const table = t ?? Object.create(null) as Table;
     if (t !== undefined) warnUnknownKeys(out, table, spec.name as TableName);
-    readFields(spec, table, values, context);
+    readFields(spec, table, values, context, overrides);
   }
 
   if (out.errors.length > 0) return { ok: false, errors: out.errors, warnings: out.warnings };
@@ -75,7 +82,13 @@ export function validate(raw: unknown, file: string): ValidateResult {
   return { ok: true, config, warnings: out.warnings };
 }
 
-function readFields(spec: TableSpec, table: Table, values: Map<Field<unknown>, unknown>, context: (key: string) => FieldContext): void {
+function readFields(
+  spec: TableSpec,
+  table: Table,
+  values: Map<Field<unknown>, unknown>,
+  context: (key: string) => FieldContext,
+  overrides: ConfigOverrides,
+): void {
   for (const f of spec.fields ?? []) {
     const key = join(f.table, f.key);
     const c = context(key);
@@ -87,6 +100,8 @@ function readFields(spec: TableSpec, table: Table, values: Map<Field<unknown>, u
       c.out.errors.push({ key, message: `${f.required}${typoHint(table, f.key, knownKeys(f.table))}` });
       value = null;
     }
+    const override = f.target !== undefined ? (overrides as Record<string, unknown>)[f.target] : undefined;
+    if (override !== undefined && value !== null) value = override;
     if (f.check) value = f.check(value, c);
     values.set(f, value);
   }

@@ -158,7 +158,7 @@ describe('unknown keys are warnings, with suggestions', () => {
 
 describe('other warnings', () => {
   it('warns about short crypto keys, by position, without showing them', () => {
-    const { config, warnings } = ok(`[Members]\npeers = ["198.51.100.2:7946"]\ncrypto_key = ["0123456789abcdef", "short-secret"]\n${CF}`);
+    const { config, warnings } = ok(`[Members]\npeers = ["198.51.100.2:7946"]\nlocal_addr = "198.51.100.1:7946"\ncrypto_key = ["0123456789abcdef", "short-secret"]\n${CF}`);
     expect(config.members.cryptoKeys).toEqual(['0123456789abcdef', 'short-secret']);
     expect(warnings.map((w) => w.key)).toEqual(['Members.crypto_key[1]']);
     expect(warnings[0]?.message).toContain('shorter than 16 characters');
@@ -166,7 +166,7 @@ describe('other warnings', () => {
   });
 
   it('warns when peers are set but no crypto_key (unsealed gossip)', () => {
-    const { config, warnings } = ok(`[Members]\npeers = ["198.51.100.2:7946"]\n${CF}`);
+    const { config, warnings } = ok(`[Members]\npeers = ["198.51.100.2:7946"]\nlocal_addr = "198.51.100.1:7946"\n${CF}`);
     expect(config.members.cryptoKeys).toEqual([]);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.key).toBe('Members.crypto_key');
@@ -182,7 +182,7 @@ describe('other warnings', () => {
   });
 
   it('warns about a duplicate peer and keeps one', () => {
-    const { config, warnings } = ok(`[Members]\npeers = ["198.51.100.2:7946", "198.51.100.2:7946"]\ncrypto_key = "0123456789abcdef"\nmin_peers_agree = 1\n${CF}`);
+    const { config, warnings } = ok(`[Members]\npeers = ["198.51.100.2:7946", "198.51.100.2:7946"]\nlocal_addr = "198.51.100.1:7946"\ncrypto_key = "0123456789abcdef"\nmin_peers_agree = 1\n${CF}`);
     expect(config.members.peers).toEqual(['198.51.100.2:7946']);
     expect(warnings.map((w) => w.key)).toEqual(['Members.peers[1]']);
   });
@@ -323,8 +323,27 @@ describe('structure errors', () => {
   });
 
   it('min_peers_agree may equal the number of peers', () => {
-    const { config } = ok(`[Members]\npeers = ["198.51.100.2:7946", "198.51.100.3:7946"]\nmin_peers_agree = 2\ncrypto_key = "0123456789abcdef"\n${CF}`);
+    const { config } = ok(`[Members]\npeers = ["198.51.100.2:7946", "198.51.100.3:7946"]\nlocal_addr = "198.51.100.1:7946"\nmin_peers_agree = 2\ncrypto_key = "0123456789abcdef"\n${CF}`);
     expect(config.members.minPeersAgree).toBe(2);
+  });
+
+  it('peers without local_addr is an error (the peers could not dial this agent)', () => {
+    expect(errors(`[Members]\npeers = ["198.51.100.2:7946"]\ncrypto_key = "0123456789abcdef"\n${CF}`)).toEqual([
+      { key: 'Members.local_addr', message: 'required when Members.peers is set (the address this agent listens on for its peers, host:port)' },
+    ]);
+    expect(ok(`[Members]\npeers = []\n${CF}`).config.members.localAddr).toBeUndefined();
+    expect(ok(`[Members]\nlocal_addr = "127.0.0.1:0"\n${CF}`).config.members.peers).toEqual([]);
+  });
+
+  it('--type and --dns-provider override the file once its own values are checked', () => {
+    const r = validate(parse(`type = "ip"\n${CF}`), FILE, { probeType: 'tcp', dnsProvider: 'cloudflare' });
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    expect(r.config.probeType).toBe('tcp');
+    expect(r.config.dnsProvider).toBe('cloudflare');
+    expect(ok(`type = "tcp"\n${CF}`).config.probeType).toBe('tcp');
+    // The file's own value must still be valid: monitor refuses it too.
+    const bad = validate(parse(`type = "icmp"\n${CF}`), FILE, { probeType: 'ip' });
+    expect(bad.ok).toBe(false);
   });
 
   it('min_peers_agree with no peers at all says it can never be reached', () => {
