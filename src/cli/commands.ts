@@ -145,9 +145,9 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
     await gossip?.stop().catch(() => undefined);
     notifier?.close();
     firstProber?.close();
-    if (err instanceof ProberSetupError || err instanceof IdentityError || err instanceof ClusterSetupError || err instanceof GossipListenError) {
+    if (err instanceof ProberSetupError || err instanceof IdentityError || err instanceof GossipListenError) {
       process.stderr.write(`goavail: ${err.message}\n`);
-      return err instanceof ClusterSetupError ? EXIT.usage : EXIT.failure;
+      return EXIT.failure;
     }
     process.stderr.write(`goavail: failed to start: ${errorLine(err)}\n`);
     return EXIT.failure;
@@ -202,8 +202,6 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
   });
 }
 
-class ClusterSetupError extends Error {}
-
 /** Cluster mode: any peer or a listen address configured. */
 function isClustered(config: Config): boolean {
   return config.members.peers.length > 0 || config.members.localAddr !== undefined;
@@ -211,9 +209,8 @@ function isClustered(config: Config): boolean {
 
 async function startGossip(config: Config, logger: Logger, isKnownIp: (ip: string) => boolean): Promise<Libp2pGossip> {
   const m = config.members;
-  if (!m.localAddr) {
-    throw new ClusterSetupError(`${config.file}: Members.local_addr: required when Members.peers is set (the address this agent listens on for its peers, host:port)`);
-  }
+  // validate() refuses peers without local_addr ("Members.local_addr: required when Members.peers is set").
+  if (m.localAddr === undefined) throw new Error('cluster mode without Members.local_addr');
   const keyring = m.cryptoKeys.length > 0 ? Keyring.fromSecrets(m.cryptoKeys) : undefined;
   if (!keyring) {
     logger.warn('no [Members] crypto_key: observations between agents are unauthenticated and anyone who can reach local_addr can join; set crypto_key');
@@ -225,10 +222,22 @@ async function startGossip(config: Config, logger: Logger, isKnownIp: (ip: strin
   return gossip;
 }
 
-/** `goavail check-config`: 0 when valid (prints the effective config, secrets masked), 2 otherwise. */
-export async function checkConfig(path: string): Promise<number> {
+export interface CheckConfigFlags {
+  readonly configFile: string;
+  readonly probeType: 'ip' | 'tcp' | undefined;
+  readonly dnsProvider: 'cloudflare' | undefined;
+}
+
+/**
+ * `goavail check-config`: 0 when valid (prints the effective config, secrets
+ * masked), 2 otherwise. `--type` and `--dns-provider` override the file as in
+ * `monitor`, and validation sees them.
+ */
+export async function checkConfig(flags: CheckConfigFlags): Promise<number> {
+  const path = flags.configFile;
   try {
-    const { config, warnings } = await within(loadConfig(path), RELOAD_TIMEOUT_MS, `reading ${path}`);
+    const overrides = { probeType: flags.probeType, dnsProvider: flags.dnsProvider };
+    const { config, warnings } = await within(loadConfig(path, overrides), RELOAD_TIMEOUT_MS, `reading ${path}`);
     for (const w of warnings) process.stderr.write(`warning: ${config.file}: ${w.key}: ${w.message}\n`);
     process.stdout.write(`${JSON.stringify(printableConfig(config), null, 2)}\n`);
     process.stderr.write(`${config.file}: valid\n`);

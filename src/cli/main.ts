@@ -74,10 +74,12 @@ export function buildProgram(): Command {
     .description('validate a config file and print the effective config (secrets masked); exit 0 when valid, 2 otherwise')
     .argument('[config]', 'config file')
     .option('-f, --config-file <path>', 'config file')
+    .addOption(new Option('-t, --type <type>', 'probe type (overrides the config file, as in monitor)').choices(['ip', 'tcp']))
+    .addOption(new Option('-p, --dns-provider <provider>', 'DNS provider (overrides the config file, as in monitor)').choices(['cloudflare']))
     .exitOverride()
-    .action(async (positional: string | undefined, opts: { configFile?: string }) => {
+    .action(async (positional: string | undefined, opts: { configFile?: string; type?: 'ip' | 'tcp'; dnsProvider?: 'cloudflare' }) => {
       const { checkConfig } = await import('./commands.js');
-      process.exitCode = await checkConfig(configPath(opts.configFile, positional));
+      process.exitCode = await checkConfig({ configFile: configPath(opts.configFile, positional), probeType: opts.type, dnsProvider: opts.dnsProvider });
     });
 
   program

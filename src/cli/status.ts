@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { splitHostPort } from '../config/validate.js';
+import { splitHostPort } from '../net/hostport.js';
 import { DEFAULTS } from '../config/schema.js';
 import { renderStatus, type StatusDocument } from '../status/render.js';
 import { EXIT } from './exit.js';

@@ -11,7 +11,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import type { Config, ConfigIssue } from './schema.js';
-import { validate } from './validate.js';
+import { validate, type ConfigOverrides } from './validate.js';
 
 /** A config file that cannot be used; `message` lists every issue, one per line. */
 export class ConfigError extends Error {
@@ -46,7 +46,7 @@ export const MAX_CONFIG_BYTES = 10 * 1024 * 1024;
  * non-blocking, its type and size are checked on the open handle (no race
  * with a rename), and the read stops at the limit even if the file grows.
  */
-export async function loadConfig(path: string): Promise<{ config: Config; warnings: ConfigIssue[] }> {
+export async function loadConfig(path: string, overrides: ConfigOverrides = {}): Promise<{ config: Config; warnings: ConfigIssue[] }> {
   const file = resolve(path);
   let text: string;
   try {
@@ -61,7 +61,7 @@ export async function loadConfig(path: string): Promise<{ config: Config; warnin
   } catch (err) {
     throw new ConfigError(file, [{ key: '(syntax)', message: syntaxFailure(err) }]);
   }
-  const result = validate(raw, file);
+  const result = validate(raw, file, overrides);
   if (!result.ok) throw new ConfigError(file, result.errors);
   return { config: result.config, warnings: result.warnings };
 }

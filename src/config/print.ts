@@ -5,54 +5,41 @@
  * compares this output with the file they wrote. Defaults are filled in,
  * durations are back in seconds, hostnames are shown fully qualified, and
  * secrets are masked without revealing any part of them (not even a prefix
- * or their length).
+ * or their length). Which keys there are, in which order, and which are
+ * secret comes from the field table (fields.ts).
  */
+import { MASK, TABLES, type Field } from './fields.js';
 import type { Config } from './schema.js';
 
-const MASK = '********';
 /** Keys in the free-form [Route53] table whose values are masked. */
 const SECRET_KEY = /secret|password|passwd|token|credential|(^|_)key($|_)|access_key/i;
 
 export function printableConfig(config: Config): Record<string, unknown> {
-  const m = config.members;
-  const cf = config.cloudflare;
-  const out: Record<string, unknown> = {
-    failure_threshold: config.failureThreshold,
-    recovery_threshold: config.recoveryThreshold,
-    interval: config.intervalMs / 1000,
-    timeout: config.timeoutMs / 1000,
-    reconcile_interval: config.reconcileIntervalMs / 1000,
-    type: config.probeType,
-    port: config.port,
-    dns_provider: config.dnsProvider,
-    status_addr: config.statusAddr ?? '',
-    // Webhook URLs often carry a token in their path: show only where they go.
-    webhooks: config.webhooks.map((u) => `${new URL(u).origin}/${MASK}`),
-    canaries: [...config.canaries],
-    freeze_min_targets: config.freezeMinTargets,
-    freeze_share: config.freezeShare,
-  };
-  // The Slack webhook path is a credential in itself.
-  if (config.slackAddr !== undefined) out.slack_addr = MASK;
-  const members: Record<string, unknown> = {
-    peers: [...m.peers],
-    min_peers_agree: m.minPeersAgree,
-    crypto_key: m.cryptoKeys.map(() => MASK),
-    key_file: m.keyFile,
-  };
-  if (m.localAddr !== undefined) members.local_addr = m.localAddr;
-  if (m.membersPort !== undefined) members.members_port = m.membersPort;
-  out.Members = members;
-  out.Cloudflare = {
-    dns_proxied: cf.dnsProxied,
-    dns_domain: cf.dnsDomain,
-    ...(cf.zoneId !== undefined ? { zone_id: cf.zoneId } : {}),
-    hostnames: [...cf.hostnames],
-    ip_addresses: [...cf.ipAddresses],
-    dns_ttl: cf.dnsTtl,
-  };
+  const out: Record<string, unknown> = {};
+  // Checked tables in table order; the free-form ones (kept as written) last.
+  for (const spec of TABLES) {
+    if (spec.fields === undefined) continue;
+    const table: Record<string, unknown> = spec.name === '' ? out : {};
+    for (const f of spec.fields) {
+      const value = printed(f, config);
+      if (value !== undefined) table[f.key] = value;
+    }
+    if (spec.name !== '') out[spec.name] = table;
+  }
   if (config.route53 !== undefined) out.Route53 = maskTable(config.route53);
   return out;
+}
+
+/** A field's printed value; undefined: not printed (no such Config field, or unset). */
+function printed(f: Field<unknown>, config: Config): unknown {
+  if (f.target === undefined) return undefined;
+  const [head, tail] = f.target.split('.') as [keyof Config, string | undefined];
+  const holder = tail === undefined ? config : config[head] as unknown as Record<string, unknown>;
+  const value = holder[(tail ?? head) as keyof typeof holder] as unknown;
+  if (f.print) return f.print(value);
+  if (value === undefined) return undefined;
+  if (f.secret) return Array.isArray(value) ? value.map(() => MASK) : MASK;
+  return Array.isArray(value) ? [...value] : value;
 }
 
 function maskTable(t: Readonly<Record<string, unknown>>): Record<string, unknown> {

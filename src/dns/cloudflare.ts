@@ -1,7 +1,7 @@
 import Cloudflare, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, type APIPromise } from 'cloudflare';
 import { parseRetryAfter, parseRetryAfterMs } from '../backoff.js';
 import type { Logger } from '../log.js';
-import { canonicalIp, parseIp } from '../net/ip.js';
+import { canonicalIpOrText, parseIp } from '../net/ip.js';
 import { DEFAULT_BATCH_CHANGES, splitChanges } from './batch.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import { DnsError, type Change, type DnsErrorKind, type DnsProvider, type DnsRecord, type NewRecord, type RecordType } from './types.js';
@@ -564,12 +564,6 @@ function normaliseName(name: string): string {
   return n.endsWith('.') ? n.slice(0, -1) : n;
 }
 
-/** The canonical text of an address (src/net/ip.ts), trimmed; anything else as is. */
-export function normaliseIp(ip: string): string {
-  const s = ip.trim();
-  return canonicalIp(s) ?? s;
-}
-
 /**
  * An A/AAAA item of a listing as a DnsRecord (other types: undefined).
  * `address` says whether the content is an address of the record's type;
@@ -589,7 +583,7 @@ function toDnsRecord(item: unknown): { record: DnsRecord; address: boolean } | u
     id: r.id,
     type: type as RecordType,
     name: normaliseName(r.name),
-    content: address ? normaliseIp(r.content) : r.content,
+    content: address ? canonicalIpOrText(r.content) : r.content,
     proxied: r.proxied === true,
     ttl: typeof r.ttl === 'number' ? r.ttl : 1,
   };

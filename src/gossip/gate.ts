@@ -1,4 +1,4 @@
-import { canonicalIp } from '../net/ip.js';
+import { unmappedIp } from '../net/ip.js';
 
 /**
  * Who may connect to this agent's gossip port, and what happens to a peer
@@ -52,14 +52,6 @@ export interface StrikeVerdict {
 /** The gossipsub app-specific score of an unconfigured, refused id (× weight 10: far below graylist −80). */
 export const REFUSED_PEER_SCORE = -1000;
 
-/** IPv4-mapped IPv6 (`::ffff:a.b.c.d`) compares as the IPv4 address; undefined for non-IPs. */
-export function gateIp(ip: string): string | undefined {
-  const c = canonicalIp(ip);
-  if (c === undefined) return undefined;
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(c);
-  return m ? m[1] : c;
-}
-
 export class PeerGate {
   readonly #strikeLimit: number;
   readonly #boxMs: number;
@@ -80,7 +72,7 @@ export class PeerGate {
   update(state: { readonly ips: Iterable<string>; readonly ids: Iterable<string>; readonly complete: boolean }): void {
     const ips = new Set<string>();
     for (const ip of state.ips) {
-      const g = gateIp(ip);
+      const g = unmappedIp(ip);
       if (g !== undefined) ips.add(g);
     }
     this.#ips = ips;
@@ -91,7 +83,7 @@ export class PeerGate {
 
   /** Whether a connection from this remote IP may start its upgrade. */
   allowsAddress(ip: string): boolean {
-    const g = gateIp(ip);
+    const g = unmappedIp(ip);
     return g !== undefined && this.#ips.has(g);
   }
 

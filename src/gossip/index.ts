@@ -15,7 +15,7 @@ export { IdentityError, loadOrCreateIdentity, type IdentityErrorCode } from './i
 export { createMemoryNetwork, type MemoryJoinOptions, type MemoryNetwork, type MemoryNetworkOptions } from './memory.js';
 export { createLibp2pGossip, dropMetricsRegister, parsePeerAddress, type Libp2pGossip, type Libp2pGossipOptions, type PeerAddress } from './node.js';
 export { GossipListenError } from './errors.js';
-export { PeerGate, REFUSED_PEER_SCORE, gateIp, type PeerGateOptions, type StrikeVerdict } from './gate.js';
+export { PeerGate, REFUSED_PEER_SCORE, type PeerGateOptions, type StrikeVerdict } from './gate.js';
 export {
   MSS_HEADER,
   MultiKeyPnet,

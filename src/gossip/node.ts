@@ -1,6 +1,5 @@
 import './polyfill.js';
 import { lookup } from 'node:dns/promises';
-import { isIPv4, isIPv6 } from 'node:net';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { gossipsub, TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub';
@@ -11,6 +10,7 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import { tcp } from '@libp2p/tcp';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
+import { hostKind, isMultiaddrText, splitHostPort } from '../net/hostport.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_TOPIC, wrapBatch } from './envelope.js';
 import { GossipListenError } from './errors.js';
@@ -96,19 +96,15 @@ export interface PeerAddress {
  */
 export function parsePeerAddress(addr: string): PeerAddress {
   const text = addr.trim();
-  if (text.startsWith('/')) {
+  if (isMultiaddrText(text)) {
     const ma = multiaddr(text);
     const p2p = ma.getComponents().find((c) => c.name === 'p2p');
     return { ma, peerId: p2p?.value };
   }
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]]+):(\d+)$/.exec(text);
-  if (m === null) throw new Error(`invalid peer address ${JSON.stringify(addr)}: expected host:port, [ipv6]:port or a multiaddr`);
-  const host = m[1] as string;
-  const port = Number(m[2]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port in ${JSON.stringify(addr)}`);
-  const proto = isIPv4(host) ? 'ip4' : isIPv6(host) ? 'ip6' : 'dns';
-  if (proto === 'dns' && !/^[a-zA-Z0-9.-]+$/.test(host)) throw new Error(`invalid host in ${JSON.stringify(addr)}`);
-  return { ma: multiaddr(`/${proto}/${host}/tcp/${port}`), peerId: undefined };
+  // Port 0 is allowed: a listen address may ask for any free port.
+  const hp = splitHostPort(text, { allowPortZero: true });
+  if (typeof hp === 'string') throw new Error(`invalid peer address ${JSON.stringify(addr)}: ${hp}`);
+  return { ma: multiaddr(`/${hostKind(hp.host)}/${hp.host}/tcp/${hp.port}`), peerId: undefined };
 }
 
 /** The part of gossipsub's implementation that its interface type omits. */

@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 
 /**
  * IP address text and bytes, and the one canonical text form the project
@@ -119,3 +119,50 @@ export function canonicalIp(ip: string): string | undefined {
   return p.family === 4 ? formatIpv4(p.v4) : formatIpv6(p.v6 as Uint8Array);
 }
 
+
+/**
+ * {@link canonicalIp} of trimmed text; text that is not an address is
+ * returned trimmed, unchanged otherwise (DNS record content that may be
+ * anything).
+ */
+export function canonicalIpOrText(text: string): string {
+  const s = text.trim();
+  return canonicalIp(s) ?? s;
+}
+
+/**
+ * The canonical text with IPv4-mapped IPv6 (`::ffff:a.b.c.d`) folded into the
+ * IPv4 address, so a peer's socket address compares with its configured
+ * IPv4; undefined when `ip` is not an IP literal.
+ */
+export function unmappedIp(ip: string): string | undefined {
+  const c = canonicalIp(ip);
+  if (c === undefined) return undefined;
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(c);
+  return m ? m[1] : c;
+}
+
+/**
+ * A configured target address (probed and published in DNS): validated and
+ * canonicalised; a string result is the reason it cannot be one. Refused:
+ * anything `isIP` refuses (leading zeros, surrounding spaces), the
+ * unspecified addresses, zone indexes, and IPv4-mapped IPv6 written with a
+ * dotted quad.
+ */
+export function parseTargetIp(text: string): { ip: string; family: Family } | string {
+  const family = isIP(text);
+  if (family === 4) {
+    if (text === '0.0.0.0') return 'must not be the unspecified address 0.0.0.0 (a ping to it answers from this machine)';
+    return { ip: text, family: 4 };
+  }
+  if (family === 6) {
+    if (text.includes('%')) return 'must not carry a zone index (%…): it has no meaning in DNS';
+    const ip = canonicalIp(text) as string;
+    if (ip === '::') return 'must not be the unspecified address :: (a ping to it answers from this machine)';
+    if (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(text)) {
+      return 'must not be an IPv4-mapped IPv6 address (::ffff:a.b.c.d): write the IPv4 address itself';
+    }
+    return { ip, family: 6 };
+  }
+  return 'is not an IPv4 or IPv6 address';
+}

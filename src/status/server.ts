@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { AgentStatus } from './view.js';
-import { splitHostPort } from '../config/validate.js';
+import { splitHostPort } from '../net/hostport.js';
 import type { Gossip } from '../gossip/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';

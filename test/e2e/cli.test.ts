@@ -68,6 +68,26 @@ ip_addresses = ["127.0.0.1", "127.0.0.2"]
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('check-config takes -t/--type and -p/--dns-provider like monitor, and validation sees them', async () => {
+    const r = await runCli(['check-config', '-t', 'tcp', '--dns-provider', 'cloudflare', good]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ type: 'tcp', dns_provider: 'cloudflare' });
+    const udp = await runCli(['check-config', '--type', 'udp', good]);
+    expect(udp.code).toBe(2);
+    expect(udp.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('check-config reports peers without local_addr (monitor refuses the same file at start)', async () => {
+    const bad = await dir.write('peers-only.toml', `[Members]\npeers = ["127.0.0.1:1"]\ncrypto_key = "a-very-secret-shared-key-1234567890"\n[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["127.0.0.1"]\n`);
+    const line = `${bad}: Members.local_addr: required when Members.peers is set (the address this agent listens on for its peers, host:port)`;
+    const r = await runCli(['check-config', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(line);
+    const m = await runCli(['monitor', bad], { env: noCreds });
+    expect(m.code).toBe(2);
+    expect(m.stderr).toContain(line);
+  });
+
   it('a missing config file exits 2 with its path', async () => {
     const r = await runCli(['monitor', '-f', `${dir.dir}/nope.toml`]);
     expect(r.code).toBe(2);

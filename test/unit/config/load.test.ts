@@ -199,6 +199,7 @@ const BAD_CASES: ReadonlyArray<readonly [file: string, key: string, fragment: st
   ['peer-bad-port', 'Members.peers[0]', 'port 99999 is outside 1..65535'],
   ['peer-bad-multiaddr', 'Members.peers[0]', 'not a valid multiaddr'],
   ['local-addr-no-port', 'Members.local_addr', 'port is missing'],
+  ['local-addr-missing', 'Members.local_addr', 'required when Members.peers is set'],
   ['members-port-zero', 'Members.members_port', 'between 1 and 65535, got 0'],
   ['min-peers-unreachable', 'Members.min_peers_agree', '2 can never be reached: only 1 peer is listed'],
   ['min-peers-negative', 'Members.min_peers_agree', 'integer ≥ 0, got -1'],

@@ -90,4 +90,11 @@ describe('printableConfig', () => {
     expect(printed.Members).toEqual({ peers: [], min_peers_agree: 0, crypto_key: [], key_file: '/etc/goavail/goavail.key' });
     expect(() => stringify(printed)).not.toThrow();
   });
+
+  // What `check-config` writes to stdout, byte for byte (key order included).
+  it.each(['original', 'full'])('%s.toml prints exactly as pinned in its .printed.json', async (name) => {
+    const { config } = await loadConfig(join(FIXTURES, `${name}.toml`));
+    const text = `${JSON.stringify(printableConfig(config), null, 2)}\n`.split(FIXTURES).join('<fixtures>');
+    await expect(text).toMatchFileSnapshot(join(FIXTURES, `${name}.printed.json`));
+  });
 });

@@ -1,10 +1,7 @@
 import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import type { ConfigIssue } from '../../../src/config/schema.js';
-import {
-  canonicalIPv6, checkDnsName, editDistance, normaliseIp, splitHostPort, suggest, validate,
-  type ValidateResult,
-} from '../../../src/config/validate.js';
+import { editDistance, suggest, validate, type ValidateResult } from '../../../src/config/validate.js';
 
 const FILE = '/etc/goavail/goavail.toml';
 const CF = '[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["192.0.2.1"]\n';
@@ -161,7 +158,7 @@ describe('unknown keys are warnings, with suggestions', () => {
 
 describe('other warnings', () => {
   it('warns about short crypto keys, by position, without showing them', () => {
-    const { config, warnings } = ok(`[Members]\npeers = ["198.51.100.2:7946"]\ncrypto_key = ["0123456789abcdef", "short-secret"]\n${CF}`);
+    const { config, warnings } = ok(`[Members]\npeers = ["198.51.100.2:7946"]\nlocal_addr = "198.51.100.1:7946"\ncrypto_key = ["0123456789abcdef", "short-secret"]\n${CF}`);
     expect(config.members.cryptoKeys).toEqual(['0123456789abcdef', 'short-secret']);
     expect(warnings.map((w) => w.key)).toEqual(['Members.crypto_key[1]']);
     expect(warnings[0]?.message).toContain('shorter than 16 characters');
@@ -169,7 +166,7 @@ describe('other warnings', () => {
   });
 
   it('warns when peers are set but no crypto_key (unsealed gossip)', () => {
-    const { config, warnings } = ok(`[Members]\npeers = ["198.51.100.2:7946"]\n${CF}`);
+    const { config, warnings } = ok(`[Members]\npeers = ["198.51.100.2:7946"]\nlocal_addr = "198.51.100.1:7946"\n${CF}`);
     expect(config.members.cryptoKeys).toEqual([]);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.key).toBe('Members.crypto_key');
@@ -185,7 +182,7 @@ describe('other warnings', () => {
   });
 
   it('warns about a duplicate peer and keeps one', () => {
-    const { config, warnings } = ok(`[Members]\npeers = ["198.51.100.2:7946", "198.51.100.2:7946"]\ncrypto_key = "0123456789abcdef"\nmin_peers_agree = 1\n${CF}`);
+    const { config, warnings } = ok(`[Members]\npeers = ["198.51.100.2:7946", "198.51.100.2:7946"]\nlocal_addr = "198.51.100.1:7946"\ncrypto_key = "0123456789abcdef"\nmin_peers_agree = 1\n${CF}`);
     expect(config.members.peers).toEqual(['198.51.100.2:7946']);
     expect(warnings.map((w) => w.key)).toEqual(['Members.peers[1]']);
   });
@@ -277,103 +274,8 @@ describe('ip_addresses', () => {
   });
 });
 
-describe('canonicalIPv6 (RFC 5952)', () => {
-  const cases: ReadonlyArray<readonly [string, string]> = [
-    ['2001:DB8:0:0:0:0:0:1', '2001:db8::1'],
-    ['2001:0db8:0000:0000:0001:0000:0000:0001', '2001:db8::1:0:0:1'], // tie: first run
-    ['2001:db8:0:0:1:0:0:0', '2001:db8:0:0:1::'], // longest run wins
-    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'], // a single zero group stays
-    ['::', '::'],
-    ['::1', '::1'],
-    ['1::', '1::'],
-    ['fe80:0:0:0:0:0:0:0', 'fe80::'],
-    ['::ffff:192.0.2.1', '::ffff:192.0.2.1'],
-    ['::FFFF:c000:0201', '::ffff:192.0.2.1'],
-    ['64:ff9b::192.0.2.1', '64:ff9b::c000:201'],
-    ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'],
-    ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
-  ];
-  it.each(cases)('%s → %s', (input, expected) => {
-    expect(canonicalIPv6(input)).toBe(expected);
-  });
-
-  it('agrees with the WHATWG URL serialiser on random addresses', () => {
-    // Zero-heavy random groups exercise the run selection; the URL parser
-    // writes the same RFC 5952 form except for IPv4-mapped addresses.
-    let seed = 42;
-    const rnd = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
-    for (let n = 0; n < 2000; n++) {
-      const groups = Array.from({ length: 8 }, () => (rnd() < 0.5 ? 0 : Math.floor(rnd() * 0x10000)));
-      const text = groups.map((g) => g.toString(16).padStart(rnd() < 0.5 ? 4 : 1, '0').toUpperCase()).join(':');
-      if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) continue;
-      const oracle = new URL(`http://[${text}]/`).hostname.slice(1, -1);
-      expect(canonicalIPv6(text), text).toBe(oracle);
-    }
-  });
-});
-
-describe('normaliseIp', () => {
-  it.each([
-    ['192.0.2.1', { ip: '192.0.2.1', family: 4 }],
-    ['2001:DB8::1', { ip: '2001:db8::1', family: 6 }],
-    ['192.0.2.256', 'is not an IPv4 or IPv6 address'],
-    ['192.0.2', 'is not an IPv4 or IPv6 address'],
-    [' 192.0.2.1', 'is not an IPv4 or IPv6 address'],
-    ['example.com', 'is not an IPv4 or IPv6 address'],
-  ])('%s → %j', (input, expected) => {
-    expect(normaliseIp(input)).toEqual(expected);
-  });
-});
-
-describe('checkDnsName', () => {
-  it.each([
-    ['example.com', undefined],
-    ['a', undefined],
-    ['xn--bcher-kva.example', undefined],
-    ['0-9.example', undefined],
-    [`${'a'.repeat(63)}.com`, undefined],
-    [`${'a'.repeat(64)}.com`, 'at most 63'],
-    [Array.from({ length: 127 }, () => 'a').join('.'), undefined], // 253 characters
-    [Array.from({ length: 128 }, () => 'a').join('.'), 'at most 253'],
-    ['', 'it is empty'],
-    ['a..b', 'empty label'],
-    ['*.example.com', 'wildcard'],
-    ['a*b.example.com', 'wildcard'],
-    ['under_score.example.com', 'letters, digits'],
-    ['-a.example.com', "start or end with '-'"],
-    ['a-.example.com', "start or end with '-'"],
-  ])('%s → %s', (name, fragment) => {
-    const reason = checkDnsName(name);
-    if (fragment === undefined) expect(reason).toBeUndefined();
-    else expect(reason).toContain(fragment);
-  });
-});
-
-describe('splitHostPort', () => {
-  it.each([
-    ['198.51.100.1:7946', { host: '198.51.100.1', port: 7946 }],
-    ['[2001:db8::1]:7946', { host: '2001:db8::1', port: 7946 }],
-    ['agent-a.example.net:1', { host: 'agent-a.example.net', port: 1 }],
-    ['localhost:65535', { host: 'localhost', port: 65535 }],
-    ['198.51.100.1', 'port is missing'],
-    ['2001:db8::1:7946', 'must be in brackets'],
-    ['[2001:db8::1]7946', 'must be "[IPv6]:port"'],
-    ['[198.51.100.1]:7946', 'is not an IPv6 address'],
-    ['198.51.100:7946', 'is not an IPv4 address'],
-    [':7946', 'host is missing'],
-    ['198.51.100.1:', 'is not a number'],
-    ['198.51.100.1:http', 'is not a number'],
-    ['198.51.100.1:0', 'outside 1..65535'],
-    ['198.51.100.1:65536', 'outside 1..65535'],
-    ['bad_host:7946', 'not an IP address or a valid DNS name'],
-  ])('%s → %j', (text, expected) => {
-    const r = splitHostPort(text);
-    if (typeof expected === 'string') expect(r).toEqual(expect.stringContaining(expected));
-    else expect(r).toEqual(expected);
-  });
-
-  it('allows port 0 for local_addr (any free port)', () => {
-    expect(splitHostPort('127.0.0.1:0', { allowPortZero: true })).toEqual({ host: '127.0.0.1', port: 0 });
+describe('local_addr', () => {
+  it('allows port 0 (any free port)', () => {
     expect(ok(`[Members]\nlocal_addr = "127.0.0.1:0"\n${CF}`).config.members.localAddr).toBe('127.0.0.1:0');
   });
 });
@@ -421,8 +323,27 @@ describe('structure errors', () => {
   });
 
   it('min_peers_agree may equal the number of peers', () => {
-    const { config } = ok(`[Members]\npeers = ["198.51.100.2:7946", "198.51.100.3:7946"]\nmin_peers_agree = 2\ncrypto_key = "0123456789abcdef"\n${CF}`);
+    const { config } = ok(`[Members]\npeers = ["198.51.100.2:7946", "198.51.100.3:7946"]\nlocal_addr = "198.51.100.1:7946"\nmin_peers_agree = 2\ncrypto_key = "0123456789abcdef"\n${CF}`);
     expect(config.members.minPeersAgree).toBe(2);
+  });
+
+  it('peers without local_addr is an error (the peers could not dial this agent)', () => {
+    expect(errors(`[Members]\npeers = ["198.51.100.2:7946"]\ncrypto_key = "0123456789abcdef"\n${CF}`)).toEqual([
+      { key: 'Members.local_addr', message: 'required when Members.peers is set (the address this agent listens on for its peers, host:port)' },
+    ]);
+    expect(ok(`[Members]\npeers = []\n${CF}`).config.members.localAddr).toBeUndefined();
+    expect(ok(`[Members]\nlocal_addr = "127.0.0.1:0"\n${CF}`).config.members.peers).toEqual([]);
+  });
+
+  it('--type and --dns-provider override the file once its own values are checked', () => {
+    const r = validate(parse(`type = "ip"\n${CF}`), FILE, { probeType: 'tcp', dnsProvider: 'cloudflare' });
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    expect(r.config.probeType).toBe('tcp');
+    expect(r.config.dnsProvider).toBe('cloudflare');
+    expect(ok(`type = "tcp"\n${CF}`).config.probeType).toBe('tcp');
+    // The file's own value must still be valid: monitor refuses it too.
+    const bad = validate(parse(`type = "icmp"\n${CF}`), FILE, { probeType: 'ip' });
+    expect(bad.ok).toBe(false);
   });
 
   it('min_peers_agree with no peers at all says it can never be reached', () => {

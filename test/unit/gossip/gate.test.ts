@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gateIp, PeerGate, REFUSED_PEER_SCORE } from '../../../src/gossip/gate.js';
+import { PeerGate, REFUSED_PEER_SCORE } from '../../../src/gossip/gate.js';
 
 // The admission rules of the gossip node, with time passed in (see the
 // table in src/gossip/gate.ts).
@@ -30,12 +30,6 @@ describe('PeerGate addresses', () => {
   it('refuses every address when no peer is configured', () => {
     const g = new PeerGate();
     expect(g.allowsAddress('127.0.0.1')).toBe(false);
-  });
-
-  it('gateIp folds IPv4-mapped addresses', () => {
-    expect(gateIp('::FFFF:10.0.0.1')).toBe('10.0.0.1');
-    expect(gateIp('2001:DB8::1')).toBe('2001:db8::1');
-    expect(gateIp('x')).toBeUndefined();
   });
 });
 
