@@ -56,7 +56,9 @@ function describeError(err: unknown): string {
  * lone ESC), then every other C0 control but tab and newline, DEL and the
  * C1 controls (U+0080–U+009F, which some terminals obey like ESC).
  */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are stripped
 const ESCAPE_SEQUENCE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[ -/]*[0-~]?/g;
+// eslint-disable-next-line no-control-regex -- as above
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 /**

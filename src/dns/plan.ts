@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { ipFamily } from '../net/ip.js';
 import type { RecordType, Verdict } from '../model.js';
 import type { Change, DnsRecord } from './types.js';
 
@@ -28,7 +28,7 @@ export interface Plan {
 }
 
 export function recordTypeOf(ip: string): RecordType {
-  return isIP(ip) === 6 ? 'AAAA' : 'A';
+  return ipFamily(ip) === 6 ? 'AAAA' : 'A';
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Verdict } from '../model.js';
 import type { Observation, ObservationBatch } from './types.js';
-import { canonicalIp, formatIpv4, formatIpv6, parseIp, type Family } from '../net/ip.js';
+import { canonicalIp, formatIpv4, formatIpv6, parseIp } from '../net/ip.js';
 
 export { canonicalIp };
 

@@ -80,7 +80,6 @@ export const PNET_NONCE_BYTES = 24;
 /** The first 20 plaintext bytes every multistream-select dialer sends: varint 19, `/multistream/1.0.0\n`. */
 export const MSS_HEADER: Uint8Array = Uint8Array.from(Buffer.from('\x13/multistream/1.0.0\n', 'latin1'));
 
-const KEY_BYTES = 32;
 const DEFAULT_TIMEOUT_MS = 1000;
 
 /** The part of the `xsalsa20` package (pnet's own cipher dependency) used here. */

@@ -166,3 +166,9 @@ export function parseTargetIp(text: string): { ip: string; family: Family } | st
   }
   return 'is not an IPv4 or IPv6 address';
 }
+
+/** The address family of an IP literal (zone index allowed, as node:net reads it); undefined for anything else. */
+export function ipFamily(s: string): Family | undefined {
+  const f = isIP(s);
+  return f === 4 || f === 6 ? f : undefined;
+}

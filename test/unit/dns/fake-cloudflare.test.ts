@@ -5,6 +5,7 @@ interface Env {
   success: boolean;
   errors: { code: number; message: string }[];
   messages: unknown[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each endpoint's result has its own shape; the tests index into it
   result: any;
   result_info?: { page: number; per_page: number; count: number; total_count: number; total_pages: number };
 }

@@ -16,7 +16,7 @@ import { createLibp2p, type Libp2p } from 'libp2p';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Keyring, swarmKeyFromSecret } from '../../../src/gossip/keyring.js';
 import { createLibp2pGossip, type Libp2pGossip } from '../../../src/gossip/node.js';
-import { decodeSwarmKey, MSS_HEADER, MultiKeyPnet, multiKeyPreSharedKey, PnetKeyMismatchError, PNET_NONCE_BYTES } from '../../../src/gossip/pnet.js';
+import { decodeSwarmKey, MSS_HEADER, MultiKeyPnet, PnetKeyMismatchError, PNET_NONCE_BYTES } from '../../../src/gossip/pnet.js';
 import type { Observation, ObservationBatch } from '../../../src/gossip/types.js';
 import { createLogger, silentLogger, type Logger } from '../../../src/log.js';
 import { sleep, waitFor } from '../../support/kit.js';
