@@ -62,7 +62,7 @@ describe('splitChanges', () => {
     },
     {
       name: 'default size: 250 single-record names → 200 + 50',
-      plan: Array.from({ length: 250 }, (_, k) => `+A n${k} 10.0.0.1`),
+      plan: Array.from({ length: 250 }, (_, k) => `+A n${k} 198.18.0.1`),
       max: DEFAULT_BATCH_CHANGES,
       want: (got) => expect(got.map((r) => r.length)).toEqual([200, 50]),
     },

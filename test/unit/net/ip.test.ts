@@ -46,10 +46,10 @@ describe('canonicalIpOrText (DNS record content)', () => {
 
 describe('unmappedIp (peer gate)', () => {
   it.each([
-    ['::FFFF:10.0.0.1', '10.0.0.1'],
-    ['::ffff:0a00:0001', '10.0.0.1'],
+    ['::FFFF:198.18.0.1', '198.18.0.1'],
+    ['::ffff:c612:0001', '198.18.0.1'],
     ['2001:DB8::1', '2001:db8::1'],
-    ['10.0.0.1', '10.0.0.1'],
+    ['198.18.0.1', '198.18.0.1'],
     ['x', undefined],
   ])('%j → %j', (input, want) => {
     expect(unmappedIp(input)).toBe(want);
