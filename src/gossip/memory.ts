@@ -1,7 +1,7 @@
 import { DEFAULT_TOPIC, wrapBatch } from './envelope.js';
 import type { Keyring } from './keyring.js';
 import type { DropReason, Gossip, Observation, ObservationHandler, PeerStatus } from './types.js';
-import { emptyDropCounts, ReplayGuard, validateMessage } from './validate.js';
+import { emptyDropCounts, validateMessage, validationContext } from './validate.js';
 
 export { DEFAULT_TOPIC };
 
@@ -75,11 +75,11 @@ export function createMemoryNetwork(netOpts: MemoryNetworkOptions = {}): MemoryN
     const now = opts.now ?? netOpts.now ?? Date.now;
     const handlers: ObservationHandler[] = [];
     const drops = emptyDropCounts();
-    const replay = new ReplayGuard();
     const lastHeard = new Map<string, number>();
     const allowed = opts.allowedPeers === undefined ? undefined : new Set(opts.allowedPeers);
     const isAllowedSender = (peer: string): boolean =>
       peer !== id && (allowed !== undefined ? allowed.has(peer) : members.has(peer));
+    const validation = validationContext(opts, topic, isAllowedSender);
     let seq = Math.floor(now() * 1000);
 
     const member: Member = {
@@ -89,14 +89,7 @@ export function createMemoryNetwork(netOpts: MemoryNetworkOptions = {}): MemoryN
       receive(from, data) {
         if (!member.started) return;
         const at = now();
-        const res = validateMessage(from, data, at, {
-          keyring: opts.keyring,
-          topic,
-          isAllowedSender,
-          isKnownIp: opts.isKnownIp,
-          replay,
-          ...(opts.maxSkewMs !== undefined ? { maxSkewMs: opts.maxSkewMs } : {}),
-        });
+        const res = validateMessage(from, data, at, validation);
         if (!res.ok) {
           drops[res.reason]++;
           return;

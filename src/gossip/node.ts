@@ -18,7 +18,7 @@ import { PeerGate } from './gate.js';
 import type { Keyring } from './keyring.js';
 import { MultiKeyPnet } from './pnet.js';
 import type { DropReason, Gossip, Observation, ObservationBatch, ObservationHandler, PeerStatus, PnetCounts } from './types.js';
-import { emptyDropCounts, ReplayGuard, validateMessage } from './validate.js';
+import { emptyDropCounts, validateMessage, validationContext } from './validate.js';
 
 export { DEFAULT_TOPIC };
 
@@ -402,13 +402,13 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
   }
 
   const handlers: ObservationHandler[] = [];
-  const replay = new ReplayGuard();
   const accepted = new WeakMap<Message, ObservationBatch>();
   let seq = Math.floor(now() * 1000);
   let running = false;
   let stopController = new AbortController();
 
   const isAllowedSender = (id: string): boolean => id !== selfId && entries.some((e) => e.id === id);
+  const validation = validationContext(opts, topic, isAllowedSender);
 
   const drop = (reason: DropReason, from: string | undefined, via: string): void => {
     drops[reason]++;
@@ -423,14 +423,7 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
         return TopicValidatorResult.Reject;
       }
       const from = msg.from.toString();
-      const res = validateMessage(from, msg.data, now(), {
-        keyring: opts.keyring,
-        topic,
-        isAllowedSender,
-        isKnownIp: opts.isKnownIp,
-        replay,
-        ...(opts.maxSkewMs !== undefined ? { maxSkewMs: opts.maxSkewMs } : {}),
-      });
+      const res = validateMessage(from, msg.data, now(), validation);
       if (!res.ok) {
         drop(res.reason, from, via);
         if (res.reason === 'unknown-sender' && !gate.isConfigured(via)) return judgeStranger(propagationSource);

@@ -54,6 +54,25 @@ export interface ValidationContext {
   readonly maxBytes?: number;
 }
 
+/**
+ * The context a receiver keeps for its whole life: the configured key,
+ * topic and IPs, who may send, and a fresh replay guard (one per receiver).
+ */
+export function validationContext(
+  opts: { readonly keyring?: Keyring | undefined; readonly isKnownIp: (ip: string) => boolean; readonly maxSkewMs?: number | undefined },
+  topic: string,
+  isAllowedSender: (peerId: string) => boolean,
+): ValidationContext {
+  return {
+    keyring: opts.keyring,
+    topic,
+    isAllowedSender,
+    isKnownIp: opts.isKnownIp,
+    replay: new ReplayGuard(),
+    ...(opts.maxSkewMs !== undefined ? { maxSkewMs: opts.maxSkewMs } : {}),
+  };
+}
+
 export type ValidationResult =
   | {
       readonly ok: true;
