@@ -3,7 +3,19 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const io = ['node:fs', 'node:fs/promises', 'node:net', 'node:http', 'node:https', 'node:dgram', 'node:child_process', 'raw-socket', 'cloudflare', 'libp2p', 'pino'];
+const io = [
+  'node:fs',
+  'node:fs/promises',
+  'node:net',
+  'node:http',
+  'node:https',
+  'node:dgram',
+  'node:child_process',
+  'raw-socket',
+  'cloudflare',
+  'libp2p',
+  'pino',
+];
 const wiring = ['**/agent.js', '**/log.js', '**/cli/*', '**/status/server.js'];
 
 export default tseslint.config(
@@ -11,16 +23,55 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', performance: 'readonly', fetch: 'readonly', queueMicrotask: 'readonly', structuredClone: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        URL: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        performance: 'readonly',
+        fetch: 'readonly',
+        queueMicrotask: 'readonly',
+        structuredClone: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
   },
   {
     // Pure cores: time is passed in, nothing is read or written, nothing is logged.
-    files: ['src/model.ts', 'src/detect/**/*.ts', 'src/quorum/**/*.ts', 'src/dns/plan.ts', 'src/dns/policies.ts', 'src/dns/batch.ts', 'src/backoff.ts', 'src/gossip/codec.ts', 'src/gossip/validate.ts', 'src/gossip/gate.ts', 'src/config/validate.ts', 'src/config/fields.ts'],
+    files: [
+      'src/model.ts',
+      'src/detect/**/*.ts',
+      'src/quorum/**/*.ts',
+      'src/dns/plan.ts',
+      'src/dns/policies.ts',
+      'src/dns/batch.ts',
+      'src/backoff.ts',
+      'src/gossip/codec.ts',
+      'src/gossip/validate.ts',
+      'src/gossip/gate.ts',
+      'src/config/validate.ts',
+      'src/config/fields.ts',
+    ],
     rules: {
-      'no-restricted-imports': ['error', { paths: io.map((name) => ({ name, message: 'a pure stage does no I/O: pass the result in' })), patterns: [{ group: wiring, message: 'a pure stage imports no logger, CLI or agent wiring' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: io.map((name) => ({ name, message: 'a pure stage does no I/O: pass the result in' })),
+          patterns: [{ group: wiring, message: 'a pure stage imports no logger, CLI or agent wiring' }],
+        },
+      ],
     },
   },
 );

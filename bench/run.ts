@@ -83,7 +83,16 @@ function markdown(results: readonly ScenarioResult[], info: RunInfo): string {
 async function main(): Promise<number> {
   let args;
   try {
-    args = parseArgs({ options: { only: { type: 'string' }, cli: { type: 'string' }, logs: { type: 'string' }, quick: { type: 'boolean', default: false }, write: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+    args = parseArgs({
+      options: {
+        only: { type: 'string' },
+        cli: { type: 'string' },
+        logs: { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        write: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
   } catch (err) {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${usage()}`);
     return 2;
@@ -92,7 +101,11 @@ async function main(): Promise<number> {
     process.stdout.write(usage());
     return 0;
   }
-  const only = args.values.only?.split(',').map((s) => s.trim()).filter(Boolean) ?? Object.keys(SCENARIOS);
+  const only =
+    args.values.only
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ?? Object.keys(SCENARIOS);
   const unknown = only.filter((s) => !(s in SCENARIOS));
   if (unknown.length > 0) {
     process.stderr.write(`unknown scenario(s): ${unknown.join(', ')}\n${usage()}`);
@@ -116,7 +129,9 @@ async function main(): Promise<number> {
   const runCleanups = async (): Promise<void> => {
     for (const fn of [...cleanups].reverse()) {
       cleanups.delete(fn);
-      await Promise.resolve().then(fn).catch((err: unknown) => process.stderr.write(`cleanup failed: ${String(err)}\n`));
+      await Promise.resolve()
+        .then(fn)
+        .catch((err: unknown) => process.stderr.write(`cleanup failed: ${String(err)}\n`));
     }
   };
   let interrupted = false;
@@ -151,8 +166,15 @@ async function main(): Promise<number> {
       results.push(await SCENARIOS[id]!(ctx));
     } catch (err) {
       failed = true;
-      ctx.log(`${id} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-      results.push({ id, title: id, setup: [], rows: [{ metric: 'run', value: `failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, status: 'MISSED' }], notes: [], seconds: 0 });
+      ctx.log(`${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      results.push({
+        id,
+        title: id,
+        setup: [],
+        rows: [{ metric: 'run', value: `failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, status: 'MISSED' }],
+        notes: [],
+        seconds: 0,
+      });
     }
     await runCleanups();
   }
@@ -162,7 +184,16 @@ async function main(): Promise<number> {
   if (args.values.write) {
     const file = join(ROOT, 'BENCHMARKS.md');
     const existing = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-    const info: RunInfo = { command, commit: commitOf(), cli: cli === resolve(CLI) ? undefined : cli, date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), loadStart, loadEnd, quick: args.values.quick, seconds: (Date.now() - started) / 1000 };
+    const info: RunInfo = {
+      command,
+      commit: commitOf(),
+      cli: cli === resolve(CLI) ? undefined : cli,
+      date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      loadStart,
+      loadEnd,
+      quick: args.values.quick,
+      seconds: (Date.now() - started) / 1000,
+    };
     writeFileSync(file, spliceGenerated(existing, markdown(results, info)));
     ctx.log(`wrote ${file}`);
   }

@@ -35,7 +35,9 @@ export function layerOf(rel) {
  */
 export function findCycles(edges) {
   const graph = new Map();
-  const add = (n) => { if (!graph.has(n)) graph.set(n, new Set()); };
+  const add = (n) => {
+    if (!graph.has(n)) graph.set(n, new Set());
+  };
   for (const [a, b] of edges) {
     add(a);
     add(b);
@@ -121,7 +123,9 @@ export function layerEdges(srcDir) {
   for (const file of sourceFiles(srcDir)) {
     const from = layerOf(relative(srcDir, file).split(sep).join('/'));
     for (const spec of importsOf(readFileSync(file, 'utf8'))) {
-      const target = relative(srcDir, resolve(dirname(file), spec)).split(sep).join('/');
+      const target = relative(srcDir, resolve(dirname(file), spec))
+        .split(sep)
+        .join('/');
       if (target.startsWith('..')) continue; // outside src/
       const to = layerOf(target);
       if (to !== from) edges.push([from, to, `${relative(srcDir, file)} → ${spec}`]);
@@ -135,7 +139,9 @@ function main() {
   const edges = layerEdges(srcDir);
   const cycles = findCycles(edges);
   if (cycles.length === 0) {
-    console.log(`check-layers: no cycle between the folders of ${relative(process.cwd(), srcDir) || '.'} (${new Set(edges.map((e) => `${e[0]}>${e[1]}`)).size} layer edges)`);
+    console.log(
+      `check-layers: no cycle between the folders of ${relative(process.cwd(), srcDir) || '.'} (${new Set(edges.map((e) => `${e[0]}>${e[1]}`)).size} layer edges)`,
+    );
     return;
   }
   for (const cycle of cycles) {

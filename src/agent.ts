@@ -64,15 +64,38 @@ export class Agent {
     this.scheduler = opts.scheduler ?? { now, setTimer: (fn, ms) => setTimeout(fn, ms), clearTimer: (t) => clearTimeout(t as NodeJS.Timeout | undefined) };
     this.events = opts.events ?? {};
     const { logger, gossip } = opts;
-    this.observer = new Observer({
-      logger, events: this.events, scheduler: this.scheduler, signal: this.abort.signal, createProber: opts.createProber, gossip, selfId: opts.selfId ?? 'self',
-      onVerdictChange: () => this.requestReconcile('verdict changed'),
-    }, this.config);
-    this.controller = new Controller({
-      logger, events: this.events, scheduler: this.scheduler,
-      desired: { verdicts: () => this.verdicts(), writer: gossip && { standing: (ip, at) => this.observer.standing(ip, at), recentDelays: () => this.observer.recentDelays() } },
-    }, this.config, this.instrument(opts.createProvider(this.config)));
-    this.loop = new ReconcileLoop(this.controller, { scheduler: this.scheduler, signal: this.abort.signal, intervalMs: () => this.config.reconcileIntervalMs, random: opts.random ?? Math.random });
+    this.observer = new Observer(
+      {
+        logger,
+        events: this.events,
+        scheduler: this.scheduler,
+        signal: this.abort.signal,
+        createProber: opts.createProber,
+        gossip,
+        selfId: opts.selfId ?? 'self',
+        onVerdictChange: () => this.requestReconcile('verdict changed'),
+      },
+      this.config,
+    );
+    this.controller = new Controller(
+      {
+        logger,
+        events: this.events,
+        scheduler: this.scheduler,
+        desired: {
+          verdicts: () => this.verdicts(),
+          writer: gossip && { standing: (ip, at) => this.observer.standing(ip, at), recentDelays: () => this.observer.recentDelays() },
+        },
+      },
+      this.config,
+      this.instrument(opts.createProvider(this.config)),
+    );
+    this.loop = new ReconcileLoop(this.controller, {
+      scheduler: this.scheduler,
+      signal: this.abort.signal,
+      intervalMs: () => this.config.reconcileIntervalMs,
+      random: opts.random ?? Math.random,
+    });
   }
 
   /** Starts the probe loop, the reconcile timer and (in a cluster) the gossip handlers. */
@@ -82,7 +105,17 @@ export class Agent {
     this.startedAt = this.scheduler.now();
     const c = this.config;
     this.opts.logger.info(
-      { ips: c.cloudflare.ipAddresses, hostnames: c.cloudflare.hostnames, interval: c.intervalMs / 1000, failureThreshold: c.failureThreshold, recoveryThreshold: c.recoveryThreshold, probe: this.observer.probeKind, dryRun: this.opts.dryRun, provider: this.controller.providerName, minPeersAgree: c.members.minPeersAgree },
+      {
+        ips: c.cloudflare.ipAddresses,
+        hostnames: c.cloudflare.hostnames,
+        interval: c.intervalMs / 1000,
+        failureThreshold: c.failureThreshold,
+        recoveryThreshold: c.recoveryThreshold,
+        probe: this.observer.probeKind,
+        dryRun: this.opts.dryRun,
+        provider: this.controller.providerName,
+        minPeersAgree: c.members.minPeersAgree,
+      },
       'agent started',
     );
     this.observer.start();

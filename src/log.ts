@@ -4,9 +4,23 @@ export type { Logger };
 
 /** Paths pino blanks out wherever they appear in a log object. */
 export const REDACT_PATHS = [
-  'apiToken', 'apiKey', 'cryptoKey', 'cryptoKeys', 'crypto_key', 'token', 'authorization',
-  '*.apiToken', '*.apiKey', '*.cryptoKey', '*.cryptoKeys', '*.crypto_key', '*.token', '*.authorization',
-  'headers.authorization', '*.headers.authorization', '*.headers["x-auth-key"]',
+  'apiToken',
+  'apiKey',
+  'cryptoKey',
+  'cryptoKeys',
+  'crypto_key',
+  'token',
+  'authorization',
+  '*.apiToken',
+  '*.apiKey',
+  '*.cryptoKey',
+  '*.cryptoKeys',
+  '*.crypto_key',
+  '*.token',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  '*.headers["x-auth-key"]',
 ];
 
 export interface LoggerOptions {

@@ -45,7 +45,11 @@ export class AgentProcess {
   stderr = '';
   readonly exited: Promise<number | null>;
 
-  constructor(readonly name: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; cli?: string } = {}) {
+  constructor(
+    readonly name: string,
+    args: readonly string[],
+    opts: { env?: NodeJS.ProcessEnv; cwd?: string; cli?: string } = {},
+  ) {
     const env = { ...process.env, ...opts.env };
     // Dry-run scenarios must not pick up credentials from the caller's environment.
     for (const k of ['CLOUDFLARE_API_TOKEN', 'CF_API_KEY', 'CF_API_EMAIL', 'CLOUDFLARE_BASE_URL']) if (opts.env?.[k] === undefined) delete env[k];
@@ -136,7 +140,10 @@ export class AgentProcess {
  * 'connected to peer') are matched whole with {@link isMsg}: the message is
  * the event's name, and some share their fields with another line.
  */
-export const isMsg = (text: string) => (l: LogLine): boolean => l.msg === text;
+export const isMsg =
+  (text: string) =>
+  (l: LogLine): boolean =>
+    l.msg === text;
 
 export interface VerdictChange {
   readonly ip: string;
@@ -159,18 +166,25 @@ export function clusterVerdictOf(l: LogLine): VerdictChange | undefined {
   return Array.isArray(l.agreed) ? verdictChange(l) : undefined;
 }
 
-export const localVerdict = (ip: string, verdict: 'up' | 'down') => (l: LogLine): boolean => {
-  const c = localVerdictOf(l);
-  return c?.ip === ip && c.to === verdict;
-};
+export const localVerdict =
+  (ip: string, verdict: 'up' | 'down') =>
+  (l: LogLine): boolean => {
+    const c = localVerdictOf(l);
+    return c?.ip === ip && c.to === verdict;
+  };
 
-export const clusterVerdict = (ip: string, verdict: 'up' | 'down') => (l: LogLine): boolean => {
-  const c = clusterVerdictOf(l);
-  return c?.ip === ip && c.to === verdict;
-};
+export const clusterVerdict =
+  (ip: string, verdict: 'up' | 'down') =>
+  (l: LogLine): boolean => {
+    const c = clusterVerdictOf(l);
+    return c?.ip === ip && c.to === verdict;
+  };
 
 /** Any local verdict line turning an IP `verdict`. */
-export const isLocalVerdict = (verdict: 'up' | 'down') => (l: LogLine): boolean => localVerdictOf(l)?.to === verdict;
+export const isLocalVerdict =
+  (verdict: 'up' | 'down') =>
+  (l: LogLine): boolean =>
+    localVerdictOf(l)?.to === verdict;
 
 export interface AgentConfig {
   readonly ips: readonly string[];
@@ -179,7 +193,13 @@ export interface AgentConfig {
   readonly failureThreshold: number;
   readonly recoveryThreshold?: number;
   readonly reconcileInterval?: number;
-  readonly members?: { readonly localAddr: string; readonly peers: readonly string[]; readonly minPeersAgree: number; readonly cryptoKey: string; readonly keyFile: string };
+  readonly members?: {
+    readonly localAddr: string;
+    readonly peers: readonly string[];
+    readonly minPeersAgree: number;
+    readonly cryptoKey: string;
+    readonly keyFile: string;
+  };
   readonly zone?: string;
 }
 

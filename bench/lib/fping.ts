@@ -82,7 +82,8 @@ export async function runFping(file: string, targets: number, rounds: number, pe
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     const code = await new Promise<number | null>((res) => child.on('exit', res));
     // 0: all answered, 1: some did not; anything else is fping failing.
-    if (code !== 0 && code !== 1) throw new Error(`${command} exited ${code}: ${stderr.split('\n').find((l) => /error|fping:/i.test(l)) ?? stderr.slice(0, 300)}`);
+    if (code !== 0 && code !== 1)
+      throw new Error(`${command} exited ${code}: ${stderr.split('\n').find((l) => /error|fping:/i.test(l)) ?? stderr.slice(0, 300)}`);
     const counts = parseCountOutput(stderr);
     cpuSeconds += parseTimes(stdout);
     replies += counts.replies;

@@ -25,7 +25,10 @@ export function clockTicks(): number {
 export function parseStatTicks(stat: string): number {
   const close = stat.lastIndexOf(')');
   if (close < 0) throw new Error('not a /proc/<pid>/stat line');
-  const fields = stat.slice(close + 2).trim().split(/\s+/);
+  const fields = stat
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   // fields[0] is field 3 (state); field k is fields[k - 3].
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
@@ -53,7 +56,10 @@ export function memory(pid: number): { rss: number; peak: number } {
 }
 
 export function loadavg(): string {
-  return os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  return os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 }
 
 export interface Machine {

@@ -85,7 +85,12 @@ export function textTable(results: readonly ScenarioResult[]): string {
   const widths = rows[0]!.map((_, c) => Math.min(c === 2 ? 80 : 48, Math.max(...rows.map((row) => row[c]!.length))));
   const out: string[] = [];
   rows.forEach((row, i) => {
-    out.push(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
+    out.push(
+      row
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd(),
+    );
     if (i === 0) out.push(widths.map((w) => '-'.repeat(w)).join('  '));
   });
   return out.join('\n');

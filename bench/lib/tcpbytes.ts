@@ -81,12 +81,19 @@ export function sentBy(sockets: readonly SocketCounters[], pid: number, filter?:
 /** Bytes and segments sent between two snapshots; throws when the process's connection set changed (counters of closed sockets are lost). */
 export function sentBetween(a: SentTotals, b: SentTotals): { bytes: number; segments: number } {
   const same = a.keys.size === b.keys.size && [...a.keys].every((k) => b.keys.has(k));
-  if (!same) throw new ConnectionsChanged([...a.keys].filter((k) => !b.keys.has(k)), [...b.keys].filter((k) => !a.keys.has(k)));
+  if (!same)
+    throw new ConnectionsChanged(
+      [...a.keys].filter((k) => !b.keys.has(k)),
+      [...b.keys].filter((k) => !a.keys.has(k)),
+    );
   return { bytes: b.bytes - a.bytes, segments: b.segments - a.segments };
 }
 
 export class ConnectionsChanged extends Error {
-  constructor(readonly gone: string[], readonly added: string[]) {
+  constructor(
+    readonly gone: string[],
+    readonly added: string[],
+  ) {
     super(`connections changed between snapshots (gone: ${gone.join(', ') || '-'}; new: ${added.join(', ') || '-'})`);
   }
 }

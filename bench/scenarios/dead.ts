@@ -79,10 +79,11 @@ export async function runDead(ctx: RunContext): Promise<ScenarioResult> {
     const deadSet = new Set(dead);
     ctx.log(`dead: ${LIVE} live + ${DEAD} dead targets, ${windowS} s window`);
     const { load, agent } = await measureAgent(ctx, 'dead', dir, ips, { windowS, maxWaitS: 90 });
-    const turned = (to: 'up' | 'down'): string[] => agent.logs.flatMap((l) => {
-      const c = localVerdictOf(l);
-      return c?.to === to ? [c.ip] : [];
-    });
+    const turned = (to: 'up' | 'down'): string[] =>
+      agent.logs.flatMap((l) => {
+        const c = localVerdictOf(l);
+        return c?.to === to ? [c.ip] : [];
+      });
     const downs = turned('down');
     const ups = turned('up');
     const liveDowns = downs.filter((ip) => !deadSet.has(ip)).length;
@@ -99,7 +100,12 @@ export async function runDead(ctx: RunContext): Promise<ScenarioResult> {
       ],
       rows: [
         { metric: 'live targets marked down', value: `${liveDowns} (over ${runS.toFixed(0)} s, ${LIVE} live)`, goal: '0', status: goal(liveDowns === 0) },
-        { metric: 'dead targets marked down / flapping up', value: `${new Set(deadDowns).size} of ${DEAD} down (${deadDowns.length} down verdicts), ${deadUps} up verdicts`, goal: `${DEAD}, 0 up`, status: goal(new Set(deadDowns).size === DEAD && deadUps === 0 && deadDowns.length === DEAD) },
+        {
+          metric: 'dead targets marked down / flapping up',
+          value: `${new Set(deadDowns).size} of ${DEAD} down (${deadDowns.length} down verdicts), ${deadUps} up verdicts`,
+          goal: `${DEAD}, 0 up`,
+          status: goal(new Set(deadDowns).size === DEAD && deadUps === 0 && deadDowns.length === DEAD),
+        },
         { metric: 'CPU share of one core', value: pct(load.cpuS / load.windowS), status: 'info' },
       ],
       notes: [`${load.settled} of ${ips.length} targets had their first verdict ${(load.settledAfterMs / 1000).toFixed(1)} s after spawn.`],

@@ -65,16 +65,21 @@ export async function runGossip(ctx: RunContext): Promise<ScenarioResult> {
     for (const [i, n] of names.entries()) {
       const home = join(dir.dir, n);
       await mkdir(home);
-      const file = await dir.write(`${n}/goavail.toml`, configToml({
-        ips, interval: INTERVAL_S, failureThreshold: THRESHOLD,
-        members: {
-          localAddr: `127.0.0.1:${ports[i]}`,
-          peers: ports.filter((_, j) => j !== i).map((p) => `127.0.0.1:${p}`),
-          minPeersAgree: 1,
-          cryptoKey: 'bench-gossip-shared-secret-0123456789',
-          keyFile: join(home, 'goavail.key'),
-        },
-      }));
+      const file = await dir.write(
+        `${n}/goavail.toml`,
+        configToml({
+          ips,
+          interval: INTERVAL_S,
+          failureThreshold: THRESHOLD,
+          members: {
+            localAddr: `127.0.0.1:${ports[i]}`,
+            peers: ports.filter((_, j) => j !== i).map((p) => `127.0.0.1:${p}`),
+            minPeersAgree: 1,
+            cryptoKey: 'bench-gossip-shared-secret-0123456789',
+            keyFile: join(home, 'goavail.key'),
+          },
+        }),
+      );
       agents.push(new AgentProcess(n, ['monitor', '--config-file', file], { cli: ctx.cli, cwd: home, env: { HOME: home } }));
     }
     ctx.log('gossip: 3 agents on 1,000 targets, waiting for the cluster');
@@ -102,7 +107,13 @@ export async function runGossip(ctx: RunContext): Promise<ScenarioResult> {
           await sleep(100);
         }
       })();
-      return { samples, stop: async () => { on = false; await loop; } };
+      return {
+        samples,
+        stop: async () => {
+          on = false;
+          await loop;
+        },
+      };
     };
 
     ctx.log(`gossip: steady state, ${windowS} s`);
@@ -194,9 +205,9 @@ export async function runGossip(ctx: RunContext): Promise<ScenarioResult> {
         },
       ],
       notes: [
-        'Method: `ss -tinp state established`, the kernel\'s per-connection `bytes_sent` (tcp_info), summed over each agent process\'s sockets whose local or remote port is an agent port; counters of a connection that closes are lost, so a window in which the set of connections changed is refused. No nftables/iptables on this machine to count per port; /proc/<pid>/io `wchar` would count log writes too.',
+        "Method: `ss -tinp state established`, the kernel's per-connection `bytes_sent` (tcp_info), summed over each agent process's sockets whose local or remote port is an agent port; counters of a connection that closes are lost, so a window in which the set of connections changed is refused. No nftables/iptables on this machine to count per port; /proc/<pid>/io `wchar` would count log writes too.",
         `Established agent-to-agent connections per agent: ${connections.join(', ')}.${skipped ? ` Skipped transitions: ${[...skipReasons].join('; ')}.` : ''}`,
-        'Per verdict change: each transition makes each of the 3 agents change its own verdict once (one delta publish each) and react to the 2 others (IDONTWANT, relays). `ss` is sampled every 100 ms; per agent, the bytes between the last sample before the first agent\'s verdict and the first sample ≥ 400 ms after the last one, minus the median of the same agent\'s quiet windows of the same length (sliding over the steady-state samples), is its excess; the sum of the agents\' median excesses / 3 is the cost of one verdict change. Medians keep a periodic full-state publish that lands in a window from counting.',
+        "Per verdict change: each transition makes each of the 3 agents change its own verdict once (one delta publish each) and react to the 2 others (IDONTWANT, relays). `ss` is sampled every 100 ms; per agent, the bytes between the last sample before the first agent's verdict and the first sample ≥ 400 ms after the last one, minus the median of the same agent's quiet windows of the same length (sliding over the steady-state samples), is its excess; the sum of the agents' median excesses / 3 is the cost of one verdict change. Medians keep a periodic full-state publish that lands in a window from counting.",
       ],
       seconds: (Date.now() - started) / 1000,
     };

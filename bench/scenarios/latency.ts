@@ -69,19 +69,29 @@ export async function runLatency(ctx: RunContext): Promise<ScenarioResult> {
     for (const [i, n] of names.entries()) {
       const home = join(dir.dir, n);
       await mkdir(home);
-      const file = await dir.write(`${n}/goavail.toml`, configToml({
-        ips, interval: INTERVAL_S, timeout: TIMEOUT_S, failureThreshold: THRESHOLD,
-        members: {
-          localAddr: `127.0.0.1:${ports[i]}`,
-          peers: ports.filter((_, j) => j !== i).map((p) => `127.0.0.1:${p}`),
-          minPeersAgree: MIN_PEERS_AGREE,
-          cryptoKey: 'bench-latency-shared-secret-0123456789',
-          keyFile: join(home, 'goavail.key'),
-        },
-      }));
-      agents.push(new AgentProcess(n, ['monitor', '--config-file', file, '--no-dry-run'], {
-        cli: ctx.cli, cwd: home, env: { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_BASE_URL: cf.baseURL, HOME: home },
-      }));
+      const file = await dir.write(
+        `${n}/goavail.toml`,
+        configToml({
+          ips,
+          interval: INTERVAL_S,
+          timeout: TIMEOUT_S,
+          failureThreshold: THRESHOLD,
+          members: {
+            localAddr: `127.0.0.1:${ports[i]}`,
+            peers: ports.filter((_, j) => j !== i).map((p) => `127.0.0.1:${p}`),
+            minPeersAgree: MIN_PEERS_AGREE,
+            cryptoKey: 'bench-latency-shared-secret-0123456789',
+            keyFile: join(home, 'goavail.key'),
+          },
+        }),
+      );
+      agents.push(
+        new AgentProcess(n, ['monitor', '--config-file', file, '--no-dry-run'], {
+          cli: ctx.cli,
+          cwd: home,
+          env: { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_BASE_URL: cf.baseURL, HOME: home },
+        }),
+      );
     }
     ctx.log(`latency: 3 agents up, waiting for the cluster to agree on ${ips.length} hosts`);
     for (const a of agents) for (const ip of ips) await a.waitForLog(clusterVerdict(ip, 'up'), 60_000);
@@ -103,8 +113,13 @@ export async function runLatency(ctx: RunContext): Promise<ScenarioResult> {
       const t0 = Date.now();
       await toggle();
       toggleMs.push(Date.now() - t0);
-      const call = await waitFor(`${verdict === 'down' ? 'delete' : 'create'} of ${ip}`, () => cf.calls.slice(callMark).find(isWrite), { timeoutMs: 30_000, everyMs: 5 });
-      const times = (await Promise.all(agents.map((a, i) => a.waitForLog(localVerdict(ip, verdict), 30_000, marks[i])))).map((l) => l.time).sort((x, y) => x - y);
+      const call = await waitFor(`${verdict === 'down' ? 'delete' : 'create'} of ${ip}`, () => cf.calls.slice(callMark).find(isWrite), {
+        timeoutMs: 30_000,
+        everyMs: 5,
+      });
+      const times = (await Promise.all(agents.map((a, i) => a.waitForLog(localVerdict(ip, verdict), 30_000, marks[i]))))
+        .map((l) => l.time)
+        .sort((x, y) => x - y);
       const afterThreshold = call.at - times[MIN_PEERS_AGREE]!;
       if (afterThreshold > GOAL_MS) {
         slow.push(`${verdict} of ${ip}: ${afterThreshold} ms after the threshold; local verdicts at +${times.map((t) => t - times[0]!).join('/+')} ms`);
@@ -116,13 +131,23 @@ export async function runLatency(ctx: RunContext): Promise<ScenarioResult> {
       const host = lab.hosts[k % lab.hosts.length]!;
       const rec = cf.records(ZONE).find((r) => r.name === WWW && r.content === host.ip);
       if (!rec) throw new Error(`no record for ${host.ip} before cycle ${k}`);
-      const d = await transition(host.ip, 'down', () => host.down(), (c) => isDeleteOf(c, rec.id));
+      const d = await transition(
+        host.ip,
+        'down',
+        () => host.down(),
+        (c) => isDeleteOf(c, rec.id),
+      );
       afterDown.push(d.afterThreshold);
       afterDownFirst.push(d.afterFirst);
       outageToGone.push(d.fromToggle);
       // A random pause de-phases the next toggle from the agents' probe rounds.
       await sleep(200 + Math.random() * INTERVAL_S * 1000);
-      const u = await transition(host.ip, 'up', () => host.up(), (c) => isCreateOf(c, host.ip));
+      const u = await transition(
+        host.ip,
+        'up',
+        () => host.up(),
+        (c) => isCreateOf(c, host.ip),
+      );
       afterUp.push(u.afterThreshold);
       afterUpFirst.push(u.afterFirst);
       outageEndToBack.push(u.fromToggle);
@@ -153,11 +178,30 @@ export async function runLatency(ctx: RunContext): Promise<ScenarioResult> {
       rows: [
         { metric: 'threshold → delete reaches API', value: fmtSummary(down), goal: `p99 < ${GOAL_MS} ms`, status: goal(down.p99 < GOAL_MS) },
         { metric: 'threshold → create reaches API (restore)', value: fmtSummary(up), goal: `p99 < ${GOAL_MS} ms`, status: goal(up.p99 < GOAL_MS) },
-        { metric: "first agent's threshold → delete (includes waiting for the peer's own probes)", value: fmtSummary(summarize(afterDownFirst)), status: 'info' },
+        {
+          metric: "first agent's threshold → delete (includes waiting for the peer's own probes)",
+          value: fmtSummary(summarize(afterDownFirst)),
+          status: 'info',
+        },
         { metric: "first agent's threshold → create", value: fmtSummary(summarize(afterUpFirst)), status: 'info' },
-        { metric: 'outage start → record gone', value: fmtSummary(gone), goal: `≤ floor ${floorDown} ms + ${GOAL_MS} ms`, status: goal(gone.p99 <= floorDown + GOAL_MS) },
-        { metric: 'outage end → record back', value: fmtSummary(back), goal: `≤ floor ${floorUp} ms + ${GOAL_MS} ms`, status: goal(back.p99 <= floorUp + GOAL_MS) },
-        { metric: 'DNS writes per transition', value: `${writes} write requests for ${2 * cycles} transitions (${failedWrites} refused by the API)`, goal: 'exactly 1', status: goal(writes === 2 * cycles) },
+        {
+          metric: 'outage start → record gone',
+          value: fmtSummary(gone),
+          goal: `≤ floor ${floorDown} ms + ${GOAL_MS} ms`,
+          status: goal(gone.p99 <= floorDown + GOAL_MS),
+        },
+        {
+          metric: 'outage end → record back',
+          value: fmtSummary(back),
+          goal: `≤ floor ${floorUp} ms + ${GOAL_MS} ms`,
+          status: goal(back.p99 <= floorUp + GOAL_MS),
+        },
+        {
+          metric: 'DNS writes per transition',
+          value: `${writes} write requests for ${2 * cycles} transitions (${failedWrites} refused by the API)`,
+          goal: 'exactly 1',
+          status: goal(writes === 2 * cycles),
+        },
       ],
       notes: [
         ...(slow.length > 0 ? [`Transitions over ${GOAL_MS} ms after the threshold: ${slow.join('; ')}.`] : []),

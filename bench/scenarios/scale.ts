@@ -70,7 +70,9 @@ export async function measureAgent(
       }
       return Math.min(local.size, cluster.size);
     };
-    await waitFor(`${name}: first verdicts`, () => settled() >= ips.length || !agent.running, { timeoutMs: opts.maxWaitS * 1000, everyMs: 100 }).catch(() => undefined);
+    await waitFor(`${name}: first verdicts`, () => settled() >= ips.length || !agent.running, { timeoutMs: opts.maxWaitS * 1000, everyMs: 100 }).catch(
+      () => undefined,
+    );
     if (!agent.running) throw new Error(`${name} exited early:\n${agent.tail()}`);
     const settledAfterMs = Date.now() - agent.spawnedAt;
     const settledCount = settled();
@@ -134,7 +136,11 @@ export async function runScale(ctx: RunContext): Promise<ScenarioResult> {
       const ratio = agentPerProbe / fpingPerProbe;
       const label = n.toLocaleString('en-US');
       rows.push(
-        { metric: `${label} targets: CPU share of one core`, value: `${pct(load.cpuS / load.windowS)} (${load.cpuS.toFixed(2)} s CPU in ${load.windowS.toFixed(0)} s)`, status: 'info' },
+        {
+          metric: `${label} targets: CPU share of one core`,
+          value: `${pct(load.cpuS / load.windowS)} (${load.cpuS.toFixed(2)} s CPU in ${load.windowS.toFixed(0)} s)`,
+          status: 'info',
+        },
         {
           metric: `${label} targets: CPU per probe, goavail vs fping`,
           value: fpError ? `${us(agentPerProbe)}; fping failed: ${fpError}` : `${us(agentPerProbe)} vs ${us(fpingPerProbe)}: ratio ${ratio.toFixed(2)}`,
@@ -155,7 +161,10 @@ export async function runScale(ctx: RunContext): Promise<ScenarioResult> {
           status: goal(downs === 0),
         },
       );
-      if (fp) notes.push(`${label} targets: fping \`${fp.command.replaceAll(`${dir.dir}/`, '')}\`: ${fp.replies} replies, ${fp.lost} lost, ${fp.cpuSeconds.toFixed(3)} s CPU in ${fp.wallSeconds.toFixed(1)} s.`);
+      if (fp)
+        notes.push(
+          `${label} targets: fping \`${fp.command.replaceAll(`${dir.dir}/`, '')}\`: ${fp.replies} replies, ${fp.lost} lost, ${fp.cpuSeconds.toFixed(3)} s CPU in ${fp.wallSeconds.toFixed(1)} s.`,
+        );
     }
   } finally {
     unregister();
@@ -170,7 +179,7 @@ export async function runScale(ctx: RunContext): Promise<ScenarioResult> {
     ],
     rows,
     notes: [
-      'CPU per probe = (utime + stime over the window) / (targets × window / interval); it includes everything the agent does besides probing (detector, self-check, timers). fping: children user + system from bash `times` over its whole run (start-up included) / (targets × rounds). Both run one after the other, never at once: every raw ICMP socket sees every echo reply, so running them together would make each pay for the other\'s replies.',
+      "CPU per probe = (utime + stime over the window) / (targets × window / interval); it includes everything the agent does besides probing (detector, self-check, timers). fping: children user + system from bash `times` over its whole run (start-up included) / (targets × rounds). Both run one after the other, never at once: every raw ICMP socket sees every echo reply, so running them together would make each pay for the other's replies.",
       'False downs are counted from spawn to stop, start-up included. CPU per probe counts the probes the interval schedules; an agent that falls behind sends fewer, so its real cost per probe sent is higher still.',
       ...notes,
     ],

@@ -43,18 +43,28 @@ export async function runStartup(ctx: RunContext): Promise<ScenarioResult> {
       for (const [i, n] of names.entries()) {
         const home = join(dir.dir, `${r}-${n}`);
         await mkdir(home);
-        files.push(await dir.write(`${r}-${n}/goavail.toml`, configToml({
-          ips, interval: INTERVAL_S, timeout: TIMEOUT_S, failureThreshold: THRESHOLD,
-          members: {
-            localAddr: `127.0.0.1:${ports[i]}`,
-            peers: ports.filter((_, j) => j !== i).map((p) => `127.0.0.1:${p}`),
-            minPeersAgree: 1,
-            cryptoKey: 'bench-startup-shared-secret-0123456789',
-            keyFile: join(home, 'goavail.key'),
-          },
-        })));
+        files.push(
+          await dir.write(
+            `${r}-${n}/goavail.toml`,
+            configToml({
+              ips,
+              interval: INTERVAL_S,
+              timeout: TIMEOUT_S,
+              failureThreshold: THRESHOLD,
+              members: {
+                localAddr: `127.0.0.1:${ports[i]}`,
+                peers: ports.filter((_, j) => j !== i).map((p) => `127.0.0.1:${p}`),
+                minPeersAgree: 1,
+                cryptoKey: 'bench-startup-shared-secret-0123456789',
+                keyFile: join(home, 'goavail.key'),
+              },
+            }),
+          ),
+        );
       }
-      agents = names.map((n, i) => new AgentProcess(n, ['monitor', '--config-file', files[i]!, '--debug'], { cli: ctx.cli, cwd: dir.dir, env: { HOME: dir.dir } }));
+      agents = names.map(
+        (n, i) => new AgentProcess(n, ['monitor', '--config-file', files[i]!, '--debug'], { cli: ctx.cli, cwd: dir.dir, env: { HOME: dir.dir } }),
+      );
       for (const a of agents) {
         const t = a.spawnedAt;
         toStarted.push((await a.waitForLog(isMsg('agent started'), 30_000)).time - t);
@@ -75,7 +85,11 @@ export async function runStartup(ctx: RunContext): Promise<ScenarioResult> {
       agents = [];
       // The floor this machine puts under any Node process: spawn → exit of an empty script.
       const t = Date.now();
-      await new Promise<void>((res, rej) => spawn(process.execPath, ['-e', ''], { stdio: 'ignore' }).on('exit', () => res()).on('error', rej));
+      await new Promise<void>((res, rej) =>
+        spawn(process.execPath, ['-e', ''], { stdio: 'ignore' })
+          .on('exit', () => res())
+          .on('error', rej),
+      );
       bareNode.push(Date.now() - t);
       ctx.log(`startup: run ${r + 1}/${runs}`);
       await sleep(300);

@@ -85,7 +85,7 @@ describe('ss parsing', () => {
     ]);
   });
 
-  it('sums a process\'s sockets, optionally only those touching given ports', () => {
+  it("sums a process's sockets, optionally only those touching given ports", () => {
     const s = parseSs(text);
     expect(sentBy(s, 19476).bytes).toBe(12352);
     expect(sentBy(s, 19476, { ports: new Set([42915]) }).bytes).toBe(12345);
@@ -112,10 +112,16 @@ describe('agent configs', () => {
     const { dir, cleanup } = await scratch('bench-config');
     try {
       const file = join(dir, 'goavail.toml');
-      await writeFile(file, configToml({
-        ips: ['127.10.0.1', '198.18.0.2'], interval: 0.5, timeout: 0.25, failureThreshold: 3,
-        members: { localAddr: '127.0.0.1:4001', peers: ['127.0.0.1:4002'], minPeersAgree: 1, cryptoKey: 'k'.repeat(32), keyFile: join(dir, 'id.key') },
-      }));
+      await writeFile(
+        file,
+        configToml({
+          ips: ['127.10.0.1', '198.18.0.2'],
+          interval: 0.5,
+          timeout: 0.25,
+          failureThreshold: 3,
+          members: { localAddr: '127.0.0.1:4001', peers: ['127.0.0.1:4002'], minPeersAgree: 1, cryptoKey: 'k'.repeat(32), keyFile: join(dir, 'id.key') },
+        }),
+      );
       const { config, warnings } = await loadConfig(file);
       expect(warnings).toEqual([]);
       expect(config.intervalMs).toBe(500);
@@ -147,7 +153,7 @@ describe('BENCHMARKS.md', () => {
   });
 });
 
-describe('log predicates (by the fields of the agent\'s logger calls)', () => {
+describe("log predicates (by the fields of the agent's logger calls)", () => {
   const line = (fields: Record<string, unknown>): LogLine => ({ level: 30, time: 1, msg: 'any text', ...fields });
   const local = line({ ip: '198.18.0.2', from: 'up', to: 'down', misses: 3, successes: 0, lastError: 'timeout' });
   const cluster = line({ ip: '198.18.0.2', from: 'up', to: 'down', agreed: ['a', 'b'] });
@@ -181,7 +187,13 @@ describe('log predicates (by the fields of the agent\'s logger calls)', () => {
     const prober = new FakeProber();
     prober.down.add(B);
     const dns = new FakeDns([A, B].map((content) => ({ type: 'A' as const, name: 'www.example.com', content, proxied: false, ttl: 1 })));
-    const agent = new Agent({ config, logger: createLogger({ destination: sink, pretty: false }), dryRun: false, createProber: () => prober, createProvider: () => dns });
+    const agent = new Agent({
+      config,
+      logger: createLogger({ destination: sink, pretty: false }),
+      dryRun: false,
+      createProber: () => prober,
+      createProvider: () => dns,
+    });
     agent.start();
     try {
       await waitFor('B down in the cluster', () => logs.some(clusterVerdict(B, 'down')), { timeoutMs: 10_000 });

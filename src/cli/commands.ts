@@ -61,9 +61,15 @@ export function makeProviderFactory(
   Provider: typeof CloudflareProvider | undefined,
 ): (config: Config) => DnsProvider {
   return (config) => {
-    const real = credentials && Provider
-      ? new Provider({ zoneName: config.cloudflare.dnsDomain, zoneId: config.cloudflare.zoneId, credentials, logger: logger.child({ component: 'cloudflare' }) })
-      : undefined;
+    const real =
+      credentials && Provider
+        ? new Provider({
+            zoneName: config.cloudflare.dnsDomain,
+            zoneId: config.cloudflare.zoneId,
+            credentials,
+            logger: logger.child({ component: 'cloudflare' }),
+          })
+        : undefined;
     if (!dryRun && real) return real;
     return new DryRunProvider(real, seedRecords(config));
   };
@@ -95,9 +101,12 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
     return EXIT.usage;
   }
   if (flags.dryRun) {
-    logger.info({ credentials: credentials ? 'present' : 'absent' }, credentials
-      ? 'dry-run: reading real DNS records, changing nothing (pass --no-dry-run to act)'
-      : 'dry-run without credentials: planning against a simulated zone that holds every configured record');
+    logger.info(
+      { credentials: credentials ? 'present' : 'absent' },
+      credentials
+        ? 'dry-run: reading real DNS records, changing nothing (pass --no-dry-run to act)'
+        : 'dry-run without credentials: planning against a simulated zone that holds every configured record',
+    );
   }
 
   let agent: Agent;
@@ -181,7 +190,10 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
     },
     failed: (err) => {
       const issues = err instanceof ConfigError ? err.issues : [];
-      logger.error({ issues, file: flags.configFile, reason: err instanceof Error ? err.name : 'Error' }, `config reload failed, still running on the previous config:\n${errorLine(err)}`);
+      logger.error(
+        { issues, file: flags.configFile, reason: err instanceof Error ? err.name : 'Error' },
+        `config reload failed, still running on the previous config:\n${errorLine(err)}`,
+      );
       events.configReload?.({ ok: false, error: errorLine(err), at: Date.now() });
     },
   });

@@ -58,7 +58,7 @@ export function endProcess(code: number, end: ProcessEnd = realProcess): void {
   const signal: NodeJS.Signals = code === EXIT.ok ? 'SIGTERM' : code === EXIT.forced ? 'SIGINT' : 'SIGKILL';
   end.stderr.write(
     `goavail: ${blocked.length} file-system request(s) still pending (a hung network file system?): the process cannot exit while they are, ` +
-    `so it ends by ${signal} instead of exit code ${code}\n`,
+      `so it ends by ${signal} instead of exit code ${code}\n`,
   );
   end.raise(signal);
 }

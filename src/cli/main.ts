@@ -50,24 +50,29 @@ export function buildProgram(): Command {
     .addOption(new Option('-t, --type <type>', 'probe type (overrides the config file)').choices(['ip', 'tcp']))
     .addOption(new Option('-p, --dns-provider <provider>', 'DNS provider (overrides the config file)').choices(['cloudflare']))
     .exitOverride()
-    .action(async (positional: string | undefined, opts: { configFile?: string | boolean; dryRun: boolean; debug: boolean; type?: 'ip' | 'tcp'; dnsProvider?: 'cloudflare' }) => {
-      const flags: MonitorFlags = {
-        configFile: configPath(opts.configFile, positional),
-        dryRun: opts.dryRun !== false,
-        debug: opts.debug,
-        probeType: opts.type,
-        dnsProvider: opts.dnsProvider,
-      };
-      // Catch signals before the slow import: without a listener SIGHUP and
-      // SIGTERM kill the process outright.
-      const signals = catchSignals({ onForcedExit: (code) => endProcess(code) });
-      try {
-        const { monitor } = await import('./commands.js');
-        process.exitCode = await monitor(flags, signals);
-      } finally {
-        signals.release();
-      }
-    });
+    .action(
+      async (
+        positional: string | undefined,
+        opts: { configFile?: string | boolean; dryRun: boolean; debug: boolean; type?: 'ip' | 'tcp'; dnsProvider?: 'cloudflare' },
+      ) => {
+        const flags: MonitorFlags = {
+          configFile: configPath(opts.configFile, positional),
+          dryRun: opts.dryRun !== false,
+          debug: opts.debug,
+          probeType: opts.type,
+          dnsProvider: opts.dnsProvider,
+        };
+        // Catch signals before the slow import: without a listener SIGHUP and
+        // SIGTERM kill the process outright.
+        const signals = catchSignals({ onForcedExit: (code) => endProcess(code) });
+        try {
+          const { monitor } = await import('./commands.js');
+          process.exitCode = await monitor(flags, signals);
+        } finally {
+          signals.release();
+        }
+      },
+    );
 
   program
     .command('check-config')
@@ -85,7 +90,7 @@ export function buildProgram(): Command {
   program
     .command('status')
     .description('show what a running agent sees: verdicts, peer votes, DNS, peers, self-check (exit 1 when it cannot be reached)')
-    .option('--addr <host:port>', 'the agent\'s status_addr', DEFAULT_STATUS_ADDR)
+    .option('--addr <host:port>', "the agent's status_addr", DEFAULT_STATUS_ADDR)
     .option('--json', 'print the raw /status JSON', false)
     .exitOverride()
     .action(async (opts: { addr: string; json: boolean }) => {

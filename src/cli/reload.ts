@@ -82,10 +82,12 @@ export function createReloader<T>(opts: ReloaderOptions<T>): Reloader {
   const run = async (): Promise<void> => {
     if (closed) return;
     if (abandonedSince !== undefined) {
-      fail(new ReloadSkippedError(
-        `not started: the config read of a reload ${Math.round((now() - abandonedSince) / 1000)} s ago is still blocked in the file system ` +
-        '(each blocked read holds one of the four libuv file-system threads, so no second one is started); send SIGHUP again once the file can be read',
-      ));
+      fail(
+        new ReloadSkippedError(
+          `not started: the config read of a reload ${Math.round((now() - abandonedSince) / 1000)} s ago is still blocked in the file system ` +
+            '(each blocked read holds one of the four libuv file-system threads, so no second one is started); send SIGHUP again once the file can be read',
+        ),
+      );
       return;
     }
     const startedAt = now();
@@ -105,10 +107,12 @@ export function createReloader<T>(opts: ReloaderOptions<T>): Reloader {
     }
     if (outcome === 'timeout') {
       abandonedSince = startedAt;
-      reading.then(
-        () => opts.logger.warn({ afterMs: now() - startedAt }, 'the abandoned config read finished; its result is discarded (send SIGHUP to reload)'),
-        (err: unknown) => opts.logger.warn({ afterMs: now() - startedAt, err: errorText(err) }, 'the abandoned config read failed'),
-      ).finally(() => (abandonedSince = undefined));
+      reading
+        .then(
+          () => opts.logger.warn({ afterMs: now() - startedAt }, 'the abandoned config read finished; its result is discarded (send SIGHUP to reload)'),
+          (err: unknown) => opts.logger.warn({ afterMs: now() - startedAt, err: errorText(err) }, 'the abandoned config read failed'),
+        )
+        .finally(() => (abandonedSince = undefined));
       fail(new ReloadTimeoutError(`reading the config file took longer than ${timeoutMs / 1000} s (a hung network file system?); gave up waiting`));
       return;
     }

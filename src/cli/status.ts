@@ -116,7 +116,8 @@ function httpGet(url: URL, timeoutMs: number, maxBytes: number): Promise<{ statu
       fn();
     };
     const fail = (err: unknown): void => settle(() => reject(err));
-    const tooLarge = (what: string) => new StatusTooLargeError(`${what}, more than the ${maxBytes} bytes (${maxBytes / 1024 / 1024} MiB) a status document may be; stopped reading`);
+    const tooLarge = (what: string) =>
+      new StatusTooLargeError(`${what}, more than the ${maxBytes} bytes (${maxBytes / 1024 / 1024} MiB) a status document may be; stopped reading`);
     const timer = setTimeout(() => fail(new StatusTimeoutError(`no complete answer within ${timeoutMs} ms`)), timeoutMs);
     const req = request(url, { method: 'GET', headers: { accept: 'application/json' }, agent: false }, (res) => {
       const declared = Number(res.headers['content-length']);
@@ -134,7 +135,9 @@ function httpGet(url: URL, timeoutMs: number, maxBytes: number): Promise<{ statu
         }
         chunks.push(chunk);
       });
-      res.on('end', () => settle(() => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: Buffer.concat(chunks, total).toString('utf8') })));
+      res.on('end', () =>
+        settle(() => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: Buffer.concat(chunks, total).toString('utf8') })),
+      );
       res.on('error', fail);
       res.on('aborted', () => fail(new Error('the agent closed the connection before the answer was complete')));
     });
@@ -176,7 +179,9 @@ export async function status(flags: StatusFlags, io: StatusIo = { stdout: proces
     if (typeof doc !== 'object' || doc === null || !Array.isArray(doc.targets)) throw new Error('not a goavail status document');
   } catch (err) {
     // JSON.parse quotes the text it failed on.
-    io.stderr.write(`goavail: the agent at ${flags.addr} did not answer with a status document: ${excerpt(err instanceof Error ? err.message : String(err))}\n`);
+    io.stderr.write(
+      `goavail: the agent at ${flags.addr} did not answer with a status document: ${excerpt(err instanceof Error ? err.message : String(err))}\n`,
+    );
     return EXIT.failure;
   }
   if (flags.json) {
@@ -188,7 +193,9 @@ export async function status(flags: StatusFlags, io: StatusIo = { stdout: proces
     // render.ts trusts its input; what came over the wire is cleaned here.
     io.stdout.write(renderStatus(stripControlsDeep(doc) as StatusDocument));
   } catch (err) {
-    io.stderr.write(`goavail: cannot display the status from ${flags.addr} (a different goavail version?): ${excerpt(err instanceof Error ? err.message : String(err))}; try --json\n`);
+    io.stderr.write(
+      `goavail: cannot display the status from ${flags.addr} (a different goavail version?): ${excerpt(err instanceof Error ? err.message : String(err))}; try --json\n`,
+    );
     return EXIT.failure;
   }
   return EXIT.ok;

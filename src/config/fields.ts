@@ -17,14 +17,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { checkDnsName } from '../net/dnsname.js';
 import { checkPeerAddress, splitHostPort } from '../net/hostport.js';
 import { parseTargetIp } from '../net/ip.js';
-import {
-  DEFAULTS,
-  type CloudflareConfig,
-  type Config,
-  type ConfigIssue,
-  type MembersConfig,
-  type ProbeType,
-} from './schema.js';
+import { DEFAULTS, type CloudflareConfig, type Config, type ConfigIssue, type MembersConfig, type ProbeType } from './schema.js';
 import { describe, kindOf, quoteList, show } from './text.js';
 
 /** The tables whose keys are checked ('' is the top level). */
@@ -32,9 +25,7 @@ export type TableName = '' | 'Members' | 'Cloudflare';
 
 /** A `Config` field, dotted for the nested tables. */
 export type Target =
-  | Exclude<keyof Config, 'file' | 'members' | 'cloudflare' | 'route53'>
-  | `members.${keyof MembersConfig}`
-  | `cloudflare.${keyof CloudflareConfig}`;
+  Exclude<keyof Config, 'file' | 'members' | 'cloudflare' | 'route53'> | `members.${keyof MembersConfig}` | `cloudflare.${keyof CloudflareConfig}`;
 
 export interface Out {
   readonly errors: ConfigIssue[];
@@ -101,8 +92,7 @@ function integer(range: IntRange): (value: unknown, c: FieldContext) => number |
 
 function intValue(out: Out, value: unknown, key: string, range: IntRange): number | null {
   const { min, max } = range;
-  const want = min !== undefined && max !== undefined ? `an integer between ${min} and ${max}`
-    : min !== undefined ? `an integer ≥ ${min}` : 'an integer';
+  const want = min !== undefined && max !== undefined ? `an integer between ${min} and ${max}` : min !== undefined ? `an integer ≥ ${min}` : 'an integer';
   if (typeof value === 'bigint' || (typeof value === 'number' && Number.isInteger(value))) {
     const n = Number(value);
     if ((min !== undefined && n < min) || (max !== undefined && n > max)) {
@@ -120,14 +110,12 @@ type SecondsRange = { readonly greaterThan?: number; readonly atLeast?: number }
 /** A number of seconds (integer or fraction). */
 function seconds(range: SecondsRange): (value: unknown, c: FieldContext) => number | null {
   return (value, c) => {
-    const want = range.greaterThan !== undefined ? `a number of seconds greater than ${range.greaterThan}`
-      : `a number of seconds ≥ ${range.atLeast ?? 0}`;
+    const want = range.greaterThan !== undefined ? `a number of seconds greater than ${range.greaterThan}` : `a number of seconds ≥ ${range.atLeast ?? 0}`;
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       c.out.errors.push({ key: c.key, message: `must be ${want}, got ${describe(value)}` });
       return null;
     }
-    if ((range.greaterThan !== undefined && !(value > range.greaterThan))
-      || (range.atLeast !== undefined && value < range.atLeast)) {
+    if ((range.greaterThan !== undefined && !(value > range.greaterThan)) || (range.atLeast !== undefined && value < range.atLeast)) {
       c.out.errors.push({ key: c.key, message: `must be ${want}, got ${show(value)}` });
       return null;
     }
@@ -210,7 +198,10 @@ function provider(value: unknown, c: FieldContext): 'cloudflare' | null {
   if ((SUPPORTED_PROVIDERS as readonly string[]).includes(value)) return value as 'cloudflare';
   const later = NOT_YET_PROVIDERS[value.toLowerCase()];
   if (later !== undefined) {
-    c.out.errors.push({ key: c.key, message: `the ${later} provider is not implemented yet (supported: ${quoteList(SUPPORTED_PROVIDERS)}), got ${show(value)}` });
+    c.out.errors.push({
+      key: c.key,
+      message: `the ${later} provider is not implemented yet (supported: ${quoteList(SUPPORTED_PROVIDERS)}), got ${show(value)}`,
+    });
   } else {
     c.out.errors.push({ key: c.key, message: `unsupported DNS provider ${show(value)}; supported: ${quoteList(SUPPORTED_PROVIDERS)}` });
   }
@@ -243,7 +234,10 @@ function webhookList(value: unknown, c: FieldContext): string[] | null {
       url = undefined;
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      c.out.errors.push({ key: `${c.key}[${i}]`, message: `must be an http:// or https:// URL, got ${typeof v === 'string' ? 'an invalid URL' : describe(v)}` });
+      c.out.errors.push({
+        key: `${c.key}[${i}]`,
+        message: `must be an http:// or https:// URL, got ${typeof v === 'string' ? 'an invalid URL' : describe(v)}`,
+      });
       ok = false;
       continue;
     }
@@ -500,7 +494,10 @@ function zoneId(value: unknown, c: FieldContext): string | null {
   const s = string()(value, c);
   if (s === null) return null;
   if (/^[0-9a-f]{32}$/i.test(s.trim())) return s.trim().toLowerCase();
-  c.out.errors.push({ key: c.key, message: `must be a Cloudflare zone id, 32 hexadecimal digits (the dashboard shows it as "Zone ID" on the zone's overview); got ${show(s)}` });
+  c.out.errors.push({
+    key: c.key,
+    message: `must be a Cloudflare zone id, 32 hexadecimal digits (the dashboard shows it as "Zone ID" on the zone's overview); got ${show(s)}`,
+  });
   return null;
 }
 
@@ -592,7 +589,10 @@ export function canariesNotManaged(config: Config): ConfigIssue | undefined {
   const managed = new Set(config.cloudflare.ipAddresses);
   for (const [i, ip] of config.canaries.entries()) {
     if (managed.has(ip)) {
-      return { key: `${canaries.key}[${i}]`, message: `${ip} is also in Cloudflare.${ipAddresses.key}: a canary must be an address this agent should always reach, not a managed one` };
+      return {
+        key: `${canaries.key}[${i}]`,
+        message: `${ip} is also in Cloudflare.${ipAddresses.key}: a canary must be an address this agent should always reach, not a managed one`,
+      };
     }
   }
   return undefined;
@@ -606,51 +606,89 @@ const seconds1000 = (ms: unknown): number => (ms as number) / 1000;
 
 // ---- top level: probing --------------------------------------------------
 const failureThreshold = field({
-  key: 'failure_threshold', table: '', read: integer({ min: 1 }), target: 'failureThreshold', default: DEFAULTS.failureThreshold,
+  key: 'failure_threshold',
+  table: '',
+  read: integer({ min: 1 }),
+  target: 'failureThreshold',
+  default: DEFAULTS.failureThreshold,
 });
 const recoveryThreshold = field({
-  key: 'recovery_threshold', table: '', read: integer({ min: 1 }), target: 'recoveryThreshold',
+  key: 'recovery_threshold',
+  table: '',
+  read: integer({ min: 1 }),
+  target: 'recoveryThreshold',
   toConfig: (v, c) => v ?? c.value(failureThreshold) ?? DEFAULTS.failureThreshold,
 });
 const interval = field({
-  key: 'interval', table: '', read: duration({ greaterThan: 0 }), target: 'intervalMs',
-  toConfig: (v) => v?.ms ?? Math.round(DEFAULTS.intervalSeconds * 1000), print: seconds1000,
+  key: 'interval',
+  table: '',
+  read: duration({ greaterThan: 0 }),
+  target: 'intervalMs',
+  toConfig: (v) => v?.ms ?? Math.round(DEFAULTS.intervalSeconds * 1000),
+  print: seconds1000,
 });
 const reconcileInterval = field({
-  key: 'reconcile_interval', table: '', read: seconds({ atLeast: 1 }), target: 'reconcileIntervalMs',
-  toConfig: (v) => Math.round((v ?? DEFAULTS.reconcileIntervalSeconds) * 1000), print: seconds1000,
+  key: 'reconcile_interval',
+  table: '',
+  read: seconds({ atLeast: 1 }),
+  target: 'reconcileIntervalMs',
+  toConfig: (v) => Math.round((v ?? DEFAULTS.reconcileIntervalSeconds) * 1000),
+  print: seconds1000,
 });
 const timeout = field({
-  key: 'timeout', table: '', read: duration({ greaterThan: 0 }), check: timeoutBelowInterval, target: 'timeoutMs',
+  key: 'timeout',
+  table: '',
+  read: duration({ greaterThan: 0 }),
+  check: timeoutBelowInterval,
+  target: 'timeoutMs',
   // Default: min(1 s, interval / 2).
   toConfig: (v, c) => v?.ms ?? Math.round(Math.min(DEFAULTS.maxDefaultTimeoutSeconds, (c.value(interval)?.seconds ?? DEFAULTS.intervalSeconds) / 2) * 1000),
   print: seconds1000,
 });
 const probeType = field<ProbeType>({ key: 'type', table: '', read: oneOf<ProbeType>(['ip', 'tcp']), target: 'probeType', default: 'ip' });
 const port: Field<number> = field({
-  key: 'port', table: '', read: integer({ min: 1, max: MAX_PORT }), target: 'port',
+  key: 'port',
+  table: '',
+  read: integer({ min: 1, max: MAX_PORT }),
+  target: 'port',
   toConfig: (v, c) => v ?? c.value(ports) ?? DEFAULTS.port,
 });
 const ports: Field<number> = field({ key: 'ports', table: '', read: deprecatedPorts });
 const slackAddr = field({
-  key: 'slack_addr', table: '', read: string(true), secret: true, target: 'slackAddr',
+  key: 'slack_addr',
+  table: '',
+  read: string(true),
+  secret: true,
+  target: 'slackAddr',
   toConfig: (v) => (v === '' ? undefined : v),
 });
 const dnsProvider = field({ key: 'dns_provider', table: '', read: provider, target: 'dnsProvider', default: 'cloudflare' });
 
 // ---- top level: operations -----------------------------------------------
 const statusAddr = field({
-  key: 'status_addr', table: '', read: statusAddress, target: 'statusAddr',
-  toConfig: (v) => (v === '' ? undefined : v ?? DEFAULTS.statusAddr), print: (v) => v ?? '',
+  key: 'status_addr',
+  table: '',
+  read: statusAddress,
+  target: 'statusAddr',
+  toConfig: (v) => (v === '' ? undefined : (v ?? DEFAULTS.statusAddr)),
+  print: (v) => v ?? '',
 });
 const webhooks = field({
-  key: 'webhooks', table: '', read: webhookList, target: 'webhooks', default: [],
+  key: 'webhooks',
+  table: '',
+  read: webhookList,
+  target: 'webhooks',
+  default: [],
   // Webhook URLs often carry a token in their path: show only where they go.
   print: (v) => (v as string[]).map((u) => `${new URL(u).origin}/${MASK}`),
 });
 const canaries = field({ key: 'canaries', table: '', read: ipList, target: 'canaries', default: [] });
 const freezeMinTargets = field({
-  key: 'freeze_min_targets', table: '', read: integer({ min: 1 }), target: 'freezeMinTargets', default: DEFAULTS.freezeMinTargets,
+  key: 'freeze_min_targets',
+  table: '',
+  read: integer({ min: 1 }),
+  target: 'freezeMinTargets',
+  default: DEFAULTS.freezeMinTargets,
 });
 const freezeShare = field({ key: 'freeze_share', table: '', read: share, target: 'freezeShare', default: DEFAULTS.freezeShare });
 
@@ -659,34 +697,60 @@ const peers = field({ key: 'peers', table: 'Members', read: peerList, target: 'm
 const localAddr = field({ key: 'local_addr', table: 'Members', read: listenAddress, check: localAddrWithPeers, target: 'members.localAddr' });
 const membersPort = field({ key: 'members_port', table: 'Members', read: integer({ min: 1, max: MAX_PORT }), target: 'members.membersPort' });
 const minPeersAgree = field({
-  key: 'min_peers_agree', table: 'Members', read: integer({ min: 0 }), check: minPeersReachable,
-  target: 'members.minPeersAgree', default: DEFAULTS.minPeersAgree,
+  key: 'min_peers_agree',
+  table: 'Members',
+  read: integer({ min: 0 }),
+  check: minPeersReachable,
+  target: 'members.minPeersAgree',
+  default: DEFAULTS.minPeersAgree,
 });
 const cryptoKey = field({
-  key: 'crypto_key', table: 'Members', read: cryptoKeys, secret: true, check: openNetworkWarning,
-  target: 'members.cryptoKeys', default: [],
+  key: 'crypto_key',
+  table: 'Members',
+  read: cryptoKeys,
+  secret: true,
+  check: openNetworkWarning,
+  target: 'members.cryptoKeys',
+  default: [],
 });
 const keyFile = field({
-  key: 'key_file', table: 'Members', read: keyFilePath, target: 'members.keyFile',
+  key: 'key_file',
+  table: 'Members',
+  read: keyFilePath,
+  target: 'members.keyFile',
   toConfig: (v, c) => v ?? resolve(dirname(c.file), DEFAULTS.keyFileName),
 });
 
 // ---- [Cloudflare] --------------------------------------------------------
 const dnsProxied = field({ key: 'dns_proxied', table: 'Cloudflare', read: boolean, target: 'cloudflare.dnsProxied', default: false });
 const dnsDomain: Field<string> = field({
-  key: 'dns_domain', table: 'Cloudflare', read: zoneName, target: 'cloudflare.dnsDomain',
+  key: 'dns_domain',
+  table: 'Cloudflare',
+  read: zoneName,
+  target: 'cloudflare.dnsDomain',
   required: 'is required (the Cloudflare zone, e.g. "example.com")',
 });
 const hostnames = field({
-  key: 'hostnames', table: 'Cloudflare', read: hostnameList, target: 'cloudflare.hostnames',
+  key: 'hostnames',
+  table: 'Cloudflare',
+  read: hostnameList,
+  target: 'cloudflare.hostnames',
   required: 'is required: the names whose records goavail manages, e.g. ["www"] or ["@"]',
 });
 const ipAddresses = field({
-  key: 'ip_addresses', table: 'Cloudflare', read: managedIpList, target: 'cloudflare.ipAddresses',
+  key: 'ip_addresses',
+  table: 'Cloudflare',
+  read: managedIpList,
+  target: 'cloudflare.ipAddresses',
   required: 'is required: the addresses to probe and publish',
 });
 const dnsTtl = field({
-  key: 'dns_ttl', table: 'Cloudflare', read: recordTtl, check: ttlIgnoredWhenProxied, target: 'cloudflare.dnsTtl', default: DEFAULTS.dnsTtl,
+  key: 'dns_ttl',
+  table: 'Cloudflare',
+  read: recordTtl,
+  check: ttlIgnoredWhenProxied,
+  target: 'cloudflare.dnsTtl',
+  default: DEFAULTS.dnsTtl,
 });
 const cloudflareZoneId = field({ key: 'zone_id', table: 'Cloudflare', read: zoneId, target: 'cloudflare.zoneId', omitUnset: true });
 
@@ -709,8 +773,21 @@ export const TABLES: readonly TableSpec[] = [
   {
     name: '',
     fields: [
-      failureThreshold, recoveryThreshold, interval, reconcileInterval, timeout, probeType, port, ports, slackAddr, dnsProvider,
-      statusAddr, webhooks, canaries, freezeMinTargets, freezeShare,
+      failureThreshold,
+      recoveryThreshold,
+      interval,
+      reconcileInterval,
+      timeout,
+      probeType,
+      port,
+      ports,
+      slackAddr,
+      dnsProvider,
+      statusAddr,
+      webhooks,
+      canaries,
+      freezeMinTargets,
+      freezeShare,
     ],
   },
   { name: 'Members', fields: [peers, localAddr, membersPort, minPeersAgree, cryptoKey, keyFile] },
@@ -725,4 +802,3 @@ export function knownKeys(table: TableName): string[] {
   const keys = (spec?.fields ?? []).map((f) => f.key);
   return table === '' ? [...keys, ...TABLES.filter((t) => t.name !== '').map((t) => t.name)] : keys;
 }
-

@@ -129,11 +129,15 @@ async function readConfigText(file: string): Promise<string> {
 function readFailure(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
-    case 'ENOENT': return 'config file not found (no such file)';
+    case 'ENOENT':
+      return 'config file not found (no such file)';
     case 'EACCES':
-    case 'EPERM': return 'cannot read the config file: permission denied';
-    case 'EISDIR': return 'is a directory, not a regular file';
-    default: return `cannot read the config file: ${err instanceof Error ? err.message : String(err)}`;
+    case 'EPERM':
+      return 'cannot read the config file: permission denied';
+    case 'EISDIR':
+      return 'is a directory, not a regular file';
+    default:
+      return `cannot read the config file: ${err instanceof Error ? err.message : String(err)}`;
   }
 }
 

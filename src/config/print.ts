@@ -34,7 +34,7 @@ export function printableConfig(config: Config): Record<string, unknown> {
 function printed(f: Field<unknown>, config: Config): unknown {
   if (f.target === undefined) return undefined;
   const [head, tail] = f.target.split('.') as [keyof Config, string | undefined];
-  const holder = tail === undefined ? config : config[head] as unknown as Record<string, unknown>;
+  const holder = tail === undefined ? config : (config[head] as unknown as Record<string, unknown>);
   const value = holder[(tail ?? head) as keyof typeof holder] as unknown;
   if (f.print) return f.print(value);
   if (value === undefined) return undefined;
@@ -45,7 +45,8 @@ function printed(f: Field<unknown>, config: Config): unknown {
 function maskTable(t: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const o: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(t)) {
-    const value = SECRET_KEY.test(k) ? MASK
+    const value = SECRET_KEY.test(k)
+      ? MASK
       : v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
         ? maskTable(v as Record<string, unknown>)
         : v;

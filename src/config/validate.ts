@@ -17,9 +17,7 @@
  * through `Object.hasOwn`/`Object.keys`, never `in` or `.hasOwnProperty`.
  */
 import { resolve } from 'node:path';
-import {
-  canariesNotManaged, knownKeys, TABLES, type Field, type FieldContext, type Out, type TableName, type TableSpec,
-} from './fields.js';
+import { canariesNotManaged, knownKeys, TABLES, type Field, type FieldContext, type Out, type TableName, type TableSpec } from './fields.js';
 import type { Config, ConfigIssue } from './schema.js';
 import { describe, get, isTable, join, plainCopy, type Table } from './text.js';
 
@@ -30,9 +28,7 @@ import { describe, get, isTable, join, plainCopy, type Table } from './text.js';
  */
 export type ConfigOverrides = Partial<Pick<Config, 'probeType' | 'dnsProvider'>>;
 
-export type ValidateResult =
-  | { ok: true; config: Config; warnings: ConfigIssue[] }
-  | { ok: false; errors: ConfigIssue[]; warnings: ConfigIssue[] };
+export type ValidateResult = { ok: true; config: Config; warnings: ConfigIssue[] } | { ok: false; errors: ConfigIssue[]; warnings: ConfigIssue[] };
 
 /** The tables whose keys are checked against the field table. */
 const CHECKED_TABLES: readonly TableName[] = TABLES.filter((t) => t.fields !== undefined).map((t) => t.name as TableName);
@@ -67,7 +63,7 @@ export function validate(raw: unknown, file: string, overrides: ConfigOverrides 
       if (t !== undefined) freeForm.set(spec.name, t);
       continue;
     }
-    const table = t ?? Object.create(null) as Table;
+    const table = t ?? (Object.create(null) as Table);
     if (t !== undefined) warnUnknownKeys(out, table, spec.name as TableName);
     readFields(spec, table, values, context, overrides);
   }
@@ -107,12 +103,7 @@ function readFields(
   }
 }
 
-function buildConfig(
-  file: string,
-  values: Map<Field<unknown>, unknown>,
-  context: (key: string) => FieldContext,
-  freeForm: Map<string, Table>,
-): Config {
+function buildConfig(file: string, values: Map<Field<unknown>, unknown>, context: (key: string) => FieldContext, freeForm: Map<string, Table>): Config {
   const route53 = freeForm.get('Route53');
   const config: Record<string, unknown> = { file };
   const members: Record<string, unknown> = {};
@@ -121,7 +112,7 @@ function buildConfig(
     for (const f of spec.fields ?? []) {
       if (f.target === undefined) continue;
       const v = values.get(f) ?? undefined;
-      const value = f.toConfig ? f.toConfig(v, context(join(f.table, f.key))) : v ?? f.default;
+      const value = f.toConfig ? f.toConfig(v, context(join(f.table, f.key))) : (v ?? f.default);
       if (value === undefined && f.omitUnset) continue;
       const [head, tail] = f.target.split('.') as [string, string | undefined];
       if (tail === undefined) config[head] = value;
@@ -130,7 +121,7 @@ function buildConfig(
   }
   config.members = members;
   config.cloudflare = cloudflare;
-  config.route53 = route53 ? plainCopy(route53) as Record<string, unknown> : undefined;
+  config.route53 = route53 ? (plainCopy(route53) as Record<string, unknown>) : undefined;
   return config as unknown as Config;
 }
 
@@ -158,14 +149,15 @@ function warnUnknownKeys(out: Out, t: Table, tableName: TableName): void {
     const what = isTable(t[k]) ? 'unknown table, ignored' : 'unknown key, ignored';
     const home = homeOf(k, tableName);
     if (home !== undefined) {
-      const where = home === '' ? 'a top-level key: move it above the first [table] header'
-        : `a key of the [${home}] table: move it under [${home}]`;
+      const where = home === '' ? 'a top-level key: move it above the first [table] header' : `a key of the [${home}] table: move it under [${home}]`;
       out.warnings.push({ key, message: `${what}; \`${k}\` is ${where}` });
       continue;
     }
     const near = suggest(k, known);
-    const hint = near.length === 0 ? ''
-      : `; did you mean ${near.map((n) => `\`${n}\``).join(' or ')}?${near.some((n) => n.toLowerCase() === k.toLowerCase()) ? ' (names are case-sensitive)' : ''}`;
+    const hint =
+      near.length === 0
+        ? ''
+        : `; did you mean ${near.map((n) => `\`${n}\``).join(' or ')}?${near.some((n) => n.toLowerCase() === k.toLowerCase()) ? ' (names are case-sensitive)' : ''}`;
     out.warnings.push({ key, message: `${what}${hint}` });
   }
 }
@@ -184,7 +176,10 @@ export function suggest(k: string, known: readonly string[]): string[] {
   let found: string[] = [];
   for (const cand of known) {
     const d = editDistance(k.toLowerCase(), cand.toLowerCase());
-    if (d < best) { best = d; found = [cand]; } else if (d === best) found.push(cand);
+    if (d < best) {
+      best = d;
+      found = [cand];
+    } else if (d === best) found.push(cand);
   }
   return found;
 }

@@ -48,7 +48,11 @@ export class Controller implements Reconciler {
   private held: readonly string[] = [];
   private passStartedAt = 0;
 
-  constructor(private readonly o: ControllerOptions, config: Config, provider: DnsProvider) {
+  constructor(
+    private readonly o: ControllerOptions,
+    config: Config,
+    provider: DnsProvider,
+  ) {
     this.config = config;
     this.provider = provider;
   }
@@ -98,8 +102,14 @@ export class Controller implements Reconciler {
       const at0 = now();
       const writer = this.o.desired.writer;
       const settleMs = writerSettleMs(writer?.recentDelays() ?? []);
-      const { writable, settling, deferred: others, nextInMs } = electWriter(p.changes, writer && ((ip) => writer.standing(ip, at0)), { now: at0, settleMs, graceMs: writerGraceMs(config) });
-      if (settling.length > 0) this.o.logger.debug({ settling: settling.map(describeChange), settleMs }, 'this agent is the writer; waiting for votes still in flight');
+      const {
+        writable,
+        settling,
+        deferred: others,
+        nextInMs,
+      } = electWriter(p.changes, writer && ((ip) => writer.standing(ip, at0)), { now: at0, settleMs, graceMs: writerGraceMs(config) });
+      if (settling.length > 0)
+        this.o.logger.debug({ settling: settling.map(describeChange), settleMs }, 'this agent is the writer; waiting for votes still in flight');
       if (others.length > 0) this.o.logger.info({ deferred: others.map(describeChange) }, 'another agent is the writer for these changes; waiting for it');
       if (writable.length > 0) {
         let applied: Applied;
@@ -154,7 +164,12 @@ export class Controller implements Reconciler {
     if (stop.aborted) onStop();
     else stop.addEventListener('abort', onStop, { once: true });
     const timer = this.o.scheduler.setTimer(() => {
-      controller.abort(new DnsError('timeout', `the DNS reconcile pass did not finish within ${limitMs / 1000} s (the smaller of reconcile_interval and 60 s); it will be retried`));
+      controller.abort(
+        new DnsError(
+          'timeout',
+          `the DNS reconcile pass did not finish within ${limitMs / 1000} s (the smaller of reconcile_interval and 60 s); it will be retried`,
+        ),
+      );
     }, limitMs);
     return {
       signal: controller.signal,
@@ -180,13 +195,23 @@ export class Controller implements Reconciler {
    * its answer was lost). The next pass would find nothing to do, so report
    * it now: re-read, and report each planned change the fresh read shows done.
    */
-  private async reportAppliedAnyway(provider: DnsProvider, planned: readonly Change[], before: readonly DnsRecord[], hostnames: readonly string[], stop: AbortSignal): Promise<void> {
+  private async reportAppliedAnyway(
+    provider: DnsProvider,
+    planned: readonly Change[],
+    before: readonly DnsRecord[],
+    hostnames: readonly string[],
+    stop: AbortSignal,
+  ): Promise<void> {
     const pass = this.passSignal(this.config, stop);
     let after: DnsRecord[];
     try {
       after = await provider.listRecords(hostnames, pass.signal);
     } catch (err) {
-      if (!stop.aborted) this.o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot re-read DNS after a failed apply: changes it made anyway, if any, go unreported');
+      if (!stop.aborted)
+        this.o.logger.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'cannot re-read DNS after a failed apply: changes it made anyway, if any, go unreported',
+        );
       return;
     } finally {
       pass.done();
@@ -214,7 +239,10 @@ export class Controller implements Reconciler {
       return;
     }
     const names = [...new Set(held.map((h) => `${recordTypeOf(h.record.content)} ${h.record.name}`))];
-    this.o.logger.error({ held: lines, names }, `every configured IP of ${names.join(', ')} looks down: keeping the last records (never removing the last record of a hostname)`);
+    this.o.logger.error(
+      { held: lines, names },
+      `every configured IP of ${names.join(', ')} looks down: keeping the last records (never removing the last record of a hostname)`,
+    );
   }
 }
 

@@ -3,9 +3,7 @@ import { DnsError } from '../dns/types.js';
 import type { Scheduler, TimerHandle } from '../model.js';
 
 /** How one pass ended: ok (with the soonest time a deferred change may be written), or failed. */
-export type PassOutcome =
-  | { readonly ok: true; readonly nextInMs?: number }
-  | { readonly ok: false; readonly error: unknown };
+export type PassOutcome = { readonly ok: true; readonly nextInMs?: number } | { readonly ok: false; readonly error: unknown };
 
 /** What the loop tells the pass about a failure it just had. */
 export interface FailureReport {
@@ -56,7 +54,10 @@ export class ReconcileLoop {
   /** After a failed pass, no pass starts before this (backoff or the API's Retry-After). */
   private retryAt = 0;
 
-  constructor(private readonly reconciler: Reconciler, private readonly o: LoopOptions) {}
+  constructor(
+    private readonly reconciler: Reconciler,
+    private readonly o: LoopOptions,
+  ) {}
 
   /** Consecutive failed passes (0 after a success). */
   get failures(): number {

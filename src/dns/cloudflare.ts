@@ -269,14 +269,16 @@ export class CloudflareProvider implements DnsProvider {
       const controller = new AbortController();
       const lookup = { promise: this.#lookupZone(controller.signal), controller, waiters: 0 };
       this.#zoneLookup = lookup;
-      lookup.promise.then(
-        (id) => {
-          this.#zoneId = id;
-        },
-        () => undefined,
-      ).finally(() => {
-        if (this.#zoneLookup === lookup) this.#zoneLookup = undefined;
-      });
+      lookup.promise
+        .then(
+          (id) => {
+            this.#zoneId = id;
+          },
+          () => undefined,
+        )
+        .finally(() => {
+          if (this.#zoneLookup === lookup) this.#zoneLookup = undefined;
+        });
     }
     const lookup = this.#zoneLookup;
     lookup.waiters += 1;
@@ -322,7 +324,10 @@ export class CloudflareProvider implements DnsProvider {
         }
         if (ids.size === before || page >= lastPage(env.resultInfo, this.#pageSize)) break;
         if (page >= MAX_PAGES) {
-          throw new CloudflareDnsError('bad-response', `Cloudflare still reports more records of ${name} after ${MAX_PAGES} pages; stopping rather than reading forever`);
+          throw new CloudflareDnsError(
+            'bad-response',
+            `Cloudflare still reports more records of ${name} after ${MAX_PAGES} pages; stopping rather than reading forever`,
+          );
         }
       }
     }
@@ -369,11 +374,15 @@ export class CloudflareProvider implements DnsProvider {
       const noBatchRoute = status === 405 || status === 501 || (status === 404 && !codes.includes(CODE.recordMissing));
       if (noBatchRoute && !zoneGone) throw new BatchUnavailable(`HTTP ${status}`);
       if (codes.includes(CODE.recordMissing) || codes.includes(CODE.recordExists) || codes.includes(CODE.recordConflict)) {
-        throw new CloudflareDnsError('conflict', `Cloudflare rejected the batch because DNS changed since it was planned (${err.message}); the next reconcile re-reads and re-plans`, {
-          status,
-          codes,
-          cause: err,
-        });
+        throw new CloudflareDnsError(
+          'conflict',
+          `Cloudflare rejected the batch because DNS changed since it was planned (${err.message}); the next reconcile re-reads and re-plans`,
+          {
+            status,
+            codes,
+            cause: err,
+          },
+        );
       }
       throw err;
     }
@@ -385,12 +394,9 @@ export class CloudflareProvider implements DnsProvider {
       if (change.op !== 'create') continue;
       const r = change.record;
       try {
-        await this.#request(
-          `creating ${r.type} ${r.name} ${r.content}`,
-          (s) => this.#api.createRecord({ zone_id: zoneId, ...recordBody(r) }, s),
-          signal,
-          { change: true },
-        );
+        await this.#request(`creating ${r.type} ${r.name} ${r.content}`, (s) => this.#api.createRecord({ zone_id: zoneId, ...recordBody(r) }, s), signal, {
+          change: true,
+        });
       } catch (err) {
         if (!(err instanceof CloudflareDnsError && err.codes.includes(CODE.recordExists))) throw err;
         this.#logger.info({ provider: this.name, hostname: r.name, ip: r.content, action: 'create' }, 'record already exists, nothing to do');
@@ -400,12 +406,9 @@ export class CloudflareProvider implements DnsProvider {
       if (change.op !== 'delete') continue;
       const r = change.record;
       try {
-        await this.#request(
-          `deleting ${r.type} ${r.name} ${r.content} (${r.id})`,
-          (s) => this.#api.deleteRecord(r.id, { zone_id: zoneId }, s),
-          signal,
-          { change: true },
-        );
+        await this.#request(`deleting ${r.type} ${r.name} ${r.content} (${r.id})`, (s) => this.#api.deleteRecord(r.id, { zone_id: zoneId }, s), signal, {
+          change: true,
+        });
       } catch (err) {
         if (!(err instanceof CloudflareDnsError && err.status === 404 && !err.codes.includes(CODE.unknownZone))) throw err;
         this.#logger.info({ provider: this.name, hostname: r.name, ip: r.content, action: 'delete' }, 'record already gone, nothing to do');
@@ -421,7 +424,8 @@ export class CloudflareProvider implements DnsProvider {
   async #lookupZone(signal: AbortSignal): Promise<string> {
     if (this.#pinnedZoneId !== undefined) return this.#checkPinnedZone(this.#pinnedZoneId, signal);
     const env = await this.#request(`looking up zone ${this.#zoneName}`, (s) => this.#api.listZones({ name: this.#zoneName, per_page: 50 }, s), signal);
-    if (!Array.isArray(env.result)) throw new CloudflareDnsError('bad-response', `Cloudflare answered the lookup of zone ${this.#zoneName} without a result list`);
+    if (!Array.isArray(env.result))
+      throw new CloudflareDnsError('bad-response', `Cloudflare answered the lookup of zone ${this.#zoneName} without a result list`);
     const zones: { id: string; status: string }[] = [];
     for (const z of env.result as unknown[]) {
       const zone = z as { id?: unknown; name?: unknown; status?: unknown } | null;
@@ -430,13 +434,19 @@ export class CloudflareProvider implements DnsProvider {
       }
     }
     if (zones.length === 0) {
-      throw new CloudflareDnsError('not-found', `Cloudflare zone "${this.#zoneName}" not found: check dns_domain, and that the credentials can read that zone (Zone:Read)`);
+      throw new CloudflareDnsError(
+        'not-found',
+        `Cloudflare zone "${this.#zoneName}" not found: check dns_domain, and that the credentials can read that zone (Zone:Read)`,
+      );
     }
     if (zones.length === 1) return zones[0]!.id;
     const all = zones.map((z) => `${z.id} (${z.status})`).join(', ');
     const active = zones.filter((z) => z.status === 'active');
     if (active.length === 1) {
-      this.#logger.info({ provider: this.name, zone: this.#zoneName, zoneId: active[0]!.id, zones: all }, `Cloudflare has ${zones.length} zones named ${this.#zoneName}: ${all}; using the active one, ${active[0]!.id} (set zone_id in [Cloudflare] to choose)`);
+      this.#logger.info(
+        { provider: this.name, zone: this.#zoneName, zoneId: active[0]!.id, zones: all },
+        `Cloudflare has ${zones.length} zones named ${this.#zoneName}: ${all}; using the active one, ${active[0]!.id} (set zone_id in [Cloudflare] to choose)`,
+      );
       return active[0]!.id;
     }
     throw new CloudflareDnsError(
@@ -451,7 +461,10 @@ export class CloudflareProvider implements DnsProvider {
     const name = (env.result as { name?: unknown } | null)?.name;
     if (typeof name !== 'string') throw new CloudflareDnsError('bad-response', `Cloudflare answered the read of zone_id ${id} without a zone name`);
     if (normaliseName(name) !== this.#zoneName) {
-      throw new CloudflareDnsError('not-found', `zone_id ${id} is the Cloudflare zone "${normaliseName(name)}", not dns_domain "${this.#zoneName}": fix zone_id or dns_domain in [Cloudflare]`);
+      throw new CloudflareDnsError(
+        'not-found',
+        `zone_id ${id} is the Cloudflare zone "${normaliseName(name)}", not dns_domain "${this.#zoneName}": fix zone_id or dns_domain in [Cloudflare]`,
+      );
     }
     return id;
   }
@@ -465,11 +478,19 @@ export class CloudflareProvider implements DnsProvider {
     if (this.#skipped.has(rec.id)) return;
     if (this.#skipped.size >= 10_000) this.#skipped.clear();
     this.#skipped.add(rec.id);
-    this.#logger.debug({ provider: this.name, hostname: rec.name, type: rec.type, content: rec.content, id: rec.id }, 'record content is not an IP address of its type: not managed, skipped');
+    this.#logger.debug(
+      { provider: this.name, hostname: rec.name, type: rec.type, content: rec.content, id: rec.id },
+      'record content is not an IP address of its type: not managed, skipped',
+    );
   }
 
   /** One API call, a read with retries, a change (`change: true`) sent once; returns the checked envelope or throws a mapped error. */
-  async #request(op: string, send: (signal?: AbortSignal) => Promise<Envelope>, signal: AbortSignal | undefined, opts: { change?: boolean } = {}): Promise<Envelope> {
+  async #request(
+    op: string,
+    send: (signal?: AbortSignal) => Promise<Envelope>,
+    signal: AbortSignal | undefined,
+    opts: { change?: boolean } = {},
+  ): Promise<Envelope> {
     return withRetry(
       async () => {
         try {
@@ -483,7 +504,10 @@ export class CloudflareProvider implements DnsProvider {
         ...(opts.change ? { attempts: 1 } : {}),
         ...(signal ? { signal } : {}),
         onRetry: (err, delayMs, attempt) => {
-          this.#logger.warn({ provider: this.name, zone: this.#zoneName, op, kind: err.kind, status: err.status, attempt, delayMs, err: err.message }, 'cloudflare request failed, retrying');
+          this.#logger.warn(
+            { provider: this.name, zone: this.#zoneName, op, kind: err.kind, status: err.status, attempt, delayMs, err: err.message },
+            'cloudflare request failed, retrying',
+          );
         },
       },
     );
@@ -495,11 +519,16 @@ export class CloudflareProvider implements DnsProvider {
     if (err instanceof DnsError) return err;
     if (err instanceof EnvelopeError) {
       const { status, errors } = err;
-      if (errors === undefined) return new CloudflareDnsError('bad-response', `Cloudflare answered ${op} with HTTP ${status} and a body that is not JSON`, { status });
-      return new CloudflareDnsError('bad-response', this.#scrub(`Cloudflare reported failure while ${op} (HTTP ${status}, success: false)${describe(errors)}`), {
-        status,
-        codes: errors.map((e) => e.code),
-      });
+      if (errors === undefined)
+        return new CloudflareDnsError('bad-response', `Cloudflare answered ${op} with HTTP ${status} and a body that is not JSON`, { status });
+      return new CloudflareDnsError(
+        'bad-response',
+        this.#scrub(`Cloudflare reported failure while ${op} (HTTP ${status}, success: false)${describe(errors)}`),
+        {
+          status,
+          codes: errors.map((e) => e.code),
+        },
+      );
     }
     if (err instanceof APIUserAbortError) return new CloudflareDnsError('timeout', `Cloudflare request aborted while ${op}`, { cause: err });
     if (err instanceof APIConnectionTimeoutError) {

@@ -4,7 +4,11 @@ import { DnsError, type Applied, type Change, type DnsProvider, type DnsRecord }
 /** Reports every call through the DNS seam (operation, result, duration) to the agent's events. */
 export class InstrumentedProvider implements DnsProvider {
   readonly name: string;
-  constructor(private readonly inner: DnsProvider, private readonly events: AgentEvents, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly inner: DnsProvider,
+    private readonly events: AgentEvents,
+    private readonly now: () => number = Date.now,
+  ) {
     this.name = inner.name;
   }
 

@@ -18,9 +18,7 @@ export interface DnsRecord {
 export type NewRecord = Omit<DnsRecord, 'id'>;
 
 /** One step of a plan. Deletes carry the record (with id) they remove. */
-export type Change =
-  | { readonly op: 'create'; readonly record: NewRecord }
-  | { readonly op: 'delete'; readonly record: DnsRecord };
+export type Change = { readonly op: 'create'; readonly record: NewRecord } | { readonly op: 'delete'; readonly record: DnsRecord };
 
 /**
  * The narrow seam in front of a DNS API: only the calls goavail needs.

@@ -136,7 +136,8 @@ export function encodeBatch(batch: ObservationBatch): Uint8Array {
     if (p === undefined) throw new TypeError(`encodeBatch: not an IP address: ${o.ip}`);
     if (o.turnedAt !== undefined) {
       const age = batch.sentAt - o.turnedAt;
-      if (!Number.isInteger(age) || age < 0 || age > MAX_U32) throw new RangeError(`encodeBatch: turnedAt of ${o.ip} must be 0..2³²−1 ms before sentAt, got ${o.turnedAt}`);
+      if (!Number.isInteger(age) || age < 0 || age > MAX_U32)
+        throw new RangeError(`encodeBatch: turnedAt of ${o.ip} must be 0..2³²−1 ms before sentAt, got ${o.turnedAt}`);
       ages.set(p.family === 4 ? p.v4 : Buffer.from(p.v6 as Uint8Array).toString('hex'), age);
     }
     if (p.family === 4) (v4[vi] as number[]).push(p.v4);

@@ -25,9 +25,7 @@ export function wrapBatch(batch: ObservationBatch, keyring: Keyring | undefined,
   return out;
 }
 
-export type UnwrapResult =
-  | { readonly ok: true; readonly batch: ObservationBatch }
-  | { readonly ok: false; readonly reason: OpenFailure };
+export type UnwrapResult = { readonly ok: true; readonly batch: ObservationBatch } | { readonly ok: false; readonly reason: OpenFailure };
 
 /** Open (or strip) and decode; never throws. */
 export function unwrapBatch(data: Uint8Array, keyring: Keyring | undefined, topic: string): UnwrapResult {

@@ -55,10 +55,7 @@ async function loadIdentity(path: string): Promise<PrivateKey | undefined> {
   if (!st.isFile()) throw new IdentityError('IDENTITY_UNREADABLE', `identity key file ${path} is not a regular file`);
   if ((st.mode & 0o077) !== 0) {
     const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-    throw new IdentityError(
-      'IDENTITY_INSECURE',
-      `identity key file ${path} has mode ${mode}: group/others may read it; run \`chmod 600 ${path}\``,
-    );
+    throw new IdentityError('IDENTITY_INSECURE', `identity key file ${path} has mode ${mode}: group/others may read it; run \`chmod 600 ${path}\``);
   }
   let bytes: Uint8Array;
   try {

@@ -77,8 +77,7 @@ export function createMemoryNetwork(netOpts: MemoryNetworkOptions = {}): MemoryN
     const drops = emptyDropCounts();
     const lastHeard = new Map<string, number>();
     const allowed = opts.allowedPeers === undefined ? undefined : new Set(opts.allowedPeers);
-    const isAllowedSender = (peer: string): boolean =>
-      peer !== id && (allowed !== undefined ? allowed.has(peer) : members.has(peer));
+    const isAllowedSender = (peer: string): boolean => peer !== id && (allowed !== undefined ? allowed.has(peer) : members.has(peer));
     const validation = validationContext(opts, topic, isAllowedSender);
     let seq = Math.floor(now() * 1000);
 
@@ -106,8 +105,7 @@ export function createMemoryNetwork(netOpts: MemoryNetworkOptions = {}): MemoryN
     };
     members.set(id, member);
 
-    const peerIds = (): string[] =>
-      allowed !== undefined ? [...allowed] : [...members.keys()].filter((m) => m !== id);
+    const peerIds = (): string[] => (allowed !== undefined ? [...allowed] : [...members.keys()].filter((m) => m !== id));
 
     return {
       selfId: id,

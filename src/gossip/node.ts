@@ -298,7 +298,10 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
         log.debug({ addr: e.addr, ips }, 'peer hostname resolved');
       }
     } catch (err) {
-      log.debug({ addr: e.addr, err: err instanceof Error ? err.message : String(err) }, 'peer hostname did not resolve; its inbound connections are refused until it does');
+      log.debug(
+        { addr: e.addr, err: err instanceof Error ? err.message : String(err) },
+        'peer hostname did not resolve; its inbound connections are refused until it does',
+      );
     }
   }
 
@@ -310,7 +313,11 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
   // connection gap while crypto_key rotates (see pnet.ts). Kept for pnet().
   const protector =
     opts.keyring !== undefined
-      ? new MultiKeyPnet({ psks: opts.keyring.swarmKeys(), logger: log, ...(opts.handshakeTimeoutMs !== undefined ? { timeoutMs: opts.handshakeTimeoutMs } : {}) })
+      ? new MultiKeyPnet({
+          psks: opts.keyring.swarmKeys(),
+          logger: log,
+          ...(opts.handshakeTimeoutMs !== undefined ? { timeoutMs: opts.handshakeTimeoutMs } : {}),
+        })
       : undefined;
 
   const node = await createLibp2p({
@@ -328,7 +335,10 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
         const ip = remoteIp(maConn);
         if (ip !== undefined && gate.allowsAddress(ip)) return false;
         refusedAddresses++;
-        log.debug({ remote: maConn.remoteAddr.toString(), refused: refusedAddresses }, 'inbound connection from an address that is not a configured peer; refused');
+        log.debug(
+          { remote: maConn.remoteAddr.toString(), refused: refusedAddresses },
+          'inbound connection from an address that is not a configured peer; refused',
+        );
         return true;
       },
       // After noise, before the muxer: the remote id is authenticated here.
@@ -648,7 +658,14 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
     },
 
     connectedPeerIds() {
-      return [...new Set(node.getConnections().filter((c) => c.status === 'open').map((c) => c.remotePeer.toString()))];
+      return [
+        ...new Set(
+          node
+            .getConnections()
+            .filter((c) => c.status === 'open')
+            .map((c) => c.remotePeer.toString()),
+        ),
+      ];
     },
   };
 }

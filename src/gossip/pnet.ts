@@ -99,7 +99,9 @@ const xsalsa20 = createRequire(import.meta.url)('xsalsa20') as XSalsa20Factory;
  * as pnet does, but insists on the base16 codec and exactly 64 hex digits.
  */
 export function decodeSwarmKey(psk: Uint8Array): Uint8Array {
-  const lines = Buffer.from(psk).toString('utf8').split(/\r\n|\r|\n/);
+  const lines = Buffer.from(psk)
+    .toString('utf8')
+    .split(/\r\n|\r|\n/);
   const [tag, codec, hex] = lines;
   if (tag !== '/key/swarm/psk/1.0.0/' || codec !== '/base16/' || hex === undefined || !/^[0-9a-fA-F]{64}$/.test(hex) || lines.slice(3).some((l) => l !== '')) {
     throw new Error('pnet: invalid swarm key (expected /key/swarm/psk/1.0.0/, /base16/, 64 hex digits)');

@@ -90,7 +90,7 @@ export function formatIpv6(b: Uint8Array): string {
   // Longest run of ≥ 2 zero groups, the first one on a tie.
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -118,7 +118,6 @@ export function canonicalIp(ip: string): string | undefined {
   if (p === undefined) return undefined;
   return p.family === 4 ? formatIpv4(p.v4) : formatIpv6(p.v6 as Uint8Array);
 }
-
 
 /**
  * {@link canonicalIp} of trimmed text; text that is not an address is

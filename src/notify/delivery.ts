@@ -103,7 +103,11 @@ export class Target {
   private readonly endpoint: string;
   private readonly headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'goavail-notify/1' };
 
-  constructor(readonly kind: TargetKind, readonly url: string, private readonly deps: TargetDeps) {
+  constructor(
+    readonly kind: TargetKind,
+    readonly url: string,
+    private readonly deps: TargetDeps,
+  ) {
     this.origin = originOf(url);
     this.endpoint = url;
     try {
@@ -177,12 +181,18 @@ export class Target {
       }
     } catch (err) {
       // deliver() handles its own failures; this is a bug guard, never a crash.
-      this.deps.logger.error({ target: this.origin, kind: this.kind, err: errorText(err, [this.url, this.endpoint], this.origin) }, 'notification delivery loop failed');
+      this.deps.logger.error(
+        { target: this.origin, kind: this.kind, err: errorText(err, [this.url, this.endpoint], this.origin) },
+        'notification delivery loop failed',
+      );
       this.inFlight = undefined;
     } finally {
       this.running = false;
       if (this.droppedSinceWarn > 1) {
-        this.deps.logger.warn({ target: this.origin, kind: this.kind, dropped: this.droppedSinceWarn }, 'notification queue drained; messages were dropped while it was full');
+        this.deps.logger.warn(
+          { target: this.origin, kind: this.kind, dropped: this.droppedSinceWarn },
+          'notification queue drained; messages were dropped while it was full',
+        );
       }
       this.droppedSinceWarn = 0;
       // A push() between the last shift() and here found `running` true and did not start a loop.
@@ -209,7 +219,10 @@ export class Target {
       }
       if (a.result === 'fail' || attempt >= attempts) {
         counters.failed += 1;
-        logger.warn({ ...fields, status: a.status, reason: a.reason, retryable: a.result === 'retry' }, a.result === 'fail' ? 'notification rejected; not retrying' : 'notification failed; giving up after the last attempt');
+        logger.warn(
+          { ...fields, status: a.status, reason: a.reason, retryable: a.result === 'retry' },
+          a.result === 'fail' ? 'notification rejected; not retrying' : 'notification failed; giving up after the last attempt',
+        );
         return;
       }
       const delayMs = backoffMs(attempt, a.retryAfterMs, options, this.deps.random ?? Math.random);

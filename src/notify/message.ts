@@ -153,7 +153,16 @@ export function dnsChangePayload(agent: string, e: DnsChangeEvent, ctx?: Verdict
 
 export function clusterVerdictPayload(agent: string, dryRun: boolean, e: ClusterVerdictEvent): WebhookPayload {
   const { at, ...fields } = e;
-  return { version: PAYLOAD_VERSION, type: 'cluster_verdict', agent, ...fields, agreed: [...e.agreed], at: iso(at), dryRun, text: clusterVerdictText(agent, e) };
+  return {
+    version: PAYLOAD_VERSION,
+    type: 'cluster_verdict',
+    agent,
+    ...fields,
+    agreed: [...e.agreed],
+    at: iso(at),
+    dryRun,
+    text: clusterVerdictText(agent, e),
+  };
 }
 
 export function selfCheckPayload(agent: string, dryRun: boolean, e: SelfCheckEvent): WebhookPayload {

@@ -2,10 +2,7 @@ import type { AgentEvents, ClusterVerdictEvent, DnsChangeEvent, SelfCheckEvent }
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { DELIVERY_DEFAULTS, Target, type DeliveryCounters, type DeliveryOptions, type Job, type TargetKind } from './delivery.js';
-import {
-  clusterVerdictPayload, dnsChangePayload, selfCheckPayload, slackPayload, slackUrl,
-  type VerdictContext, type WebhookPayload,
-} from './message.js';
+import { clusterVerdictPayload, dnsChangePayload, selfCheckPayload, slackPayload, slackUrl, type VerdictContext, type WebhookPayload } from './message.js';
 
 /**
  * Tells people (Slack) and programs (webhooks) what goavail did and why:
@@ -130,9 +127,17 @@ export class Notifier implements AgentEvents {
       const key = keyOf(w);
       if (seen.has(key)) continue;
       seen.add(key);
-      targets.push(old.get(key) ?? new Target(w.kind, w.url, {
-        logger: this.logger, fetch: this.fetchFn, counters: this.counters, options: this.delivery, now: this.now, random: this.opts.random,
-      }));
+      targets.push(
+        old.get(key) ??
+          new Target(w.kind, w.url, {
+            logger: this.logger,
+            fetch: this.fetchFn,
+            counters: this.counters,
+            options: this.delivery,
+            now: this.now,
+            random: this.opts.random,
+          }),
+      );
       old.delete(key);
     }
     for (const gone of old.values()) gone.close();
@@ -203,9 +208,6 @@ function isHttpUrl(url: string): boolean {
  * `notifier.update(nextConfig)`, at shutdown `await notifier.flush(ms)` then `close()`.
  * With neither slack_addr nor webhooks it is a cheap no-op that a reload can turn on.
  */
-export function createNotifier(
-  config: Pick<Config, 'slackAddr' | 'webhooks'>,
-  deps: Omit<NotifierOptions, 'slackAddr' | 'webhooks'>,
-): Notifier {
+export function createNotifier(config: Pick<Config, 'slackAddr' | 'webhooks'>, deps: Omit<NotifierOptions, 'slackAddr' | 'webhooks'>): Notifier {
   return new Notifier({ ...deps, slackAddr: config.slackAddr, webhooks: config.webhooks });
 }

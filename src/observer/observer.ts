@@ -8,8 +8,15 @@ import type { Observation, Scheduler, TimerHandle, Verdict, WriterStanding } fro
 import { localErrorCode } from '../probe/local.js';
 import type { Prober, ProbeResult } from '../probe/types.js';
 import {
-  agreeingRank, clusterVerdict, initialQuorum, isDesignatedWriter, step as quorumStep, supportedVerdict,
-  type QuorumEvent, type QuorumOptions, type QuorumState,
+  agreeingRank,
+  clusterVerdict,
+  initialQuorum,
+  isDesignatedWriter,
+  step as quorumStep,
+  supportedVerdict,
+  type QuorumEvent,
+  type QuorumOptions,
+  type QuorumState,
 } from '../quorum/quorum.js';
 import type { ObserverState, SelfCheckView } from '../status/view.js';
 
@@ -81,7 +88,10 @@ export class Observer {
   /** The last few gossip delays (receive − send, ms): the writer's settle. */
   private readonly delays: number[] = [];
 
-  constructor(private readonly o: ObserverOptions, config: Config) {
+  constructor(
+    private readonly o: ObserverOptions,
+    config: Config,
+  ) {
     this.config = config;
     this.prober = o.createProber(config);
     for (const ip of config.cloudflare.ipAddresses) this.targets.set(ip, INITIAL);
@@ -169,7 +179,11 @@ export class Observer {
   /** Where this agent stands for writing `ip` now (writer election's input). */
   standing(ip: string, now: number): WriterStanding {
     const opts = this.quorumOptions();
-    return { since: clusterVerdict(this.quorum, ip).since, designated: isDesignatedWriter(this.quorum, ip, now, opts), rank: agreeingRank(this.quorum, ip, now, opts) };
+    return {
+      since: clusterVerdict(this.quorum, ip).since,
+      designated: isDesignatedWriter(this.quorum, ip, now, opts),
+      rank: agreeingRank(this.quorum, ip, now, opts),
+    };
   }
 
   private now(): number {
@@ -240,9 +254,15 @@ export class Observer {
       if (!before) continue; // removed by a reload during the round
       const { state, changedFrom } = detect(before, r, now, this.config);
       this.targets.set(r.ip, state);
-      this.o.logger.debug({ ip: r.ip, ok: r.ok, rttMs: r.rttMs, error: r.error, local: r.local, misses: state.misses, successes: state.successes, verdict: state.verdict }, 'probe');
+      this.o.logger.debug(
+        { ip: r.ip, ok: r.ok, rttMs: r.rttMs, error: r.error, local: r.local, misses: state.misses, successes: state.successes, verdict: state.verdict },
+        'probe',
+      );
       if (changedFrom !== undefined) {
-        this.o.logger.info({ ip: r.ip, from: changedFrom, to: state.verdict, misses: state.misses, successes: state.successes, lastError: state.lastError }, `local verdict: ${r.ip} is ${state.verdict}`);
+        this.o.logger.info(
+          { ip: r.ip, from: changedFrom, to: state.verdict, misses: state.misses, successes: state.successes, lastError: state.lastError },
+          `local verdict: ${r.ip} is ${state.verdict}`,
+        );
         this.o.events.localVerdict?.({ ip: r.ip, from: changedFrom, to: state.verdict, at: now });
       }
     }
@@ -285,7 +305,15 @@ export class Observer {
     if (log.loggedAt !== undefined && now - log.loggedAt < NO_OBSERVATION_LOG_MS) return;
     const codes = [...reasons.keys()].sort().join(', ');
     this.o.logger.warn(
-      { reasons: Object.fromEntries(reasons), notSent, targets: results.length, roundsSinceLastWarning: log.rounds, probesSinceLastWarning: log.probes, example, err: roundError },
+      {
+        reasons: Object.fromEntries(reasons),
+        notSent,
+        targets: results.length,
+        roundsSinceLastWarning: log.rounds,
+        probesSinceLastWarning: log.probes,
+        example,
+        err: roundError,
+      },
       `${notSent} of ${results.length} probes could not be sent (${codes}): no observation for those targets, their verdicts are kept (not counted as misses)`,
     );
     log.loggedAt = now;
@@ -307,7 +335,8 @@ export class Observer {
       return;
     }
     this.selfState = { state: r.state, since: now, detail: r.detail };
-    if (r.state === 'healthy') this.o.logger.info({ selfCheck: r.state, was: prev.state }, `self-check healthy again: this agent's down votes count again (${r.detail})`);
+    if (r.state === 'healthy')
+      this.o.logger.info({ selfCheck: r.state, was: prev.state }, `self-check healthy again: this agent's down votes count again (${r.detail})`);
     else this.o.logger.warn({ selfCheck: r.state, was: prev.state }, `self-check: ${r.detail}; this agent's down votes are abstentions until it recovers`);
     this.o.events.selfCheck?.({ from: prev.state, to: r.state, detail: r.detail, at: now });
   }

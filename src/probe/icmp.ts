@@ -410,21 +410,27 @@ export function createIcmpProber(opts: IcmpProberOptions): Prober {
     if (closed) return Promise.reject(new Error('ICMP prober is closed'));
     /** Why a family cannot be probed this round: tried once per round, not per target. */
     const unavailable: Partial<Record<Family, Outcome>> = {};
-    return runRound(ips, timeoutMs, signal, (ip, report) => {
-      const family = isIP(ip);
-      if (family !== 4 && family !== 6) {
-        report({ ok: false, error: 'not an IP address' });
-        return;
-      }
-      // Looked up per target: a socket that fails mid-round is replaced at once.
-      const channel = unavailable[family] ?? channelFor(family);
-      if (!(channel instanceof Channel)) {
-        unavailable[family] = channel;
-        report(channel);
-        return;
-      }
-      return channel.send(ip, report);
-    }, { flush });
+    return runRound(
+      ips,
+      timeoutMs,
+      signal,
+      (ip, report) => {
+        const family = isIP(ip);
+        if (family !== 4 && family !== 6) {
+          report({ ok: false, error: 'not an IP address' });
+          return;
+        }
+        // Looked up per target: a socket that fails mid-round is replaced at once.
+        const channel = unavailable[family] ?? channelFor(family);
+        if (!(channel instanceof Channel)) {
+          unavailable[family] = channel;
+          report(channel);
+          return;
+        }
+        return channel.send(ip, report);
+      },
+      { flush },
+    );
   }
 
   /** Reads the replies already in the sockets (the round's deadline calls it before declaring timeouts). */

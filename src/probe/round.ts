@@ -10,7 +10,7 @@ export type Outcome = Omit<ProbeResult, 'ip'>;
  * error is this host's (EMFILE, ENOBUFS...: see ./local.ts), a miss otherwise.
  * `text` is the error as logs and status show it (default: its message).
  */
-export function failure(error: unknown, text = error instanceof Error ? (error.message || error.name) : String(error)): Outcome {
+export function failure(error: unknown, text = error instanceof Error ? error.message || error.name : String(error)): Outcome {
   const code = localErrorCode(error);
   if (code === undefined) return { ok: false, error: text };
   return { ok: false, local: code, error: text.includes(code) ? `no probe sent: ${text}` : `no probe sent (${code}): ${text}` };
@@ -121,7 +121,8 @@ export function runRound(
         try {
           const cancel = start(ips[index]!, (outcome) => settle(index, outcome));
           if (cancel && !results[index]) {
-            if (done) cancel(); // the round was aborted while this target started
+            if (done)
+              cancel(); // the round was aborted while this target started
             else cancels[index] = cancel;
           }
         } catch (error) {

@@ -63,13 +63,13 @@ export type QuorumEvent =
   | { readonly type: 'locals'; readonly votes: ReadonlyArray<{ readonly ip: string; readonly verdict: Verdict }> }
   /** A peer's observations; `full` replaces all its votes, otherwise they are merged. */
   | {
-    readonly type: 'observations';
-    readonly peer: string;
-    readonly observations: readonly Observation[];
-    readonly full: boolean;
-    /** The sender's send time: for a change, when the peer's vote turned (it publishes at once). */
-    readonly sentAt?: number;
-  }
+      readonly type: 'observations';
+      readonly peer: string;
+      readonly observations: readonly Observation[];
+      readonly full: boolean;
+      /** The sender's send time: for a change, when the peer's vote turned (it publishes at once). */
+      readonly sentAt?: number;
+    }
   /** A peer left (disconnected): its votes no longer count. */
   | { readonly type: 'peer-left'; readonly peer: string }
   /** Time passed: votes may have gone stale. */
@@ -144,7 +144,12 @@ export function step(state: QuorumState, event: QuorumEvent, now: number, opts: 
         const prev = state.local.get(v.ip);
         local.set(v.ip, { verdict: v.verdict, at: now, since: prev?.verdict === v.verdict ? prev.since : now });
       }
-      return reevaluate({ ...state, local }, votes.map((v) => v.ip), now, opts);
+      return reevaluate(
+        { ...state, local },
+        votes.map((v) => v.ip),
+        now,
+        opts,
+      );
     }
     case 'observations': {
       if (event.peer === state.self) return { state, changes: [] };
@@ -158,7 +163,7 @@ export function step(state: QuorumState, event: QuorumEvent, now: number, opts: 
         // the order (a sender clock ahead of ours is clamped to now). A change
         // batch turned at its send time; a full batch says when, for a recent
         // turn, and otherwise it turned long ago (0).
-        const turned = Math.min(o.turnedAt ?? (event.full ? 0 : event.sentAt ?? now), now);
+        const turned = Math.min(o.turnedAt ?? (event.full ? 0 : (event.sentAt ?? now)), now);
         mine.set(o.ip, { verdict: o.verdict, at: now, since: prev?.verdict === o.verdict ? prev.since : turned });
       }
       const votes = new Map(state.votes);

@@ -1,7 +1,14 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Verdict } from '../detect/detector.js';
 import type {
-  AgentEvents, ClusterVerdictEvent, DnsCallEvent, DnsChangeEvent, ReconcileEvent, SelfCheckEvent, SelfCheckState, VerdictEvent,
+  AgentEvents,
+  ClusterVerdictEvent,
+  DnsCallEvent,
+  DnsChangeEvent,
+  ReconcileEvent,
+  SelfCheckEvent,
+  SelfCheckState,
+  VerdictEvent,
 } from '../events.js';
 import { PNET_REJECT_REASONS, type Gossip } from '../gossip/types.js';
 import { LOCAL_ERROR_CODES, type NoObservationReason } from '../probe/local.js';
@@ -107,7 +114,12 @@ export class Metrics implements AgentEvents {
   constructor(opts: MetricsOptions = {}) {
     this.opts = opts;
     const registers = [this.registry];
-    this.rtt = new Histogram({ name: 'goavail_probe_rtt_seconds', help: 'Round-trip time of successful probes, all IPs (per IP: goavail_probe_last_rtt_seconds)', buckets: RTT_BUCKETS, registers });
+    this.rtt = new Histogram({
+      name: 'goavail_probe_rtt_seconds',
+      help: 'Round-trip time of successful probes, all IPs (per IP: goavail_probe_last_rtt_seconds)',
+      buckets: RTT_BUCKETS,
+      registers,
+    });
     this.rounds = new Counter({ name: 'goavail_probe_rounds_total', help: 'Completed probe rounds', registers });
     this.noObservation = new Counter({
       name: 'goavail_probe_no_observation_total',
@@ -120,7 +132,7 @@ export class Metrics implements AgentEvents {
     const selfCheck = (): SelfCheckState => this.selfCheckState;
     new Gauge({
       name: 'goavail_self_check',
-      help: 'Observer self-check state, one-hot: 1 for the current state (not healthy: this agent\'s down votes are abstentions)',
+      help: "Observer self-check state, one-hot: 1 for the current state (not healthy: this agent's down votes are abstentions)",
       labelNames: ['state'],
       registers,
       collect() {
@@ -128,20 +140,59 @@ export class Metrics implements AgentEvents {
         for (const state of SELF_CHECK_STATES) this.set({ state }, state === current ? 1 : 0);
       },
     });
-    this.dnsCalls = new Counter({ name: 'goavail_dns_api_calls_total', help: 'Calls through the DNS provider seam, by operation and result (ok or the error kind)', labelNames: ['operation', 'result'], registers });
-    this.dnsCallDuration = new Histogram({ name: 'goavail_dns_api_call_duration_seconds', help: 'Duration of DNS provider calls, retries included', labelNames: ['operation'], buckets: RECONCILE_BUCKETS, registers });
-    this.dnsChanges = new Counter({ name: 'goavail_dns_changes_total', help: 'DNS records created or deleted (dry_run="true": would have been)', labelNames: ['op', 'dry_run'], registers });
-    this.reconcileDuration = new Histogram({ name: 'goavail_reconcile_duration_seconds', help: 'Duration of reconcile passes (read, plan, apply), by result', labelNames: ['result'], buckets: RECONCILE_BUCKETS, registers });
-    this.reconcileFailures = new Gauge({ name: 'goavail_reconcile_consecutive_failures', help: 'Reconcile passes failed in a row (0 after a success)', registers });
-    this.lastReconcileOk = new Gauge({ name: 'goavail_last_reconcile_success_timestamp_seconds', help: 'When a reconcile last succeeded (Unix time; 0: never)', registers });
-    this.reloads = new Counter({ name: 'goavail_config_reloads_total', help: 'Config reloads (SIGHUP) by result; a failed one keeps the previous config', labelNames: ['result'], registers });
+    this.dnsCalls = new Counter({
+      name: 'goavail_dns_api_calls_total',
+      help: 'Calls through the DNS provider seam, by operation and result (ok or the error kind)',
+      labelNames: ['operation', 'result'],
+      registers,
+    });
+    this.dnsCallDuration = new Histogram({
+      name: 'goavail_dns_api_call_duration_seconds',
+      help: 'Duration of DNS provider calls, retries included',
+      labelNames: ['operation'],
+      buckets: RECONCILE_BUCKETS,
+      registers,
+    });
+    this.dnsChanges = new Counter({
+      name: 'goavail_dns_changes_total',
+      help: 'DNS records created or deleted (dry_run="true": would have been)',
+      labelNames: ['op', 'dry_run'],
+      registers,
+    });
+    this.reconcileDuration = new Histogram({
+      name: 'goavail_reconcile_duration_seconds',
+      help: 'Duration of reconcile passes (read, plan, apply), by result',
+      labelNames: ['result'],
+      buckets: RECONCILE_BUCKETS,
+      registers,
+    });
+    this.reconcileFailures = new Gauge({
+      name: 'goavail_reconcile_consecutive_failures',
+      help: 'Reconcile passes failed in a row (0 after a success)',
+      registers,
+    });
+    this.lastReconcileOk = new Gauge({
+      name: 'goavail_last_reconcile_success_timestamp_seconds',
+      help: 'When a reconcile last succeeded (Unix time; 0: never)',
+      registers,
+    });
+    this.reloads = new Counter({
+      name: 'goavail_config_reloads_total',
+      help: 'Config reloads (SIGHUP) by result; a failed one keeps the previous config',
+      labelNames: ['result'],
+      registers,
+    });
     for (const result of ['ok', 'failed']) this.reloads.inc({ result }, 0);
     this.reconcileFailures.set(0);
     this.lastReconcileOk.set(0);
 
     const gossip = opts.gossip;
     if (gossip) {
-      const accepted = new Counter({ name: 'goavail_gossip_messages_accepted_total', help: 'Observation batches from peers that passed validation and reached the agent', registers });
+      const accepted = new Counter({
+        name: 'goavail_gossip_messages_accepted_total',
+        help: 'Observation batches from peers that passed validation and reached the agent',
+        registers,
+      });
       gossip.onObservations(() => accepted.inc());
       new Counter({
         name: 'goavail_gossip_messages_dropped_total',
@@ -228,7 +279,11 @@ export class Metrics implements AgentEvents {
     for (const [ip, n] of this.missCounts) out.push(`goavail_probe_misses_total{ip="${ip}"} ${n}`);
     family('goavail_probe_last_rtt_seconds', 'gauge', 'Round-trip time of the last successful probe of an IP');
     for (const [ip, seconds] of this.lastRtt) out.push(`goavail_probe_last_rtt_seconds{ip="${ip}"} ${seconds}`);
-    family('goavail_verdict', 'gauge', 'Verdict per IP: 1 up, 0 down, -1 unknown; kind="local" is this agent\'s detector, kind="cluster" the agreed verdict DNS follows');
+    family(
+      'goavail_verdict',
+      'gauge',
+      'Verdict per IP: 1 up, 0 down, -1 unknown; kind="local" is this agent\'s detector, kind="cluster" the agreed verdict DNS follows',
+    );
     for (const [ip, local, cluster] of this.verdictRows()) {
       out.push(`goavail_verdict{ip="${ip}",kind="local"} ${VERDICT_VALUE[local]}`, `goavail_verdict{ip="${ip}",kind="cluster"} ${VERDICT_VALUE[cluster]}`);
     }

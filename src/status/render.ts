@@ -100,7 +100,12 @@ export function hostnameHeaders(hostnames: readonly string[]): string[] {
 export function table(rows: readonly (readonly string[])[]): string[] {
   const widths: number[] = [];
   for (const r of rows) r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, [...cell].length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - [...cell].length))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - [...cell].length)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 // ---- the view ----------------------------------------------------------------------
@@ -154,7 +159,15 @@ export function renderStatus(doc: StatusDocument): string {
   const hostnames = [...new Set(doc.targets.flatMap((t) => Object.keys(t.inDns)))];
   const rows: string[][] = [['IP', 'LOCAL miss/ok', 'RTT', 'PEER VOTES', 'CLUSTER', ...hostnameHeaders(hostnames), 'WHY']];
   for (const t of doc.targets) {
-    rows.push([t.ip, localCell(t), formatRtt(t.local.lastRttMs), summarizePeerVotes(t), clusterCell(now, t), ...hostnames.map((h) => dnsCell(t.inDns[h])), t.why ?? '']);
+    rows.push([
+      t.ip,
+      localCell(t),
+      formatRtt(t.local.lastRttMs),
+      summarizePeerVotes(t),
+      clusterCell(now, t),
+      ...hostnames.map((h) => dnsCell(t.inDns[h])),
+      t.why ?? '',
+    ]);
   }
   out.push(...(doc.targets.length > 0 ? table(rows) : ['no targets']));
 

@@ -29,7 +29,11 @@ export interface StatusServer {
 
 /** The listener could not start (address in use, not local, bad address). */
 export class StatusServerError extends Error {
-  constructor(message: string, readonly code: string | undefined, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'StatusServerError';
   }
@@ -156,21 +160,24 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     return reason === undefined ? send(res, 200, text, 'ok\n') : send(res, 503, text, `${reason}\n`);
   };
 
-  const server = createServer({
-    headersTimeout: HEADERS_TIMEOUT_MS,
-    requestTimeout: REQUEST_TIMEOUT_MS,
-    connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
-  }, (req, res) => {
-    // Request bodies are never read; drain them so the connection can be reused.
-    req.resume();
-    req.on('error', () => undefined);
-    res.on('error', () => undefined);
-    handle(req, res).catch((err: unknown) => {
-      log.error({ err, url: req.url }, 'status request failed');
-      if (!res.headersSent) send(res, 500, text, 'internal error\n');
-      else res.destroy();
-    });
-  });
+  const server = createServer(
+    {
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+    },
+    (req, res) => {
+      // Request bodies are never read; drain them so the connection can be reused.
+      req.resume();
+      req.on('error', () => undefined);
+      res.on('error', () => undefined);
+      handle(req, res).catch((err: unknown) => {
+        log.error({ err, url: req.url }, 'status request failed');
+        if (!res.headersSent) send(res, 500, text, 'internal error\n');
+        else res.destroy();
+      });
+    },
+  );
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // A request head or body that did not arrive within HEADERS_TIMEOUT_MS / REQUEST_TIMEOUT_MS.
     const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
@@ -189,7 +196,10 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     const t = now();
     if (t - refusedLoggedAt < 60_000) return;
     refusedLoggedAt = t;
-    log.warn({ remote, why, maxConnections: MAX_CONNECTIONS, maxPerSource: MAX_CONNECTIONS_PER_SOURCE }, 'status listener refused a connection (further ones are not logged for a minute)');
+    log.warn(
+      { remote, why, maxConnections: MAX_CONNECTIONS, maxPerSource: MAX_CONNECTIONS_PER_SOURCE },
+      'status listener refused a connection (further ones are not logged for a minute)',
+    );
   };
   server.on('drop', (d?: { remoteAddress?: string }) => refused('too many connections', d?.remoteAddress));
   server.on('connection', (socket: Socket) => {
@@ -211,12 +221,21 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       server.off('listening', onListening);
-      const why = err.code === 'EADDRINUSE' ? 'address already in use'
-        : err.code === 'EADDRNOTAVAIL' ? 'address not available on this machine'
-          : err.code === 'EACCES' ? 'permission denied'
-            : err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' ? 'host name not found'
-              : err.message;
-      reject(new StatusServerError(`cannot listen on ${opts.addr} for /status, /metrics, /healthz: ${why}${err.code ? ` (${err.code})` : ''}`, err.code, { cause: err }));
+      const why =
+        err.code === 'EADDRINUSE'
+          ? 'address already in use'
+          : err.code === 'EADDRNOTAVAIL'
+            ? 'address not available on this machine'
+            : err.code === 'EACCES'
+              ? 'permission denied'
+              : err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN'
+                ? 'host name not found'
+                : err.message;
+      reject(
+        new StatusServerError(`cannot listen on ${opts.addr} for /status, /metrics, /healthz: ${why}${err.code ? ` (${err.code})` : ''}`, err.code, {
+          cause: err,
+        }),
+      );
     };
     const onListening = (): void => {
       server.off('error', onError);

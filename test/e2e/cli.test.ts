@@ -10,7 +10,9 @@ describe('goavail CLI', () => {
   beforeAll(async () => {
     assertBuilt();
     dir = await scratch('cli');
-    good = await dir.write('good.toml', `
+    good = await dir.write(
+      'good.toml',
+      `
 failure_threshold = 2
 interval = 1
 status_addr = "127.0.0.1:0"
@@ -21,7 +23,8 @@ dns_proxied = false
 dns_domain = "example.com"
 hostnames = ["www"]
 ip_addresses = ["127.0.0.1", "127.0.0.2"]
-`);
+`,
+    );
   });
   afterAll(async () => dir?.cleanup());
 
@@ -39,17 +42,15 @@ ip_addresses = ["127.0.0.1", "127.0.0.2"]
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
-  it.each([
-    [['frobnicate']],
-    [['monitor', '--frobnicate']],
-    [['monitor', '--type', 'udp']],
-    [['monitor', '--dns-provider', 'route66']],
-  ])('%j exits 2 with a one-line reason', async (args) => {
-    const r = await runCli(args);
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/error/i);
-  });
+  it.each([[['frobnicate']], [['monitor', '--frobnicate']], [['monitor', '--type', 'udp']], [['monitor', '--dns-provider', 'route66']]])(
+    '%j exits 2 with a one-line reason',
+    async (args) => {
+      const r = await runCli(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/error/i);
+    },
+  );
 
   it('check-config prints the effective config with secrets masked', async () => {
     const r = await runCli(['check-config', '-f', good]);
@@ -60,7 +61,10 @@ ip_addresses = ["127.0.0.1", "127.0.0.2"]
   });
 
   it('check-config on a bad file exits 2 naming the file and key, without a stack trace', async () => {
-    const bad = await dir.write('bad.toml', `failure_threshold = 0\n[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["127.0.0.1"]\n`);
+    const bad = await dir.write(
+      'bad.toml',
+      `failure_threshold = 0\n[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["127.0.0.1"]\n`,
+    );
     const r = await runCli(['check-config', bad]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(bad);
@@ -78,7 +82,10 @@ ip_addresses = ["127.0.0.1", "127.0.0.2"]
   });
 
   it('check-config reports peers without local_addr (monitor refuses the same file at start)', async () => {
-    const bad = await dir.write('peers-only.toml', `[Members]\npeers = ["127.0.0.1:1"]\ncrypto_key = "a-very-secret-shared-key-1234567890"\n[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["127.0.0.1"]\n`);
+    const bad = await dir.write(
+      'peers-only.toml',
+      `[Members]\npeers = ["127.0.0.1:1"]\ncrypto_key = "a-very-secret-shared-key-1234567890"\n[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["127.0.0.1"]\n`,
+    );
     const line = `${bad}: Members.local_addr: required when Members.peers is set (the address this agent listens on for its peers, host:port)`;
     const r = await runCli(['check-config', bad]);
     expect(r.code).toBe(2);

@@ -33,14 +33,23 @@ describe('cluster end to end (3 processes, libp2p, namespaces)', () => {
   const names = ['a', 'b', 'c'] as const;
 
   const ip = (i: number): string => lab.hosts[i]!.ip;
-  const contents = (): string[] => cf.records(ZONE).filter((r) => r.name === WWW).map((r) => r.content).sort();
+  const contents = (): string[] =>
+    cf
+      .records(ZONE)
+      .filter((r) => r.name === WWW)
+      .map((r) => r.content)
+      .sort();
   const mutations = (): number => cf.mutatingCalls().length;
   /** Who wrote what, when, and which writes failed (for the failure message of a write count). */
-  const writes = (): string => Object.entries(procs)
-    .flatMap(([n, p]) => p.logs
-      .filter((l) => (l.dryRun === false && typeof l.action === 'string') || l.msg.startsWith('DNS reconcile failed'))
-      .map((l) => `${String(l.time)} ${n}: ${l.msg}`))
-    .sort().join('\n');
+  const writes = (): string =>
+    Object.entries(procs)
+      .flatMap(([n, p]) =>
+        p.logs
+          .filter((l) => (l.dryRun === false && typeof l.action === 'string') || l.msg.startsWith('DNS reconcile failed'))
+          .map((l) => `${String(l.time)} ${n}: ${l.msg}`),
+      )
+      .sort()
+      .join('\n');
 
   function config(self: string, minPeersAgree: number): string {
     const peers = names.filter((n) => n !== self).map((n) => `"127.0.0.1:${ports[n]}"`);
@@ -73,9 +82,22 @@ ip_addresses = ["${ip(0)}", "${ip(1)}", "${ip(2)}"]
   function startAgent(n: string): GoavailProcess {
     const file = join(dirs[n]!, 'goavail.toml');
     const env = { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_BASE_URL: cf.baseURL, HOME: dirs[n]! };
-    const command = n === 'c'
-      ? ['setpriv', '--reuid', String(UID), '--regid', String(UID), '--clear-groups', '--inh-caps', '+net_raw', '--ambient-caps', '+net_raw', process.execPath]
-      : undefined;
+    const command =
+      n === 'c'
+        ? [
+            'setpriv',
+            '--reuid',
+            String(UID),
+            '--regid',
+            String(UID),
+            '--clear-groups',
+            '--inh-caps',
+            '+net_raw',
+            '--ambient-caps',
+            '+net_raw',
+            process.execPath,
+          ]
+        : undefined;
     const p = new GoavailProcess(['monitor', '--config-file', file, '--no-dry-run'], { env, cwd: dirs[n]!, ...(command ? { command } : {}) });
     procs[n] = p;
     return p;

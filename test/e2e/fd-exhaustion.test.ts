@@ -35,7 +35,9 @@ describe.skipIf(!PRLIMIT || !canProc)('descriptor exhaustion (prlimit, loopback)
     const port = (server.address() as { port: number }).port;
     const dir = await scratch('fd-prober');
     cleanups.push(dir.cleanup);
-    const script = await dir.write('starve.mjs', `
+    const script = await dir.write(
+      'starve.mjs',
+      `
 import { closeSync, openSync } from 'node:fs';
 const { createTcpProber } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/src/probe/tcp.js')).href)});
 const { silentLogger } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/src/log.js')).href)});
@@ -47,7 +49,8 @@ const starved = await prober.probe(['127.0.0.1', '127.0.0.1', '127.0.0.1'], 2000
 for (const fd of held.splice(0, 8)) closeSync(fd);
 const fed = await prober.probe(['127.0.0.1'], 2000);
 process.stdout.write(JSON.stringify({ held: held.length, warm, starved, fed }) + '\\n');
-`);
+`,
+    );
     const out = await new Promise<string>((resolve, reject) => {
       const child = spawn(PRLIMIT!, ['--nofile=128:128', process.execPath, script], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
@@ -92,7 +95,9 @@ process.stdout.write(JSON.stringify({ held: held.length, warm, starved, fed }) +
     for (const ip of ['127.0.0.1', '127.0.0.2']) cf.addRecord(ZONE, { type: 'A', name: WWW, content: ip });
     const dir = await scratch('fd-agent');
     cleanups.push(dir.cleanup);
-    const file = await dir.write('goavail.toml', `
+    const file = await dir.write(
+      'goavail.toml',
+      `
 failure_threshold = 2
 interval = 0.2
 timeout = 0.1
@@ -103,8 +108,11 @@ dns_proxied = false
 dns_domain = "${ZONE}"
 hostnames = ["www"]
 ip_addresses = ["127.0.0.1", "127.0.0.2"]
-`);
-    const agent = new GoavailProcess(['monitor', '-f', file, '--no-dry-run', '--type', 'tcp'], { env: { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_BASE_URL: cf.baseURL } });
+`,
+    );
+    const agent = new GoavailProcess(['monitor', '-f', file, '--no-dry-run', '--type', 'tcp'], {
+      env: { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_BASE_URL: cf.baseURL },
+    });
     cleanups.push(() => agent.kill());
     const ready = await agent.waitForLog((l) => l.msg === 'status listener ready');
     const [host, statusPort] = (ready.statusAddr as string).split(':');
@@ -131,7 +139,12 @@ ip_addresses = ["127.0.0.1", "127.0.0.2"]
       });
     };
     for (let i = 0; i < 600; i++) one(i);
-    const contents = () => cf.records(ZONE).filter((r) => r.name === WWW).map((r) => r.content).sort();
+    const contents = () =>
+      cf
+        .records(ZONE)
+        .filter((r) => r.name === WWW)
+        .map((r) => r.content)
+        .sort();
     const stopFlood = async (): Promise<number> => {
       flooding = false;
       for (const s of open) s.destroy();

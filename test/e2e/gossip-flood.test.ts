@@ -58,7 +58,12 @@ describe('gossip under a connection flood from outsiders without the key (2 proc
   const names = ['a', 'b'] as const;
   let outsiders: ReturnType<typeof startOutsiders> | undefined;
 
-  const contents = (): string[] => cf.records(ZONE).filter((r) => r.name === WWW).map((r) => r.content).sort();
+  const contents = (): string[] =>
+    cf
+      .records(ZONE)
+      .filter((r) => r.name === WWW)
+      .map((r) => r.content)
+      .sort();
 
   function config(self: string): string {
     const peers = names.filter((n) => n !== self).map((n) => `"127.0.0.1:${ports[n]}"`);
@@ -171,7 +176,9 @@ describe('gossip local_addr in use', () => {
     const port = await freePort();
     holder = await listenTcp('127.0.0.1', port);
     dir = await scratch('gossip-in-use');
-    const file = await dir.write('goavail.toml', `
+    const file = await dir.write(
+      'goavail.toml',
+      `
 status_addr = "127.0.0.1:0"
 [Members]
 peers = ["127.0.0.1:${await freePort()}"]
@@ -182,7 +189,8 @@ key_file = "${join(dir.dir, 'node.key')}"
 dns_domain = "${ZONE}"
 hostnames = ["www"]
 ip_addresses = ["${UP}"]
-`);
+`,
+    );
     const res = await runCli(['monitor', '--config-file', file], { cwd: dir.dir, env: { HOME: dir.dir } });
     expect(res.stderr).toBe(`goavail: cannot listen on 127.0.0.1:${port} for gossip: address in use\n`);
     expect(res.code).toBe(1);

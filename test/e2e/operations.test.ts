@@ -12,7 +12,10 @@ import { LABS } from '../support/labs.js';
  * freezes removals. Dead targets are addresses in 198.18.0.0/15 that no
  * namespace holds: the blackhole route drops them on this machine.
  */
-interface Hook { type: string; [k: string]: unknown }
+interface Hook {
+  type: string;
+  [k: string]: unknown;
+}
 
 const NET = labSubnet(LABS['e2e/operations'].subnetIndex);
 const D1 = `${NET}.11`;
@@ -35,15 +38,18 @@ describe('notifications and self-check end to end', () => {
     dir = await scratch('ops');
     server = createServer((req, res) => {
       let body = '';
-      req.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => {
-        requests += 1;
-        if (requests === 1) {
-          res.writeHead(500).end('not yet'); // the first delivery fails: it must be retried
-          return;
-        }
-        received.push(JSON.parse(body) as Hook);
-        res.writeHead(204).end();
-      });
+      req
+        .setEncoding('utf8')
+        .on('data', (c: string) => (body += c))
+        .on('end', () => {
+          requests += 1;
+          if (requests === 1) {
+            res.writeHead(500).end('not yet'); // the first delivery fails: it must be retried
+            return;
+          }
+          received.push(JSON.parse(body) as Hook);
+          res.writeHead(204).end();
+        });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;

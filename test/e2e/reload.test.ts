@@ -104,7 +104,10 @@ ip_addresses = ["127.0.0.1"]
   it('a FIFO as the config at start-up: monitor and check-config exit 2 at once, naming it', async () => {
     const fifo = join(dir.dir, 'start.fifo');
     await mkfifo(fifo);
-    for (const args of [['monitor', '-f', fifo], ['check-config', fifo]]) {
+    for (const args of [
+      ['monitor', '-f', fifo],
+      ['check-config', fifo],
+    ]) {
       const t0 = Date.now();
       const r = await runCli(args, { env: noCreds, timeoutMs: 10_000 });
       expect({ code: r.code, args }).toEqual({ code: 2, args });
@@ -114,8 +117,7 @@ ip_addresses = ["127.0.0.1"]
   }, 30_000);
 
   /** Ends with the first of: the process exits, or `ms` pass ('still running'). */
-  const exitWithin = (p: GoavailProcess, ms: number) =>
-    Promise.race([p.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), ms))]);
+  const exitWithin = (p: GoavailProcess, ms: number) => Promise.race([p.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), ms))]);
 
   it('a file-system request that never returns does not keep the process alive after SIGTERM: it ends within the stop deadline, and says why', async () => {
     const file = await dir.write('hang-stop.toml', config('www'));
@@ -129,7 +131,9 @@ ip_addresses = ["127.0.0.1"]
     expect(exited, p.tail()).toEqual({ code: null, signal: 'SIGTERM' });
     expect(Date.now() - stopAt).toBeLessThan(5_000);
     expect(p.logs.some((l) => l.msg === 'agent stopped')).toBe(true);
-    expect(p.stderr).toBe('goavail: 1 file-system request(s) still pending (a hung network file system?): the process cannot exit while they are, so it ends by SIGTERM instead of exit code 0\n');
+    expect(p.stderr).toBe(
+      'goavail: 1 file-system request(s) still pending (a hung network file system?): the process cannot exit while they are, so it ends by SIGTERM instead of exit code 0\n',
+    );
   }, 30_000);
 
   describe('a second SIGTERM while the stop waits for a webhook that never answers', () => {

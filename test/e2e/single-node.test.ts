@@ -50,7 +50,12 @@ describe('single node end to end (ICMP, namespaces, Cloudflare stand-in)', () =>
   });
 
   const ip = (i: number): string => lab.hosts[i]!.ip;
-  const contents = (name: string): string[] => cf.records(ZONE).filter((r) => r.name === name).map((r) => r.content).sort();
+  const contents = (name: string): string[] =>
+    cf
+      .records(ZONE)
+      .filter((r) => r.name === name)
+      .map((r) => r.content)
+      .sort();
   const sorted = (...xs: string[]): string[] => [...xs].sort();
 
   it('takes a down IP out, puts it back, keeps the last record, reloads on SIGHUP and stops on SIGTERM', async () => {
@@ -134,7 +139,11 @@ describe('single node end to end (ICMP, namespaces, Cloudflare stand-in)', () =>
       await lab.hosts[1]!.down();
       await agent.waitForLog((l) => l.msg === `would remove A ${WWW} ${ip(1)}`);
       await lab.hosts[1]!.up();
-      await agent.waitForLog((l) => l.msg === `local verdict: ${ip(1)} is up`, 20_000, agent.logs.findIndex((l) => l.msg.startsWith('would remove')));
+      await agent.waitForLog(
+        (l) => l.msg === `local verdict: ${ip(1)} is up`,
+        20_000,
+        agent.logs.findIndex((l) => l.msg.startsWith('would remove')),
+      );
       expect(cf2.calls.length).toBeGreaterThan(0); // it did read the records
       expect(cf2.mutatingCalls()).toHaveLength(0);
       expect((await agent.stop()).code).toBe(0);

@@ -31,7 +31,13 @@ ip_addresses = [${ips.map((ip) => `"${ip}"`).join(', ')}]
 }
 
 interface Doc {
-  id: string; dryRun: boolean; running: boolean; now: number; lastRoundAt: number | null; intervalMs: number; gossipDrops: unknown;
+  id: string;
+  dryRun: boolean;
+  running: boolean;
+  now: number;
+  lastRoundAt: number | null;
+  intervalMs: number;
+  gossipDrops: unknown;
   selfCheck: { state: string };
   peers: unknown[];
   lastReconcile: { ok: boolean } | null;
@@ -88,14 +94,21 @@ describe('/status, /metrics, /healthz and `goavail status` (built CLI, dry-run)'
     expect(addr).not.toBe('127.0.0.1:0');
 
     // The dead IP goes down by this agent's own agreement and leaves the simulated zone.
-    const doc = await waitFor('the dead IP down and out of the simulated zone', async () => {
-      const d = await fetchDoc(addr);
-      const dead = d.targets.find((t) => t.ip === DEAD);
-      const up = d.targets.filter((t) => t.ip !== DEAD);
-      const settled = dead?.cluster.verdict === 'down' && dead.inDns[WWW] === false && dead.inDns[API] === false
-        && up.every((t) => t.cluster.verdict === 'up' && t.inDns[WWW] === true);
-      return settled ? d : undefined;
-    }, { timeoutMs: 30_000 });
+    const doc = await waitFor(
+      'the dead IP down and out of the simulated zone',
+      async () => {
+        const d = await fetchDoc(addr);
+        const dead = d.targets.find((t) => t.ip === DEAD);
+        const up = d.targets.filter((t) => t.ip !== DEAD);
+        const settled =
+          dead?.cluster.verdict === 'down' &&
+          dead.inDns[WWW] === false &&
+          dead.inDns[API] === false &&
+          up.every((t) => t.cluster.verdict === 'up' && t.inDns[WWW] === true);
+        return settled ? d : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
 
     expect(doc).toMatchObject({ id: 'self', dryRun: true, running: true, intervalMs: 300, gossipDrops: null, peers: [], selfCheck: { state: 'healthy' } });
     expect(typeof doc.now).toBe('number');
@@ -152,7 +165,9 @@ describe('/status, /metrics, /healthz and `goavail status` (built CLI, dry-run)'
     const lines = table.stdout.split('\n');
     expect(lines[0]).toMatch(/^agent self · dry-run · running /);
     expect(lines.find((l) => l.startsWith('IP '))?.split(/ {2,}/)).toEqual(['IP', 'LOCAL miss/ok', 'RTT', 'PEER VOTES', 'CLUSTER', 'www', 'api', 'WHY']);
-    expect(lines.find((l) => l.startsWith(`${DEAD} `))).toMatch(new RegExp(`^${DEAD.replace(/\./g, '\\.')} +down \\d+/0 +- +- +down \\S+ +✗ +✗ +down by agreement of self since `));
+    expect(lines.find((l) => l.startsWith(`${DEAD} `))).toMatch(
+      new RegExp(`^${DEAD.replace(/\./g, '\\.')} +down \\d+/0 +- +- +down \\S+ +✗ +✗ +down by agreement of self since `),
+    );
     expect(lines.find((l) => l.startsWith('127.0.0.1 '))).toMatch(/^127\.0\.0\.1 +up 0\/\d+ +[\d.]+ ms +- +up \S+ +✓ +✓$/);
     expect(lines).toContain('peers: none (single node)');
     expect(lines.some((l) => /^last reconcile: ok /.test(l))).toBe(true);
@@ -213,7 +228,9 @@ describe('/status, /metrics, /healthz and `goavail status` (built CLI, dry-run)'
     const file = await dir.write('taken.toml', config(['127.0.0.1'], taken));
     const r = await runCli(['monitor', '-f', file], { env: NO_CREDENTIALS });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`goavail: cannot listen on ${taken} for /status, /metrics, /healthz: address already in use (EADDRINUSE); set status_addr to a free address, or status_addr = "" to disable the listener\n`);
+    expect(r.stderr).toBe(
+      `goavail: cannot listen on ${taken} for /status, /metrics, /healthz: address already in use (EADDRINUSE); set status_addr to a free address, or status_addr = "" to disable the listener\n`,
+    );
     expect(r.stdout).not.toContain('agent started');
   }, 30_000);
 

@@ -32,7 +32,9 @@ describe('TCP probes end to end (loopback listeners)', () => {
     cf = await startFakeCloudflare({ zones: [ZONE], token: TOKEN });
     for (const ip of ['127.0.0.1', '127.0.0.2']) cf.addRecord(ZONE, { type: 'A', name: WWW, content: ip });
     dir = await scratch('tcp');
-    const file = await dir.write('goavail.toml', `
+    const file = await dir.write(
+      'goavail.toml',
+      `
 failure_threshold = 2
 interval = 0.3
 timeout = 0.15
@@ -43,10 +45,18 @@ dns_proxied = false
 dns_domain = "${ZONE}"
 hostnames = ["www"]
 ip_addresses = ["127.0.0.1", "127.0.0.2"]
-`);
-    agent = new GoavailProcess(['monitor', '-f', file, '--no-dry-run', '--type', 'tcp'], { env: { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_BASE_URL: cf.baseURL } });
+`,
+    );
+    agent = new GoavailProcess(['monitor', '-f', file, '--no-dry-run', '--type', 'tcp'], {
+      env: { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_BASE_URL: cf.baseURL },
+    });
     await agent.waitForLog((l) => l.msg === 'local verdict: 127.0.0.2 is up');
-    const contents = () => cf!.records(ZONE).filter((r) => r.name === WWW).map((r) => r.content).sort();
+    const contents = () =>
+      cf!
+        .records(ZONE)
+        .filter((r) => r.name === WWW)
+        .map((r) => r.content)
+        .sort();
 
     await closeServer(second);
     servers.splice(servers.indexOf(second), 1);

@@ -67,14 +67,18 @@ export class GoavailProcess {
     for (;;) {
       const hit = this.logs.slice(from).find(pred);
       if (hit) return hit;
-      if (this.child.exitCode !== null) throw new Error(`goavail exited (${this.child.exitCode}) before the expected log line\nstderr: ${this.stderr}\nlogs:\n${this.tail()}`);
+      if (this.child.exitCode !== null)
+        throw new Error(`goavail exited (${this.child.exitCode}) before the expected log line\nstderr: ${this.stderr}\nlogs:\n${this.tail()}`);
       if (Date.now() > deadline) throw new Error(`timed out waiting for a log line\nstderr: ${this.stderr}\nlogs:\n${this.tail()}`);
       await sleep(50);
     }
   }
 
   tail(n = 40): string {
-    return this.logs.slice(-n).map((l) => JSON.stringify(l)).join('\n');
+    return this.logs
+      .slice(-n)
+      .map((l) => JSON.stringify(l))
+      .join('\n');
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -88,7 +92,10 @@ export class GoavailProcess {
 }
 
 /** Runs the CLI to completion. */
-export async function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const p = new GoavailProcess(args, opts);
   const timer = setTimeout(() => p.kill(), opts.timeoutMs ?? 20_000);
   const { code } = await p.exited;

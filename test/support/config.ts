@@ -1,11 +1,22 @@
 import type { Config } from '../../src/config/schema.js';
 
 /** A valid Config built directly (no file), for agent-level tests. */
-export function testConfig(over: {
-  ips?: string[]; hostnames?: string[]; intervalMs?: number; failureThreshold?: number; recoveryThreshold?: number;
-  reconcileIntervalMs?: number; minPeersAgree?: number; peers?: string[]; port?: number; dnsDomain?: string;
-  canaries?: string[]; freezeMinTargets?: number;
-} = {}): Config {
+export function testConfig(
+  over: {
+    ips?: string[];
+    hostnames?: string[];
+    intervalMs?: number;
+    failureThreshold?: number;
+    recoveryThreshold?: number;
+    reconcileIntervalMs?: number;
+    minPeersAgree?: number;
+    peers?: string[];
+    port?: number;
+    dnsDomain?: string;
+    canaries?: string[];
+    freezeMinTargets?: number;
+  } = {},
+): Config {
   const intervalMs = over.intervalMs ?? 20;
   return {
     file: '/nonexistent/goavail.toml',
@@ -19,12 +30,19 @@ export function testConfig(over: {
     reconcileIntervalMs: over.reconcileIntervalMs ?? 60_000,
     dnsProvider: 'cloudflare',
     members: {
-      peers: over.peers ?? [], localAddr: undefined, membersPort: undefined,
-      minPeersAgree: over.minPeersAgree ?? 0, cryptoKeys: [], keyFile: '/nonexistent/goavail.key',
+      peers: over.peers ?? [],
+      localAddr: undefined,
+      membersPort: undefined,
+      minPeersAgree: over.minPeersAgree ?? 0,
+      cryptoKeys: [],
+      keyFile: '/nonexistent/goavail.key',
     },
     cloudflare: {
-      dnsProxied: false, dnsDomain: over.dnsDomain ?? 'example.com', hostnames: over.hostnames ?? ['www.example.com'],
-      ipAddresses: over.ips ?? ['203.0.113.1', '203.0.113.2'], dnsTtl: 1,
+      dnsProxied: false,
+      dnsDomain: over.dnsDomain ?? 'example.com',
+      hostnames: over.hostnames ?? ['www.example.com'],
+      ipAddresses: over.ips ?? ['203.0.113.1', '203.0.113.2'],
+      dnsTtl: 1,
     },
     route53: undefined,
     statusAddr: undefined,

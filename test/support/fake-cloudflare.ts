@@ -342,7 +342,10 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions = {}): Pro
 
   const takeFault = (method: string, path: string): PendingFault | undefined => {
     const f = faults.find(
-      (x) => x.remaining > 0 && (x.match?.method === undefined || x.match.method.toUpperCase() === method) && (x.match?.path === undefined || x.match.path.test(path)),
+      (x) =>
+        x.remaining > 0 &&
+        (x.match?.method === undefined || x.match.method.toUpperCase() === method) &&
+        (x.match?.path === undefined || x.match.path.test(path)),
     );
     if (f) {
       f.remaining -= 1;
@@ -373,7 +376,8 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions = {}): Pro
       return [200, envelope(result.map(zoneJson), info)];
     }
     const zone = zones.get(parts[1] ?? '');
-    const unknownZone = (): ApiFailure => new ApiFailure(404, [{ code: 7003, message: 'Could not route to /zones/' + (parts[1] ?? '') + ', perhaps your object identifier is invalid?' }]);
+    const unknownZone = (): ApiFailure =>
+      new ApiFailure(404, [{ code: 7003, message: 'Could not route to /zones/' + (parts[1] ?? '') + ', perhaps your object identifier is invalid?' }]);
     if (parts.length === 2 && method === 'GET') {
       if (!zone) throw unknownZone();
       return [200, envelope(zoneJson(zone))];
@@ -443,7 +447,10 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions = {}): Pro
       draft.delete(id);
       out['deletes']!.push(rec);
     }
-    for (const [key, isPatch] of [['patches', true], ['puts', false]] as const) {
+    for (const [key, isPatch] of [
+      ['patches', true],
+      ['puts', false],
+    ] as const) {
       for (const p of arr(key)) {
         const id = idOf(p);
         const old = draft.get(id);

@@ -21,7 +21,10 @@ export class FakeDns implements DnsProvider {
   }
 
   contents(name: string): string[] {
-    return this.records.filter((r) => r.name === name).map((r) => r.content).sort();
+    return this.records
+      .filter((r) => r.name === name)
+      .map((r) => r.content)
+      .sort();
   }
 
   async listRecords(names: readonly string[]): Promise<DnsRecord[]> {

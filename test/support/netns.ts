@@ -146,10 +146,12 @@ export async function createNsLab(opts: NsLabOptions): Promise<NsLab> {
     await Promise.all([...listeners].map(stopListener));
     // Deleting a namespace destroys the veth end inside it and so the pair;
     // the link delete covers a crash that left the pair in the root namespace.
-    await Promise.all(names.map(async (n) => {
-      await ipQuiet('netns', 'del', n.ns);
-      await ipQuiet('link', 'del', n.hostVeth);
-    }));
+    await Promise.all(
+      names.map(async (n) => {
+        await ipQuiet('netns', 'del', n.ns);
+        await ipQuiet('link', 'del', n.hostVeth);
+      }),
+    );
   }
 
   async function make(n: (typeof names)[number]): Promise<void> {
@@ -164,8 +166,7 @@ export async function createNsLab(opts: NsLabOptions): Promise<NsLab> {
   }
 
   function host(n: (typeof names)[number]): NsHost {
-    const echoIgnore = (value: '0' | '1') =>
-      ip('netns', 'exec', n.ns, 'sysctl', '-qw', `net.ipv4.icmp_echo_ignore_all=${value}`);
+    const echoIgnore = (value: '0' | '1') => ip('netns', 'exec', n.ns, 'sysctl', '-qw', `net.ipv4.icmp_echo_ignore_all=${value}`);
     return {
       ns: n.ns,
       ip: n.ip,

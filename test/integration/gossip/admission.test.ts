@@ -31,7 +31,6 @@ const isKnownIp = (ip: string): boolean => ip.startsWith('198.18.');
 const logger: Logger = process.env.GOAVAIL_TEST_LOG ? createLogger({ debug: true, pretty: false }) : silentLogger();
 const obs = (i: number): Observation[] => [{ ip: `198.18.0.${i}`, verdict: 'down' }];
 
-
 interface Agent {
   gossip: Libp2pGossip;
   got: Array<{ from: string; batch: ObservationBatch }>;
@@ -113,10 +112,14 @@ describe('gossip admission: who may connect', () => {
       const a = await agent(pa, [`127.0.0.1:${pb}`]);
       const b = await agent(pb, [`127.0.0.1:${pa}`]);
       await waitFor('a and b connected under the flood', () => a.gossip.peers()[0]?.connected && b.gossip.peers()[0]?.connected, { timeoutMs: 10_000 });
-      await waitFor('a → b delivery', async () => {
-        await a.gossip.publish(obs(1), true);
-        return b.got.some((m) => m.from === a.gossip.selfId);
-      }, { timeoutMs: 10_000, everyMs: 200 });
+      await waitFor(
+        'a → b delivery',
+        async () => {
+          await a.gossip.publish(obs(1), true);
+          return b.got.some((m) => m.from === a.gossip.selfId);
+        },
+        { timeoutMs: 10_000, everyMs: 200 },
+      );
       console.info(`admission: two agents connected and delivering ${Date.now() - t0} ms after start under ${opened} outsider connections`);
     } finally {
       flooding = false;
@@ -162,7 +165,9 @@ describe('gossip admission: a key-holder not in peers flooding', () => {
     }
     const drops = d.gossip.drops();
     const heapMb = (process.memoryUsage().heapUsed - heap0) / 1e6;
-    console.info(`admission: stranger sent ${sent} (${accepted} with a recipient) in ${Date.now() - t0} ms; d dropped unknown-sender ${drops['unknown-sender']}, graylisted RPCs ${drops.graylisted}; heap ${heapMb.toFixed(1)} MB`);
+    console.info(
+      `admission: stranger sent ${sent} (${accepted} with a recipient) in ${Date.now() - t0} ms; d dropped unknown-sender ${drops['unknown-sender']}, graylisted RPCs ${drops.graylisted}; heap ${heapMb.toFixed(1)} MB`,
+    );
     expect(drops['unknown-sender']).toBeGreaterThan(20); // strike limit reached → rejected, hung up
     expect(drops['unknown-sender']).toBeLessThan(sent / 4); // then refused: the rest never reaches the validator
     expect(d.got.some((m) => m.from === s.gossip.selfId)).toBe(false);
@@ -175,10 +180,14 @@ describe('gossip admission: a key-holder not in peers flooding', () => {
     }
     expect(d.gossip.drops()['unknown-sender']).toBe(settled);
     // d still hears e
-    await waitFor('e → d delivery', async () => {
-      await e.gossip.publish(obs(7), true);
-      return d.got.some((m) => m.from === e.gossip.selfId);
-    }, { timeoutMs: 10_000, everyMs: 200 });
+    await waitFor(
+      'e → d delivery',
+      async () => {
+        await e.gossip.publish(obs(7), true);
+        return d.got.some((m) => m.from === e.gossip.selfId);
+      },
+      { timeoutMs: 10_000, everyMs: 200 },
+    );
   }, 60_000);
 });
 
@@ -217,7 +226,12 @@ describe('gossipsub’s own drops are counted', () => {
 
     const signed = async (seq: number, corrupt = false): Promise<RPC.Message> => {
       const batch: ObservationBatch = { seq, sentAt: Date.now(), full: true, observations: obs(seq) };
-      const base: RPC.Message = { from: rawId.toMultihash().bytes, data: wrapBatch(batch, keyring, DEFAULT_TOPIC), seqno: randomBytes(8), topic: DEFAULT_TOPIC };
+      const base: RPC.Message = {
+        from: rawId.toMultihash().bytes,
+        data: wrapBatch(batch, keyring, DEFAULT_TOPIC),
+        seqno: randomBytes(8),
+        topic: DEFAULT_TOPIC,
+      };
       const signature = await rawKey.sign(Buffer.concat([Buffer.from('libp2p-pubsub:'), RPC.Message.encode(base)]));
       if (corrupt) signature[0] = (signature[0] ?? 0) ^ 0xff;
       return { ...base, signature };
@@ -246,8 +260,18 @@ describe('gossip listen address in use', () => {
     const port = await freePort();
     server = createServer();
     await new Promise<void>((r) => server!.listen(port, '127.0.0.1', r));
-    const gossip = await createLibp2pGossip({ listen: `127.0.0.1:${port}`, peers: [], privateKey: await generateKeyPair('Ed25519'), keyring: undefined, isKnownIp, logger });
-    const err = await gossip.start().then(() => undefined, (e: unknown) => e);
+    const gossip = await createLibp2pGossip({
+      listen: `127.0.0.1:${port}`,
+      peers: [],
+      privateKey: await generateKeyPair('Ed25519'),
+      keyring: undefined,
+      isKnownIp,
+      logger,
+    });
+    const err = await gossip.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(GossipListenError);
     expect((err as Error).message).toBe(`cannot listen on 127.0.0.1:${port} for gossip: address in use`);
   });

@@ -17,7 +17,6 @@ const IPS = new Set(Array.from({ length: 1000 }, (_, i) => `198.18.${i >> 8}.${i
 const isKnownIp = (ip: string): boolean => IPS.has(ip);
 const logger: Logger = process.env.GOAVAIL_TEST_LOG ? createLogger({ debug: true, pretty: false }) : silentLogger();
 
-
 interface Agent {
   readonly name: string;
   readonly port: number;
@@ -98,7 +97,9 @@ describe('libp2p gossip on 127.0.0.1', () => {
     const ms = await publishUntilReceived(a, [b, c], 1);
     await publishUntilReceived(b, [a, c], 2);
     await publishUntilReceived(c, [a, b], 3);
-    console.info(`libp2p: all connected ${connectedMs} ms after start; first a→{b,c} delivery ${Date.now() - startedAt} ms after start (${ms} ms of publishing)`);
+    console.info(
+      `libp2p: all connected ${connectedMs} ms after start; first a→{b,c} delivery ${Date.now() - startedAt} ms after start (${ms} ms of publishing)`,
+    );
     for (const x of agents) {
       for (const p of x.gossip.peers()) {
         expect(p.id).toMatch(/^12D3Koo/);
@@ -122,7 +123,9 @@ describe('libp2p gossip on 127.0.0.1', () => {
       const m = await waitFor('b receives', () => b.got[before], { timeoutMs: 10_000, everyMs: 5 });
       lat.push(m.perf - t0);
     }
-    await waitFor('c has all 20', () => c.got.filter((m) => m.from === a.gossip.selfId && (m.batch.observations[0]?.verdict === 'up')).length === 20, { timeoutMs: 30_000 });
+    await waitFor('c has all 20', () => c.got.filter((m) => m.from === a.gossip.selfId && m.batch.observations[0]?.verdict === 'up').length === 20, {
+      timeoutMs: 30_000,
+    });
     // exactly once each: gossipsub dedups, our replay guard would drop a copy
     expect(b.got.filter((m) => m.from === a.gossip.selfId && m.batch.observations[0]?.verdict === 'up')).toHaveLength(20);
     lat.sort((x, y) => x - y);
@@ -197,7 +200,13 @@ describe('libp2p gossip on 127.0.0.1', () => {
     // c2 knows a's and b's ids but its own dials go to a dead port: only
     // a's and b's redial loops can bring it back.
     const dead = await freePort();
-    const c2 = await makeAgent('c2', c.port, c.key, [a, b].map((x) => `/ip4/127.0.0.1/tcp/${dead}/p2p/${x.gossip.selfId}`), [SECRET]);
+    const c2 = await makeAgent(
+      'c2',
+      c.port,
+      c.key,
+      [a, b].map((x) => `/ip4/127.0.0.1/tcp/${dead}/p2p/${x.gossip.selfId}`),
+      [SECRET],
+    );
     extras.push(c2.gossip);
     expect(c2.gossip.selfId).toBe(oldId);
     await waitFor('c2 connected to both (inbound)', () => c2.gossip.peers().every((p) => p.connected), { timeoutMs: 30_000 });

@@ -86,7 +86,12 @@ function capturingLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+      lines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       cb();
     },
   });
@@ -108,7 +113,13 @@ const AT = Date.UTC(2024, 4, 1, 12, 0, 0);
 const AT_ISO = '2024-05-01T12:00:00.000Z';
 const verdictDown: ClusterVerdictEvent = { ip: '203.0.113.7', from: 'up', to: 'down', agreed: ['a', 'b'], at: AT };
 const removal = (dryRun = false): DnsChangeEvent => ({
-  op: 'delete', type: 'A', hostname: 'www.example.com', ip: '203.0.113.7', dryRun, summary: 'remove A www.example.com 203.0.113.7', at: AT + 1000,
+  op: 'delete',
+  type: 'A',
+  hostname: 'www.example.com',
+  ip: '203.0.113.7',
+  dryRun,
+  summary: 'remove A www.example.com 203.0.113.7',
+  at: AT + 1000,
 });
 const sick: SelfCheckEvent = { from: 'healthy', to: 'canaries-failing', detail: 'all 1 canaries are down', at: AT + 2000 };
 const selfEvent = (i: number): SelfCheckEvent => ({ from: 'healthy', to: 'too-many-down', detail: `event ${i}`, at: AT + i });
@@ -127,7 +138,10 @@ describe('Notifier delivery', () => {
     n.selfCheck(sick);
     await n.flush(20_000);
 
-    for (const [r, path] of [[w1, '/hook/one?token=s1'], [w2, '/two']] as const) {
+    for (const [r, path] of [
+      [w1, '/hook/one?token=s1'],
+      [w2, '/two'],
+    ] as const) {
       expect(r.requests).toHaveLength(3);
       for (const q of r.requests) {
         expect(q.url).toBe(path);
@@ -135,17 +149,40 @@ describe('Notifier delivery', () => {
       }
       const bodies = r.requests.map((q) => JSON.parse(q.body) as Record<string, unknown>);
       expect(bodies[0]).toStrictEqual({
-        version: 1, type: 'cluster_verdict', agent: 'n1', ip: '203.0.113.7', from: 'up', to: 'down', agreed: ['a', 'b'], at: AT_ISO, dryRun: false,
+        version: 1,
+        type: 'cluster_verdict',
+        agent: 'n1',
+        ip: '203.0.113.7',
+        from: 'up',
+        to: 'down',
+        agreed: ['a', 'b'],
+        at: AT_ISO,
+        dryRun: false,
         text: ':red_circle: goavail n1: cluster verdict 203.0.113.7 is down (was up), agreed by a, b',
       });
       expect(bodies[1]).toStrictEqual({
-        version: 1, type: 'dns_change', agent: 'n1', at: '2024-05-01T12:00:01.000Z', op: 'delete', recordType: 'A', hostname: 'www.example.com',
-        ip: '203.0.113.7', dryRun: false, summary: 'remove A www.example.com 203.0.113.7', agreed: ['a', 'b'],
+        version: 1,
+        type: 'dns_change',
+        agent: 'n1',
+        at: '2024-05-01T12:00:01.000Z',
+        op: 'delete',
+        recordType: 'A',
+        hostname: 'www.example.com',
+        ip: '203.0.113.7',
+        dryRun: false,
+        summary: 'remove A www.example.com 203.0.113.7',
+        agreed: ['a', 'b'],
         text: ':rotating_light: goavail n1: removed A www.example.com 203.0.113.7 (203.0.113.7 down, agreed by a, b)',
       });
       expect(bodies[2]).toStrictEqual({
-        version: 1, type: 'self_check', agent: 'n1', from: 'healthy', to: 'canaries-failing', detail: 'all 1 canaries are down',
-        at: '2024-05-01T12:00:02.000Z', dryRun: false,
+        version: 1,
+        type: 'self_check',
+        agent: 'n1',
+        from: 'healthy',
+        to: 'canaries-failing',
+        detail: 'all 1 canaries are down',
+        at: '2024-05-01T12:00:02.000Z',
+        dryRun: false,
         text: ':warning: goavail n1: self-check canaries-failing (was healthy): all 1 canaries are down; its down votes now abstain',
       });
     }
@@ -293,7 +330,13 @@ describe('Notifier never holds up the agent', () => {
   it('a hook does not throw even when building the message fails', async () => {
     const r = await receiver();
     const { logger, lines } = capturingLogger();
-    const n = notifier({ webhooks: [r.base], logger, agentId: () => { throw new Error('no id yet'); } });
+    const n = notifier({
+      webhooks: [r.base],
+      logger,
+      agentId: () => {
+        throw new Error('no id yet');
+      },
+    });
     expect(() => n.dnsChange(removal())).not.toThrow();
     expect(lines.some((l) => l.includes('notification hook failed') && l.includes('no id yet'))).toBe(true);
   });
@@ -302,7 +345,9 @@ describe('Notifier never holds up the agent', () => {
 describe('Notifier queue, flush, close, update', () => {
   it('a full queue drops the oldest messages and counts them; order is kept', async () => {
     let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => { release = r; });
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     const r = await receiver((_n, _req, res) => {
       void gate.then(() => res.writeHead(200).end());
     });

@@ -7,8 +7,16 @@ import { emptyDropCounts } from '../../../src/gossip/index.js';
 import { silentLogger } from '../../../src/log.js';
 import { Metrics } from '../../../src/status/metrics.js';
 import {
-  CONNECTIONS_CHECK_MS, HEADERS_TIMEOUT_MS, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_SOURCE, SOCKET_IDLE_TIMEOUT_MS,
-  healthStaleMs, startStatusServer, StatusServerError, unhealthyReason, type StatusServer,
+  CONNECTIONS_CHECK_MS,
+  HEADERS_TIMEOUT_MS,
+  MAX_CONNECTIONS,
+  MAX_CONNECTIONS_PER_SOURCE,
+  SOCKET_IDLE_TIMEOUT_MS,
+  healthStaleMs,
+  startStatusServer,
+  StatusServerError,
+  unhealthyReason,
+  type StatusServer,
 } from '../../../src/status/server.js';
 import { sleep } from '../../support/kit.js';
 
@@ -16,26 +24,56 @@ const NOW = 1_700_000_000_000;
 
 function baseStatus(over: Partial<AgentStatus> = {}): AgentStatus {
   return {
-    id: 'self', dryRun: true, startedAt: NOW - 10_000, configFile: '/x/goavail.toml', running: true, lastRoundAt: NOW - 500,
-    intervalMs: 2000, minPeersAgree: 0, freshnessMs: 17_000, selfCheck: { state: 'healthy', since: undefined, detail: 'ok' },
-    targets: [{
-      ip: '127.0.0.1', local: { verdict: 'up', misses: 0, successes: 3, since: NOW - 5000, lastProbeAt: NOW - 500, lastRttMs: 0.1, lastError: undefined },
-      vote: 'up', peers: [], cluster: { verdict: 'up', since: NOW - 5000, agreed: ['self'] }, inDns: { 'www.example.com': true }, lastAction: undefined, why: undefined,
-    }],
-    canaries: [], peers: [], lastReconcile: undefined, consecutiveReconcileFailures: 0, held: [],
+    id: 'self',
+    dryRun: true,
+    startedAt: NOW - 10_000,
+    configFile: '/x/goavail.toml',
+    running: true,
+    lastRoundAt: NOW - 500,
+    intervalMs: 2000,
+    minPeersAgree: 0,
+    freshnessMs: 17_000,
+    selfCheck: { state: 'healthy', since: undefined, detail: 'ok' },
+    targets: [
+      {
+        ip: '127.0.0.1',
+        local: { verdict: 'up', misses: 0, successes: 3, since: NOW - 5000, lastProbeAt: NOW - 500, lastRttMs: 0.1, lastError: undefined },
+        vote: 'up',
+        peers: [],
+        cluster: { verdict: 'up', since: NOW - 5000, agreed: ['self'] },
+        inDns: { 'www.example.com': true },
+        lastAction: undefined,
+        why: undefined,
+      },
+    ],
+    canaries: [],
+    peers: [],
+    lastReconcile: undefined,
+    consecutiveReconcileFailures: 0,
+    held: [],
     ...over,
   };
 }
 
-interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 
 function get(address: string, path: string, method = 'GET', agent?: HttpAgent, localAddress?: string): Promise<Reply> {
   const url = new URL(`http://${address}${path}`);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search, method, agent: agent ?? false, localAddress }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = httpRequest(
+      { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search, method, agent: agent ?? false, localAddress },
+      (res) => {
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (c: string) => (body += c))
+          .on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end(method === 'POST' ? 'x=1' : undefined);
   });
@@ -50,8 +88,13 @@ async function start(status: () => AgentStatus, opts: { metrics?: Metrics; gossi
   const metrics = opts.metrics ?? new Metrics();
   const drops = { ...emptyDropCounts(), 'bad-tag': 2 };
   const server = await startStatusServer({
-    addr: opts.addr ?? '127.0.0.1:0', agent: { status }, metrics, logger: silentLogger(), now: () => NOW,
-    gossip: opts.gossip ? { drops: () => drops } : undefined, socketIdleTimeoutMs: opts.socketIdleTimeoutMs,
+    addr: opts.addr ?? '127.0.0.1:0',
+    agent: { status },
+    metrics,
+    logger: silentLogger(),
+    now: () => NOW,
+    gossip: opts.gossip ? { drops: () => drops } : undefined,
+    socketIdleTimeoutMs: opts.socketIdleTimeoutMs,
   });
   servers.push(server);
   return server;
@@ -74,7 +117,13 @@ describe('status server routes', () => {
     expect(doc.running).toBe(true);
     expect(doc.lastReconcile).toBeNull();
     expect(doc.gossipDrops).toBeNull();
-    expect(doc.targets[0]).toMatchObject({ ip: '127.0.0.1', why: null, lastAction: null, cluster: { verdict: 'up', agreed: ['self'] }, inDns: { 'www.example.com': true } });
+    expect(doc.targets[0]).toMatchObject({
+      ip: '127.0.0.1',
+      why: null,
+      lastAction: null,
+      cluster: { verdict: 'up', agreed: ['self'] },
+      inDns: { 'www.example.com': true },
+    });
     expect((doc.selfCheck as Record<string, unknown>).since).toBeNull();
   });
 
@@ -109,7 +158,10 @@ describe('status server routes', () => {
   });
 
   it.each([
-    ['/', 404], ['/nope', 404], ['/status/', 404], ['/metricsx', 404],
+    ['/', 404],
+    ['/nope', 404],
+    ['/status/', 404],
+    ['/metricsx', 404],
   ])('GET %s → %i', async (path, status) => {
     const s = await start(() => baseStatus());
     expect((await get(s.address, path)).status).toBe(status);
@@ -147,7 +199,11 @@ describe('status server routes', () => {
     const reply = await new Promise<string>((resolve, reject) => {
       const sock = connect(Number(port), host!, () => sock.write('NOT HTTP AT ALL\r\n\r\n'));
       let data = '';
-      sock.setEncoding('utf8').on('data', (c: string) => (data += c)).on('end', () => resolve(data)).on('error', reject);
+      sock
+        .setEncoding('utf8')
+        .on('data', (c: string) => (data += c))
+        .on('end', () => resolve(data))
+        .on('error', reject);
     });
     expect(reply).toMatch(/^HTTP\/1\.1 400/);
     expect((await get(s.address, '/healthz')).status).toBe(200);
@@ -157,15 +213,18 @@ describe('status server routes', () => {
 describe('status server lifecycle', () => {
   it('a taken address fails with a clear error naming it', async () => {
     const s = await start(() => baseStatus());
-    const err = await startStatusServer({ addr: s.address, agent: { status: () => baseStatus() }, metrics: new Metrics(), logger: silentLogger() }).catch((e: unknown) => e);
+    const err = await startStatusServer({ addr: s.address, agent: { status: () => baseStatus() }, metrics: new Metrics(), logger: silentLogger() }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(StatusServerError);
     expect((err as StatusServerError).code).toBe('EADDRINUSE');
     expect((err as Error).message).toBe(`cannot listen on ${s.address} for /status, /metrics, /healthz: address already in use (EADDRINUSE)`);
   });
 
   it.each(['localhost', '127.0.0.1:99999', '::1:9100'])('a malformed address %s is refused before binding', async (addr) => {
-    await expect(startStatusServer({ addr, agent: { status: () => baseStatus() }, metrics: new Metrics(), logger: silentLogger() }))
-      .rejects.toThrow(StatusServerError);
+    await expect(startStatusServer({ addr, agent: { status: () => baseStatus() }, metrics: new Metrics(), logger: silentLogger() })).rejects.toThrow(
+      StatusServerError,
+    );
   });
 
   it('IPv6 loopback is reported in brackets', async () => {
@@ -222,7 +281,12 @@ describe('status server lifecycle', () => {
 });
 
 /** A raw client connection, with when it was closed (ms after `t0`) and what the server sent before that. */
-interface Held { socket: Socket; closedAt?: number; data: string; closed: Promise<void> }
+interface Held {
+  socket: Socket;
+  closedAt?: number;
+  data: string;
+  closed: Promise<void>;
+}
 
 function hold(address: string, localAddress: string, t0: number): Promise<Held> {
   const [host, port] = address.split(':');
@@ -237,7 +301,7 @@ function hold(address: string, localAddress: string, t0: number): Promise<Held> 
   });
 }
 
-describe('status server limits (a client cannot exhaust the agent\'s descriptors)', () => {
+describe("status server limits (a client cannot exhaust the agent's descriptors)", () => {
   const clients: Socket[] = [];
   afterEach(() => {
     for (const c of clients.splice(0)) c.destroy();
@@ -320,7 +384,10 @@ describe('status server limits (a client cannot exhaust the agent\'s descriptors
     const body = 'x'.repeat(32 * 1024 * 1024); // more than the kernel buffers of both ends hold
     // The default (SOCKET_IDLE_TIMEOUT_MS) with a short one, so the test takes seconds.
     expect(SOCKET_IDLE_TIMEOUT_MS).toBeLessThanOrEqual(10_000);
-    const s = await start(() => baseStatus(), { metrics: { metrics: async () => body, contentType: 'text/plain' } as unknown as Metrics, socketIdleTimeoutMs: 1_000 });
+    const s = await start(() => baseStatus(), {
+      metrics: { metrics: async () => body, contentType: 'text/plain' } as unknown as Metrics,
+      socketIdleTimeoutMs: 1_000,
+    });
     const t0 = performance.now();
     const h = await hold(s.address, '127.0.0.1', t0);
     clients.push(h.socket);
@@ -358,7 +425,10 @@ describe('status server against hostile requests (still holds with the limits)',
   it.each([
     ['a 100 KB header', head(`x-big: ${'a'.repeat(100_000)}\r\n`)],
     ['10,000 headers', head(Array.from({ length: 10_000 }, (_, i) => `x-h${i}: v\r\n`).join(''))],
-    ['content-length with transfer-encoding (smuggling)', 'POST /healthz HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\nGET /status HTTP/1.1\r\nhost: x\r\n\r\n'],
+    [
+      'content-length with transfer-encoding (smuggling)',
+      'POST /healthz HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\nGET /status HTTP/1.1\r\nhost: x\r\n\r\n',
+    ],
     ['a TLS client hello', Buffer.from(`16030100a5010000a10303${'00'.repeat(160)}`, 'hex')],
   ] as Array<[string, string | Buffer]>)('%s: 400 and closed; the server keeps serving', async (_name, payload) => {
     const s = await start(() => baseStatus());

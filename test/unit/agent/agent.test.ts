@@ -170,31 +170,38 @@ describe('agent (single node, fake prober and DNS)', () => {
 
   it.each([
     ['every probe of the round fails with EMFILE', (p: FakeProber): void => void (p.notSent = 'EMFILE'), 'no probe could be sent: EMFILE'],
-    ['the whole round rejects with EMFILE', (p: FakeProber): void => void (p.reject = Object.assign(new Error('socket: too many open files'), { code: 'EMFILE' })), 'no probe could be sent: EMFILE'],
+    [
+      'the whole round rejects with EMFILE',
+      (p: FakeProber): void => void (p.reject = Object.assign(new Error('socket: too many open files'), { code: 'EMFILE' })),
+      'no probe could be sent: EMFILE',
+    ],
     ['the whole round rejects for another reason', (p: FakeProber): void => void (p.reject = new Error('prober bug')), 'no probe could be sent: round-failed'],
-  ] as const)('no observation (%s): verdicts are kept, nothing leaves DNS, the self-check abstains until probes go out again', async (_name, breakIt, detail) => {
-    const { agent, prober, dns } = setup(testConfig({ ips: [A, B] }));
-    agent.start();
-    await until(() => agent.verdicts().get(A) === 'up' && agent.verdicts().get(B) === 'up', 'both up');
-    const before = agent.status().targets.map((t) => t.local);
-    breakIt(prober);
-    const rounds = prober.rounds;
-    await until(() => agent.status().selfCheck.state === 'no-observations', 'self-check abstains');
-    expect(agent.status().selfCheck.detail).toBe(detail);
-    await until(() => prober.rounds >= rounds + 6, 'six rounds without an observation (failure threshold 2)');
-    // Not one miss counted: the detector state is exactly as before.
-    expect(agent.status().targets.map((t) => t.local)).toEqual(before);
-    expect(agent.verdicts().get(A)).toBe('up');
-    expect(agent.verdicts().get(B)).toBe('up');
-    expect(dns.applied).toEqual([]);
-    expect(dns.contents(WWW)).toEqual([A, B]);
-    // Observations return: healthy again, and a real failure is acted on.
-    prober.notSent = undefined;
-    prober.reject = undefined;
-    await until(() => agent.status().selfCheck.state === 'healthy', 'healthy again');
-    prober.down.add(A);
-    await until(() => dns.contents(WWW).join() === B, 'A removed once it really misses');
-  });
+  ] as const)(
+    'no observation (%s): verdicts are kept, nothing leaves DNS, the self-check abstains until probes go out again',
+    async (_name, breakIt, detail) => {
+      const { agent, prober, dns } = setup(testConfig({ ips: [A, B] }));
+      agent.start();
+      await until(() => agent.verdicts().get(A) === 'up' && agent.verdicts().get(B) === 'up', 'both up');
+      const before = agent.status().targets.map((t) => t.local);
+      breakIt(prober);
+      const rounds = prober.rounds;
+      await until(() => agent.status().selfCheck.state === 'no-observations', 'self-check abstains');
+      expect(agent.status().selfCheck.detail).toBe(detail);
+      await until(() => prober.rounds >= rounds + 6, 'six rounds without an observation (failure threshold 2)');
+      // Not one miss counted: the detector state is exactly as before.
+      expect(agent.status().targets.map((t) => t.local)).toEqual(before);
+      expect(agent.verdicts().get(A)).toBe('up');
+      expect(agent.verdicts().get(B)).toBe('up');
+      expect(dns.applied).toEqual([]);
+      expect(dns.contents(WWW)).toEqual([A, B]);
+      // Observations return: healthy again, and a real failure is acted on.
+      prober.notSent = undefined;
+      prober.reject = undefined;
+      await until(() => agent.status().selfCheck.state === 'healthy', 'healthy again');
+      prober.down.add(A);
+      await until(() => dns.contents(WWW).join() === B, 'A removed once it really misses');
+    },
+  );
 
   it('while the self-check abstains for no observations, an IP already down votes unknown instead of down', async () => {
     const { agent, prober } = setup(testConfig({ ips: [A, B] }));
@@ -212,14 +219,26 @@ describe('agent (single node, fake prober and DNS)', () => {
     const lines: Array<{ level: number; msg: string; reasons?: Record<string, number>; notSent?: number; targets?: number }> = [];
     const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as (typeof lines)[number]) });
     const prober = new FakeProber();
-    const agent = new Agent({ config: testConfig({ ips: [A, B, C] }), logger, dryRun: false, createProber: () => prober, createProvider: () => new FakeDns([rec(A), rec(B), rec(C)]) });
+    const agent = new Agent({
+      config: testConfig({ ips: [A, B, C] }),
+      logger,
+      dryRun: false,
+      createProber: () => prober,
+      createProvider: () => new FakeDns([rec(A), rec(B), rec(C)]),
+    });
     agents.push(agent);
     prober.notSent = 'EMFILE';
     agent.start();
     await until(() => prober.rounds >= 10, 'ten rounds');
     const warnings = lines.filter((l) => /could not be sent/.test(l.msg));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ level: 40, reasons: { EMFILE: 3 }, notSent: 3, targets: 3, msg: '3 of 3 probes could not be sent (EMFILE): no observation for those targets, their verdicts are kept (not counted as misses)' });
+    expect(warnings[0]).toMatchObject({
+      level: 40,
+      reasons: { EMFILE: 3 },
+      notSent: 3,
+      targets: 3,
+      msg: '3 of 3 probes could not be sent (EMFILE): no observation for those targets, their verdicts are kept (not counted as misses)',
+    });
     prober.notSent = undefined;
     await until(() => lines.some((l) => l.msg === 'probes are sent again: every target observed this round'), 'the all-clear');
   });

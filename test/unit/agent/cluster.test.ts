@@ -17,7 +17,12 @@ const WWW = 'www.example.com';
 const rec = (content: string) => ({ type: 'A' as const, name: WWW, content, proxied: false, ttl: 1 });
 const IDS = ['agent-a', 'agent-b', 'agent-c'];
 
-interface Member { id: string; agent: Agent; prober: FakeProber; gossip: Gossip }
+interface Member {
+  id: string;
+  agent: Agent;
+  prober: FakeProber;
+  gossip: Gossip;
+}
 
 /* Fake timers throughout: grace periods, settles and probe rounds are advanced, never slept. */
 const running: Member[] = [];
@@ -25,10 +30,14 @@ beforeEach(() => {
   vi.useFakeTimers({ now: 1_760_000_000_000 });
 });
 afterEach(async () => {
-  await stopInFakeTime(Promise.all(running.splice(0).map(async (m) => {
-    await m.agent.stop();
-    await m.gossip.stop();
-  })));
+  await stopInFakeTime(
+    Promise.all(
+      running.splice(0).map(async (m) => {
+        await m.agent.stop();
+        await m.gossip.stop();
+      }),
+    ),
+  );
   vi.useRealTimers();
 });
 
@@ -115,7 +124,15 @@ describe('cluster over the in-memory network', () => {
     await until(() => dns.contents(WWW).join() === B, 'A removed');
     const c = members[2]!;
     await c.agent.stop();
-    const fresh = new Agent({ config, logger: silentLogger(), dryRun: false, createProber: () => c.prober, createProvider: () => dns, gossip: c.gossip, selfId: c.id });
+    const fresh = new Agent({
+      config,
+      logger: silentLogger(),
+      dryRun: false,
+      createProber: () => c.prober,
+      createProvider: () => dns,
+      gossip: c.gossip,
+      selfId: c.id,
+    });
     running.push({ ...c, agent: fresh });
     fresh.start();
     await until(() => fresh.status().targets.find((t) => t.ip === A)?.cluster.verdict === 'down', 'restarted agent agrees A is down');

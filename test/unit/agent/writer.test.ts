@@ -92,9 +92,10 @@ function delayed(inner: Gossip, delayMs: number): Gossip {
     selfId: inner.selfId,
     start: () => inner.start(),
     stop: () => inner.stop(),
-    publish: (observations, full, sentAt = Date.now()) => new Promise((resolve) => {
-      setTimeout(() => resolve(inner.publish(observations, full, sentAt)), delayMs);
-    }),
+    publish: (observations, full, sentAt = Date.now()) =>
+      new Promise((resolve) => {
+        setTimeout(() => resolve(inner.publish(observations, full, sentAt)), delayMs);
+      }),
     onObservations: (h) => inner.onObservations(h),
     peers: () => inner.peers(),
     drops: () => inner.drops(),
@@ -108,7 +109,7 @@ function slow(dns: FakeDns, readMs: number, writeMs: number): DnsProvider {
 }
 
 describe('one writer when two agents turn within the gossip delay', () => {
-  it('b turns first, c 30 ms later, a 35 ms later while c\'s vote is still in flight: c completed the quorum and is the only one to write', async () => {
+  it("b turns first, c 30 ms later, a 35 ms later while c's vote is still in flight: c completed the quorum and is the only one to write", async () => {
     vi.useFakeTimers({ now: 1_760_000_000_000 });
     const net = createMemoryNetwork();
     const keyring = Keyring.fromSecrets(['writer-test-secret-0123456789']);
@@ -116,13 +117,25 @@ describe('one writer when two agents turn within the gossip delay', () => {
     const config = testConfig({ ips: [A, B], intervalMs: 1000, failureThreshold: 2, minPeersAgree: 1, peers: ['127.0.0.1:7000', '127.0.0.1:7001'] });
     const members: Array<{ agent: Agent; prober: FakeProber; gossip: Gossip }> = [];
     // agents start (and so probe) at 0, 30 and 35 ms: b, c, a
-    for (const [id, after] of [['agent-b', 0], ['agent-c', 30], ['agent-a', 5]] as const) {
+    for (const [id, after] of [
+      ['agent-b', 0],
+      ['agent-c', 30],
+      ['agent-a', 5],
+    ] as const) {
       await vi.advanceTimersByTimeAsync(after);
       const joined = net.join(id, { keyring, isKnownIp: (ip) => ip === A || ip === B });
       const gossip = id === 'agent-c' ? delayed(joined, 50) : joined;
       await gossip.start();
       const prober = new FakeProber();
-      const agent = new Agent({ config, logger: silentLogger(), dryRun: false, createProber: () => prober, createProvider: () => slow(dns, 5, 80), gossip, selfId: id });
+      const agent = new Agent({
+        config,
+        logger: silentLogger(),
+        dryRun: false,
+        createProber: () => prober,
+        createProvider: () => slow(dns, 5, 80),
+        gossip,
+        selfId: id,
+      });
       agent.start();
       members.push({ agent, prober, gossip });
     }

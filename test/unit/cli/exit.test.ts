@@ -29,6 +29,9 @@ describe('endProcess', () => {
     endProcess(code, f.end);
     expect(f.did).toEqual([expected]);
     if (pending === 0) expect(f.stderr()).toBe('');
-    else expect(f.stderr()).toMatch(new RegExp(`^goavail: ${pending} file-system request\\(s\\) still pending .* ends by ${expected.slice(6)} instead of exit code ${code}\\n$`));
+    else
+      expect(f.stderr()).toMatch(
+        new RegExp(`^goavail: ${pending} file-system request\\(s\\) still pending .* ends by ${expected.slice(6)} instead of exit code ${code}\\n$`),
+      );
   });
 });

@@ -44,7 +44,10 @@ describe('the DNS provider the CLI builds', () => {
     const base = testConfig();
     let builds = 0;
     const agent = new Agent({
-      config: base, logger: silentLogger(), dryRun: false, createProber: () => new FakeProber(),
+      config: base,
+      logger: silentLogger(),
+      dryRun: false,
+      createProber: () => new FakeProber(),
       createProvider: () => {
         builds++;
         return new FakeDns();

@@ -50,7 +50,14 @@ describe('createReloader', () => {
 
   it('an apply that throws is reported as a failed reload', async () => {
     const failures: unknown[] = [];
-    const reloader = createReloader({ logger: silentLogger(), read: async () => 'x', apply: () => { throw new Error('boom'); }, failed: (e) => failures.push(e) });
+    const reloader = createReloader({
+      logger: silentLogger(),
+      read: async () => 'x',
+      apply: () => {
+        throw new Error('boom');
+      },
+      failed: (e) => failures.push(e),
+    });
     await reloader.run();
     expect(failures.map((e) => (e as Error).message)).toEqual(['boom']);
   });
@@ -79,7 +86,9 @@ describe('createReloader', () => {
     expect(s.started).toHaveLength(1); // one blocked fs thread, not eleven
     expect(s.failures.slice(1).every((e) => e instanceof ReloadSkippedError)).toBe(true);
     expect(s.failures).toHaveLength(11);
-    expect((s.failures[1] as Error).message).toMatch(/^not started: the config read of a reload 5 s ago is still blocked in the file system .*send SIGHUP again/);
+    expect((s.failures[1] as Error).message).toMatch(
+      /^not started: the config read of a reload 5 s ago is still blocked in the file system .*send SIGHUP again/,
+    );
   });
 
   it('when the abandoned read finally returns, its result is discarded and the next reload reads again', async () => {
@@ -157,7 +166,10 @@ describe('within', () => {
     ['times out', 10_000, 'reading /x/goavail.toml took longer than 5 s (a hung network file system?); gave up waiting'],
   ])('%s', async (_name, settleAfterMs, expected) => {
     const p = within(new Promise<string>((r) => setTimeout(() => r('ok'), settleAfterMs)), 5_000, 'reading /x/goavail.toml');
-    const outcome = p.then((v) => v, (e: unknown) => (e as Error).message);
+    const outcome = p.then(
+      (v) => v,
+      (e: unknown) => (e as Error).message,
+    );
     await vi.advanceTimersByTimeAsync(10_000);
     expect(await outcome).toBe(expected);
   });

@@ -48,7 +48,10 @@ const tomls = (await readdir(BAD)).filter((f) => f.endsWith('.toml')).sort();
 
 describe('bad corpus: full output, exactly', () => {
   it('every .expected belongs to a .toml', async () => {
-    const expected = (await readdir(BAD)).filter((f) => f.endsWith('.expected')).map((f) => basename(f, '.expected')).sort();
+    const expected = (await readdir(BAD))
+      .filter((f) => f.endsWith('.expected'))
+      .map((f) => basename(f, '.expected'))
+      .sort();
     expect(expected).toEqual(tomls.map((f) => basename(f, '.toml')).sort());
   });
 

@@ -82,7 +82,11 @@ describe('loadConfig: valid files', () => {
     const { config, warnings } = await loadConfig(file);
     expect(warnings).toEqual([]);
     expect(config.members).toEqual({
-      peers: [], localAddr: undefined, membersPort: undefined, minPeersAgree: 0, cryptoKeys: [],
+      peers: [],
+      localAddr: undefined,
+      membersPort: undefined,
+      minPeersAgree: 0,
+      cryptoKeys: [],
       keyFile: join(FIXTURES, 'goavail.key'),
     });
     expect(config.cloudflare.hostnames).toEqual(['www.example.com']);
@@ -212,7 +216,10 @@ const BAD_CASES: ReadonlyArray<readonly [file: string, key: string, fragment: st
 
 describe('loadConfig: the bad corpus', () => {
   it('has a case for every file in bad/ and a file for every case', async () => {
-    const files = (await readdir(BAD)).filter((f) => f.endsWith('.toml')).map((f) => basename(f, '.toml')).sort();
+    const files = (await readdir(BAD))
+      .filter((f) => f.endsWith('.toml'))
+      .map((f) => basename(f, '.toml'))
+      .sort();
     expect(files).toEqual(BAD_CASES.map(([f]) => f).sort());
     expect(files.length).toBeGreaterThanOrEqual(25);
   });
@@ -249,8 +256,12 @@ describe('loadConfig: the bad corpus', () => {
 
 describe('loadConfig: files that cannot be read', () => {
   let dir: string;
-  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'goavail-config-')); });
-  afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'goavail-config-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('names a missing file without a stack trace', async () => {
     const file = join(dir, 'nope.toml');
@@ -300,9 +311,7 @@ describe('loadConfig: files that cannot be read', () => {
     const file = join(dir, 'many.toml');
     await writeFile(file, 'failure_threshold = 0\ninterval = -1\n[Cloudflare]\ndns_domain = "example.com"\nhostnames = []\nip_addresses = ["x"]\n');
     const err = await loadError(file);
-    expect(err.issues.map((i) => i.key)).toEqual([
-      'failure_threshold', 'interval', 'Cloudflare.hostnames', 'Cloudflare.ip_addresses[0]',
-    ]);
+    expect(err.issues.map((i) => i.key)).toEqual(['failure_threshold', 'interval', 'Cloudflare.hostnames', 'Cloudflare.ip_addresses[0]']);
     expect(err.message.split('\n')).toHaveLength(4);
     for (const line of err.message.split('\n')) expect(line.startsWith(`${file}: `)).toBe(true);
   });
@@ -318,9 +327,11 @@ describe('loadConfig: files that cannot be read', () => {
 
 describe('formatIssues', () => {
   it('writes one `<file>: <key>: <message>` line per issue', () => {
-    expect(formatIssues('/etc/goavail.toml', [
-      { key: 'interval', message: 'must be a number' },
-      { key: 'Cloudflare.hostnames[1]', message: 'duplicate' },
-    ])).toBe('/etc/goavail.toml: interval: must be a number\n/etc/goavail.toml: Cloudflare.hostnames[1]: duplicate');
+    expect(
+      formatIssues('/etc/goavail.toml', [
+        { key: 'interval', message: 'must be a number' },
+        { key: 'Cloudflare.hostnames[1]', message: 'duplicate' },
+      ]),
+    ).toBe('/etc/goavail.toml: interval: must be a number\n/etc/goavail.toml: Cloudflare.hostnames[1]: duplicate');
   });
 });

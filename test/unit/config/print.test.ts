@@ -55,9 +55,14 @@ describe('printableConfig', () => {
 
   it('never shows any part of a secret', () => {
     const secrets = ['Zq9-first-secret-key', 'Wx7-second-secret-key', 'T0SLACK/B0SLACK/XSLACK', 'AWSsecretVALUE'];
-    const r = validate(parse(`slack_addr = "${secrets[2]}"\n[Members]\ncrypto_key = ["${secrets[0]}", "${secrets[1]}"]\n`
-      + '[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["192.0.2.1"]\n'
-      + `[Route53]\naws_secret_access_key = "${secrets[3]}"\naws_zoneid = "Z1"\n`), FILE);
+    const r = validate(
+      parse(
+        `slack_addr = "${secrets[2]}"\n[Members]\ncrypto_key = ["${secrets[0]}", "${secrets[1]}"]\n` +
+          '[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["192.0.2.1"]\n' +
+          `[Route53]\naws_secret_access_key = "${secrets[3]}"\naws_zoneid = "Z1"\n`,
+      ),
+      FILE,
+    );
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
     const printed = printableConfig(r.config);
     const text = JSON.stringify(printed);

@@ -36,11 +36,19 @@ describe('defaults', () => {
       reconcileIntervalMs: 60_000,
       dnsProvider: 'cloudflare',
       members: {
-        peers: [], localAddr: undefined, membersPort: undefined, minPeersAgree: 0, cryptoKeys: [],
+        peers: [],
+        localAddr: undefined,
+        membersPort: undefined,
+        minPeersAgree: 0,
+        cryptoKeys: [],
         keyFile: '/etc/goavail/goavail.key',
       },
       cloudflare: {
-        dnsProxied: false, dnsDomain: 'example.com', hostnames: ['www.example.com'], ipAddresses: ['192.0.2.1'], dnsTtl: 1,
+        dnsProxied: false,
+        dnsDomain: 'example.com',
+        hostnames: ['www.example.com'],
+        ipAddresses: ['192.0.2.1'],
+        dnsTtl: 1,
       },
       route53: undefined,
       statusAddr: '127.0.0.1:9470',
@@ -158,7 +166,9 @@ describe('unknown keys are warnings, with suggestions', () => {
 
 describe('other warnings', () => {
   it('warns about short crypto keys, by position, without showing them', () => {
-    const { config, warnings } = ok(`[Members]\npeers = ["198.51.100.2:7946"]\nlocal_addr = "198.51.100.1:7946"\ncrypto_key = ["0123456789abcdef", "short-secret"]\n${CF}`);
+    const { config, warnings } = ok(
+      `[Members]\npeers = ["198.51.100.2:7946"]\nlocal_addr = "198.51.100.1:7946"\ncrypto_key = ["0123456789abcdef", "short-secret"]\n${CF}`,
+    );
     expect(config.members.cryptoKeys).toEqual(['0123456789abcdef', 'short-secret']);
     expect(warnings.map((w) => w.key)).toEqual(['Members.crypto_key[1]']);
     expect(warnings[0]?.message).toContain('shorter than 16 characters');
@@ -182,7 +192,9 @@ describe('other warnings', () => {
   });
 
   it('warns about a duplicate peer and keeps one', () => {
-    const { config, warnings } = ok(`[Members]\npeers = ["198.51.100.2:7946", "198.51.100.2:7946"]\nlocal_addr = "198.51.100.1:7946"\ncrypto_key = "0123456789abcdef"\nmin_peers_agree = 1\n${CF}`);
+    const { config, warnings } = ok(
+      `[Members]\npeers = ["198.51.100.2:7946", "198.51.100.2:7946"]\nlocal_addr = "198.51.100.1:7946"\ncrypto_key = "0123456789abcdef"\nmin_peers_agree = 1\n${CF}`,
+    );
     expect(config.members.peers).toEqual(['198.51.100.2:7946']);
     expect(warnings.map((w) => w.key)).toEqual(['Members.peers[1]']);
   });
@@ -268,8 +280,10 @@ describe('hostnames', () => {
 
 describe('ip_addresses', () => {
   it('normalises IPv6 to the canonical compressed lower-case form', () => {
-    const { config } = ok('[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\n'
-      + 'ip_addresses = ["203.0.113.5", "2001:0DB8:0000:0000:0000:0000:0000:0001", "2001:db8:0:0:1:0:0:1", "::FFFF:C000:0201"]\n');
+    const { config } = ok(
+      '[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\n' +
+        'ip_addresses = ["203.0.113.5", "2001:0DB8:0000:0000:0000:0000:0000:0001", "2001:db8:0:0:1:0:0:1", "::FFFF:C000:0201"]\n',
+    );
     expect(config.cloudflare.ipAddresses).toEqual(['203.0.113.5', '2001:db8::1', '2001:db8::1:0:0:1', '::ffff:192.0.2.1']);
   });
 });
@@ -323,7 +337,9 @@ describe('structure errors', () => {
   });
 
   it('min_peers_agree may equal the number of peers', () => {
-    const { config } = ok(`[Members]\npeers = ["198.51.100.2:7946", "198.51.100.3:7946"]\nlocal_addr = "198.51.100.1:7946"\nmin_peers_agree = 2\ncrypto_key = "0123456789abcdef"\n${CF}`);
+    const { config } = ok(
+      `[Members]\npeers = ["198.51.100.2:7946", "198.51.100.3:7946"]\nlocal_addr = "198.51.100.1:7946"\nmin_peers_agree = 2\ncrypto_key = "0123456789abcdef"\n${CF}`,
+    );
     expect(config.members.minPeersAgree).toBe(2);
   });
 

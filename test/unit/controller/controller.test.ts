@@ -18,14 +18,26 @@ const rec = (content: string) => ({ type: 'A' as const, name: WWW, content, prox
 
 function harness(provider: DnsProvider, verdicts: Record<string, Verdict>) {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'debug' }, new Writable({ write(chunk, _e, cb) { lines.push(JSON.parse(String(chunk))); cb(); } }));
+  const logger = pino(
+    { level: 'debug' },
+    new Writable({
+      write(chunk, _e, cb) {
+        lines.push(JSON.parse(String(chunk)));
+        cb();
+      },
+    }),
+  );
   let t = 5_000;
   const scheduler: Scheduler = { now: () => t++, setTimer: () => undefined, clearTimer: () => undefined };
   const changes: DnsChangeEvent[] = [];
   const passes: ReconcileEvent[] = [];
   const desired: Desired = { verdicts: () => new Map(Object.entries(verdicts)) };
   const config = testConfig({ ips: [A, B], hostnames: [WWW] });
-  const controller = new Controller({ logger, scheduler, desired, events: { dnsChange: (e) => changes.push(e), reconcile: (e) => passes.push(e) } }, config, provider);
+  const controller = new Controller(
+    { logger, scheduler, desired, events: { dnsChange: (e) => changes.push(e), reconcile: (e) => passes.push(e) } },
+    config,
+    provider,
+  );
   return { controller, lines, changes, passes, run: () => controller.runOnce('test', new AbortController().signal) };
 }
 
@@ -35,7 +47,9 @@ describe('Controller.runOnce', () => {
     const h = harness(dns, { [A]: 'down', [B]: 'up' });
     expect(await h.run()).toEqual({ ok: true, nextInMs: undefined });
     expect(dns.contents(WWW)).toEqual([B]);
-    expect(h.lines.filter((l) => l.action)).toEqual([expect.objectContaining({ msg: `remove A ${WWW} ${A}`, action: 'delete', type: 'A', hostname: WWW, ip: A, dryRun: false })]);
+    expect(h.lines.filter((l) => l.action)).toEqual([
+      expect.objectContaining({ msg: `remove A ${WWW} ${A}`, action: 'delete', type: 'A', hostname: WWW, ip: A, dryRun: false }),
+    ]);
     expect(h.changes).toEqual([expect.objectContaining({ op: 'delete', ip: A, dryRun: false, summary: `remove A ${WWW} ${A}` })]);
     const s = h.controller.state();
     expect(s.lastActions.get(A)?.summary).toBe(`remove A ${WWW} ${A}`);

@@ -44,7 +44,11 @@ describe('ReconcileLoop', () => {
     const loop = loopWith(r, 10_000);
     loop.request('start');
     await vi.advanceTimersByTimeAsync(25_000);
-    expect(r.passes).toEqual([{ at: 0, reason: 'start' }, { at: 10_000, reason: 'timer' }, { at: 20_000, reason: 'timer' }]);
+    expect(r.passes).toEqual([
+      { at: 0, reason: 'start' },
+      { at: 10_000, reason: 'timer' },
+      { at: 20_000, reason: 'timer' },
+    ]);
   });
 
   it('coalesces requests made while a pass runs into one pass right after it', async () => {
@@ -57,7 +61,10 @@ describe('ReconcileLoop', () => {
     await vi.advanceTimersByTimeAsync(50);
     loop.request('config reloaded');
     await vi.advanceTimersByTimeAsync(1000);
-    expect(r.passes).toEqual([{ at: 0, reason: 'start' }, { at: 100, reason: 'pending' }]);
+    expect(r.passes).toEqual([
+      { at: 0, reason: 'start' },
+      { at: 100, reason: 'pending' },
+    ]);
   });
 
   it('a deferred write brings the next pass forward', async () => {
@@ -78,7 +85,10 @@ describe('ReconcileLoop', () => {
     loop.request('verdict changed'); // during the backoff: waits for its end
     await vi.advanceTimersByTimeAsync(5000);
     expect(r.passes.map((p) => p.at)).toEqual([0, 995, 995 + 1990]);
-    expect(r.failures.map((f) => [f.failures, f.retryInMs])).toEqual([[1, 995], [2, 1990]]);
+    expect(r.failures.map((f) => [f.failures, f.retryInMs])).toEqual([
+      [1, 995],
+      [2, 1990],
+    ]);
     expect(loop.failures).toBe(0);
   });
 

@@ -31,23 +31,82 @@ describe('detector', () => {
     ['oo', 'up', [[2000, 'unknown', 'up']]],
     ['xoxoxo', 'unknown', []],
     ['ooxx', 'up', [[2000, 'unknown', 'up']]],
-    ['ooxxx', 'down', [[2000, 'unknown', 'up'], [5000, 'up', 'down']]],
-    ['ooxxxxxx', 'down', [[2000, 'unknown', 'up'], [5000, 'up', 'down']]],
-    ['ooxxxo', 'down', [[2000, 'unknown', 'up'], [5000, 'up', 'down']]],
-    ['ooxxxoo', 'up', [[2000, 'unknown', 'up'], [5000, 'up', 'down'], [7000, 'down', 'up']]],
-    ['ooxxxoxoo', 'up', [[2000, 'unknown', 'up'], [5000, 'up', 'down'], [9000, 'down', 'up']]],
+    [
+      'ooxxx',
+      'down',
+      [
+        [2000, 'unknown', 'up'],
+        [5000, 'up', 'down'],
+      ],
+    ],
+    [
+      'ooxxxxxx',
+      'down',
+      [
+        [2000, 'unknown', 'up'],
+        [5000, 'up', 'down'],
+      ],
+    ],
+    [
+      'ooxxxo',
+      'down',
+      [
+        [2000, 'unknown', 'up'],
+        [5000, 'up', 'down'],
+      ],
+    ],
+    [
+      'ooxxxoo',
+      'up',
+      [
+        [2000, 'unknown', 'up'],
+        [5000, 'up', 'down'],
+        [7000, 'down', 'up'],
+      ],
+    ],
+    [
+      'ooxxxoxoo',
+      'up',
+      [
+        [2000, 'unknown', 'up'],
+        [5000, 'up', 'down'],
+        [9000, 'down', 'up'],
+      ],
+    ],
     ['ooxxoxxo', 'up', [[2000, 'unknown', 'up']]],
     // no observation ('-'): neither a miss nor a success, and the streak goes on across it
     ['-', 'unknown', []],
     ['---------', 'unknown', []],
     ['oo---------', 'up', [[2000, 'unknown', 'up']]], // a healthy IP stays up however long no probe can be sent
     ['ooxx-----', 'up', [[2000, 'unknown', 'up']]], // two misses, then nothing: still up, not a third miss
-    ['ooxx--x', 'down', [[2000, 'unknown', 'up'], [7000, 'up', 'down']]], // x x - - x: three consecutive misses
+    [
+      'ooxx--x',
+      'down',
+      [
+        [2000, 'unknown', 'up'],
+        [7000, 'up', 'down'],
+      ],
+    ], // x x - - x: three consecutive misses
     ['o-o', 'up', [[3000, 'unknown', 'up']]], // o - o: two consecutive successes
     ['xx-', 'unknown', []],
     ['xx-x', 'down', [[4000, 'unknown', 'down']]],
-    ['ooxxx---', 'down', [[2000, 'unknown', 'up'], [5000, 'up', 'down']]], // down stays down
-    ['ooxxx-o-o', 'up', [[2000, 'unknown', 'up'], [5000, 'up', 'down'], [9000, 'down', 'up']]],
+    [
+      'ooxxx---',
+      'down',
+      [
+        [2000, 'unknown', 'up'],
+        [5000, 'up', 'down'],
+      ],
+    ], // down stays down
+    [
+      'ooxxx-o-o',
+      'up',
+      [
+        [2000, 'unknown', 'up'],
+        [5000, 'up', 'down'],
+        [9000, 'down', 'up'],
+      ],
+    ],
   ] as Array<[string, Verdict, Array<[number, Verdict, Verdict]>]>)('%j → %s', (outcomes, verdict, changes) => {
     const r = run(outcomes);
     expect(r.state.verdict).toBe(verdict);

@@ -32,9 +32,12 @@ describe('selfCheck', () => {
     ['????', '', 'round-failed', 'no-observations', 'no probe could be sent: round-failed'],
     ['uuuu', '', undefined, 'healthy', 'ok'], // observations are back
     ['dddu', '', undefined, 'too-many-down', '3 of 4 IPs look down at once (more than 50%)'],
-  ] as Array<[string, string, string | undefined, SelfCheckState, string]>)('targets %s canaries %s, last round unobserved: %s → %s', (t, c, none, state, detail) => {
-    expect(selfCheck({ targets: v(t), canaries: v(c), freezeMinTargets: 4, freezeShare: 0.5, noObservation: none })).toEqual({ state, detail });
-  });
+  ] as Array<[string, string, string | undefined, SelfCheckState, string]>)(
+    'targets %s canaries %s, last round unobserved: %s → %s',
+    (t, c, none, state, detail) => {
+      expect(selfCheck({ targets: v(t), canaries: v(c), freezeMinTargets: 4, freezeShare: 0.5, noObservation: none })).toEqual({ state, detail });
+    },
+  );
 
   it.each([
     ['down', 'healthy', 'down'],

@@ -22,19 +22,28 @@ describe('splitChanges', () => {
       name: 'groups packed in order while they fit',
       plan: ['+A a 1', '-A a 2', '+A b 1', '+A c 1', '-A c 2'],
       max: 3,
-      want: [['+A a 1', '+A b 1', '-A a 2'], ['+A c 1', '-A c 2']],
+      want: [
+        ['+A a 1', '+A b 1', '-A a 2'],
+        ['+A c 1', '-A c 2'],
+      ],
     },
     {
       name: 'a group is never split, even when the request has room for part of it',
       plan: ['+A a 1', '+A a 2', '+A b 1', '-A b 2'],
       max: 3,
-      want: [['+A a 1', '+A a 2'], ['+A b 1', '-A b 2']],
+      want: [
+        ['+A a 1', '+A a 2'],
+        ['+A b 1', '-A b 2'],
+      ],
     },
     {
       name: 'the same name with another type is another group',
       plan: ['+A a 1', '-A a 2', '+AAAA a ::1', '-AAAA a ::2'],
       max: 2,
-      want: [['+A a 1', '-A a 2'], ['+AAAA a ::1', '-AAAA a ::2']],
+      want: [
+        ['+A a 1', '-A a 2'],
+        ['+AAAA a ::1', '-AAAA a ::2'],
+      ],
     },
     {
       name: 'changes of one group spread through the plan come together, at its first place',

@@ -1,6 +1,13 @@
 import { APIError } from 'cloudflare';
 import { describe, expect, it } from 'vitest';
-import { CloudflareDnsError, CloudflareProvider, type CloudflareDns, type CloudflareProviderOptions, type Envelope, type RecordBody } from '../../../src/dns/cloudflare.js';
+import {
+  CloudflareDnsError,
+  CloudflareProvider,
+  type CloudflareDns,
+  type CloudflareProviderOptions,
+  type Envelope,
+  type RecordBody,
+} from '../../../src/dns/cloudflare.js';
 import { DnsError, type Change, type DnsRecord, type NewRecord } from '../../../src/dns/types.js';
 import { silentLogger } from '../../../src/log.js';
 
@@ -196,7 +203,13 @@ describe('CloudflareProvider over the CloudflareDns seam: batches split', () => 
       return orig(params);
     };
     await provider(api, { batchChanges: 2 }).apply(replaceMany(2));
-    expect(api.calls).toEqual(['listZones example.com', 'batchRecords -1 +1', 'batchRecords -1 +1', 'createRecord A h1.example.com 192.0.2.2', 'deleteRecord r1']);
+    expect(api.calls).toEqual([
+      'listZones example.com',
+      'batchRecords -1 +1',
+      'batchRecords -1 +1',
+      'createRecord A h1.example.com 192.0.2.2',
+      'deleteRecord r1',
+    ]);
   });
 
   it('a failure in a later batch goes up; the earlier batches stay applied', async () => {

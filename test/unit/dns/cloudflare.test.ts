@@ -42,7 +42,8 @@ const A = (name: string, content: string): NewRecord => ({ type: 'A', name, cont
 const AAAA = (name: string, content: string): NewRecord => ({ type: 'AAAA', name, content, proxied: false, ttl: 1 });
 const create = (record: NewRecord): Change => ({ op: 'create', record });
 const del = (record: DnsRecord): Change => ({ op: 'delete', record });
-const summary = (records: readonly { type: string; name: string; content: string }[]): string[] => records.map((r) => `${r.type} ${r.name} ${r.content}`).sort();
+const summary = (records: readonly { type: string; name: string; content: string }[]): string[] =>
+  records.map((r) => `${r.type} ${r.name} ${r.content}`).sort();
 
 async function caught(p: Promise<unknown>): Promise<DnsError> {
   try {
@@ -94,7 +95,12 @@ describe('CloudflareProvider: zone', () => {
   it('a cached zone id that Cloudflare no longer knows (7003) → not-found, then looked up again', async () => {
     const p = provider();
     await p.zoneId();
-    const gone = { success: false, errors: [{ code: 7003, message: 'Could not route to /zones/x/dns_records, perhaps your object identifier is invalid?' }], messages: [], result: null };
+    const gone = {
+      success: false,
+      errors: [{ code: 7003, message: 'Could not route to /zones/x/dns_records, perhaps your object identifier is invalid?' }],
+      messages: [],
+      result: null,
+    };
     cf.inject({ match: { path: /\/batch$/ }, status: 404, body: gone });
     const err = await caught(p.apply([create(A('www.example.com', '192.0.2.1'))]));
     expect(err.kind).toBe('not-found');
@@ -107,7 +113,15 @@ describe('CloudflareProvider: zone', () => {
 
   describe('several zones with the name', () => {
     let dup: FakeCloudflare;
-    const on = (extra: Partial<CloudflareProviderOptions> = {}) => new CloudflareProvider({ zoneName: 'example.com', credentials: { apiToken: 'test-token' }, baseURL: dup.baseURL, logger: silentLogger(), retry: instantRetry().retry, ...extra });
+    const on = (extra: Partial<CloudflareProviderOptions> = {}) =>
+      new CloudflareProvider({
+        zoneName: 'example.com',
+        credentials: { apiToken: 'test-token' },
+        baseURL: dup.baseURL,
+        logger: silentLogger(),
+        retry: instantRetry().retry,
+        ...extra,
+      });
     beforeEach(async () => {
       dup = await startFakeCloudflare({ zones: [] });
     });
@@ -128,7 +142,10 @@ describe('CloudflareProvider: zone', () => {
       expect(lines.join('')).toContain(pending);
     });
 
-    for (const statuses of [['pending', 'pending'], ['active', 'active']] as const) {
+    for (const statuses of [
+      ['pending', 'pending'],
+      ['active', 'active'],
+    ] as const) {
       it(`two ${statuses[0]} ones → a clear error naming both ids, nothing written`, async () => {
         const ids = statuses.map((status) => dup.addZone('example.com', { status }));
         const err = await caught(on().apply([create(A('www.example.com', '192.0.2.1'))]));
@@ -228,7 +245,10 @@ describe('CloudflareProvider: listRecords', () => {
     expect(summary(await p.listRecords(['www.example.com']))).toEqual(['A www.example.com 192.0.2.1']);
     expect(summary(await p.listRecords(['www.example.com']))).toEqual(['A www.example.com 192.0.2.1']);
     const skipped = lines.map((l) => JSON.parse(l) as { level: number; msg: string; content?: string }).filter((l) => l.msg.includes('not managed'));
-    expect(skipped.map((l) => [l.level, l.content]).sort()).toEqual([[20, '127.000.0.9'], [20, '192.0.2.7']]);
+    expect(skipped.map((l) => [l.level, l.content]).sort()).toEqual([
+      [20, '127.000.0.9'],
+      [20, '192.0.2.7'],
+    ]);
   });
 
   describe('pagination that never ends', () => {
@@ -248,7 +268,8 @@ describe('CloudflareProvider: listRecords', () => {
       const p = provider({ pageSize: 2 });
       await p.zoneId();
       let n = 0;
-      const fresh = () => page([item(`id-${n}`, `198.51.100.${n++}`), item(`id-${n}`, `198.51.100.${n++}`)], { per_page: 2, count: 2, total_count: 5, total_pages: 999999 });
+      const fresh = () =>
+        page([item(`id-${n}`, `198.51.100.${n++}`), item(`id-${n}`, `198.51.100.${n++}`)], { per_page: 2, count: 2, total_count: 5, total_pages: 999999 });
       cf.inject({ match: { path: /dns_records$/ }, status: 200, body: fresh, times: 50 });
       expect(await p.listRecords(['www.example.com'])).toHaveLength(6);
       expect(cf.count({ path: /dns_records$/ })).toBe(3);
@@ -560,7 +581,13 @@ describe('CloudflareProvider: failures and retries', () => {
   });
 
   it('403 → auth, not retried, message names the permissions', async () => {
-    const p = new CloudflareProvider({ zoneName: 'example.com', credentials: { apiToken: 'wrong-token' }, baseURL: cf.baseURL, logger: silentLogger(), retry: instantRetry().retry });
+    const p = new CloudflareProvider({
+      zoneName: 'example.com',
+      credentials: { apiToken: 'wrong-token' },
+      baseURL: cf.baseURL,
+      logger: silentLogger(),
+      retry: instantRetry().retry,
+    });
     const err = await caught(p.zoneId());
     expect(err.kind).toBe('auth');
     expect(err.retryable).toBe(false);
@@ -627,7 +654,10 @@ describe('CloudflareProvider: credentials', () => {
       await provider().zoneId();
       expect(cf.calls.map((c) => c.auth)).toEqual(['token']);
     } finally {
-      for (const [k, v] of [['CLOUDFLARE_API_KEY', saved.key], ['CLOUDFLARE_EMAIL', saved.email]] as const) {
+      for (const [k, v] of [
+        ['CLOUDFLARE_API_KEY', saved.key],
+        ['CLOUDFLARE_EMAIL', saved.email],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
@@ -637,11 +667,21 @@ describe('CloudflareProvider: credentials', () => {
   it('key + email credentials work against a key-only API; a wrong key → auth', async () => {
     const keyed = await startFakeCloudflare({ apiKey: 'global-key', apiEmail: 'ops@example.com' });
     try {
-      const ok = new CloudflareProvider({ zoneName: 'example.com', credentials: { apiKey: 'global-key', apiEmail: 'ops@example.com' }, baseURL: keyed.baseURL, logger: silentLogger() });
+      const ok = new CloudflareProvider({
+        zoneName: 'example.com',
+        credentials: { apiKey: 'global-key', apiEmail: 'ops@example.com' },
+        baseURL: keyed.baseURL,
+        logger: silentLogger(),
+      });
       await ok.apply([create(A('www.example.com', '192.0.2.1'))]);
       expect(summary(await ok.listRecords(['www.example.com']))).toEqual(['A www.example.com 192.0.2.1']);
       expect(new Set(keyed.calls.map((c) => c.auth))).toEqual(new Set(['key']));
-      const bad = new CloudflareProvider({ zoneName: 'example.com', credentials: { apiKey: 'nope', apiEmail: 'ops@example.com' }, baseURL: keyed.baseURL, logger: silentLogger() });
+      const bad = new CloudflareProvider({
+        zoneName: 'example.com',
+        credentials: { apiKey: 'nope', apiEmail: 'ops@example.com' },
+        baseURL: keyed.baseURL,
+        logger: silentLogger(),
+      });
       const err = await caught(bad.zoneId());
       expect(err.kind).toBe('auth');
       expect(err.message).toContain('CF_API_KEY');
@@ -658,8 +698,16 @@ describe('CloudflareProvider: credentials', () => {
     { name: 'token', env: { CLOUDFLARE_API_TOKEN: 'tok' }, want: { apiToken: 'tok' } },
     { name: 'token wins over key', env: { CLOUDFLARE_API_TOKEN: 'tok', CF_API_KEY: 'k', CF_API_EMAIL: 'e@x' }, want: { apiToken: 'tok' } },
     { name: "goavail's CF_API_KEY + CF_API_EMAIL", env: { CF_API_KEY: 'k', CF_API_EMAIL: 'e@x' }, want: { apiKey: 'k', apiEmail: 'e@x' } },
-    { name: "the SDK's CLOUDFLARE_API_KEY + CLOUDFLARE_EMAIL", env: { CLOUDFLARE_API_KEY: 'k2', CLOUDFLARE_EMAIL: 'e2@x' }, want: { apiKey: 'k2', apiEmail: 'e2@x' } },
-    { name: 'CF_ names win over CLOUDFLARE_ names', env: { CF_API_KEY: 'k', CF_API_EMAIL: 'e@x', CLOUDFLARE_API_KEY: 'k2', CLOUDFLARE_EMAIL: 'e2@x' }, want: { apiKey: 'k', apiEmail: 'e@x' } },
+    {
+      name: "the SDK's CLOUDFLARE_API_KEY + CLOUDFLARE_EMAIL",
+      env: { CLOUDFLARE_API_KEY: 'k2', CLOUDFLARE_EMAIL: 'e2@x' },
+      want: { apiKey: 'k2', apiEmail: 'e2@x' },
+    },
+    {
+      name: 'CF_ names win over CLOUDFLARE_ names',
+      env: { CF_API_KEY: 'k', CF_API_EMAIL: 'e@x', CLOUDFLARE_API_KEY: 'k2', CLOUDFLARE_EMAIL: 'e2@x' },
+      want: { apiKey: 'k', apiEmail: 'e@x' },
+    },
     { name: 'empty token is unset', env: { CLOUDFLARE_API_TOKEN: '  ', CF_API_KEY: 'k', CF_API_EMAIL: 'e@x' }, want: { apiKey: 'k', apiEmail: 'e@x' } },
     { name: 'key without email', env: { CF_API_KEY: 'k' }, want: undefined },
     { name: 'email without key', env: { CLOUDFLARE_EMAIL: 'e@x' }, want: undefined },

@@ -12,7 +12,12 @@ interface Env {
 
 let cf: FakeCloudflare;
 
-async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = { authorization: 'Bearer test-token' }): Promise<{ status: number; env: Env; headers: Headers }> {
+async function api(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = { authorization: 'Bearer test-token' },
+): Promise<{ status: number; env: Env; headers: Headers }> {
   const res = await fetch(cf.baseURL + path, {
     method,
     headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -54,7 +59,10 @@ describe('fake Cloudflare: zones and envelope', () => {
   it('holds several zones with one name, each with its status; GET /zones/{id} answers one, 7003 for an unknown id', async () => {
     const pending = cf.addZone('example.com', { status: 'pending' });
     const { env } = await api('GET', '/zones?name=example.com');
-    expect(env.result.map((z: { id: string; status: string }) => [z.id === pending, z.status]).sort()).toEqual([[false, 'active'], [true, 'pending']]);
+    expect(env.result.map((z: { id: string; status: string }) => [z.id === pending, z.status]).sort()).toEqual([
+      [false, 'active'],
+      [true, 'pending'],
+    ]);
     expect(() => cf.zoneId('example.com')).toThrow(/2 zones named example.com/);
     const rec = cf.addRecord(pending, { type: 'A', name: 'www', content: '192.0.2.1' });
     expect(rec.zone_id).toBe(pending);
@@ -132,7 +140,15 @@ describe('fake Cloudflare: records', () => {
     const zid = cf.zoneId('example.com');
     const r = await api('POST', `/zones/${zid}/dns_records`, { type: 'A', name: 'WWW', content: '192.0.2.1', proxied: true, ttl: 120 });
     expect(r.status).toBe(200);
-    expect(r.env.result).toMatchObject({ type: 'A', name: 'www.example.com', content: '192.0.2.1', proxied: true, ttl: 120, zone_id: zid, zone_name: 'example.com' });
+    expect(r.env.result).toMatchObject({
+      type: 'A',
+      name: 'www.example.com',
+      content: '192.0.2.1',
+      proxied: true,
+      ttl: 120,
+      zone_id: zid,
+      zone_name: 'example.com',
+    });
     expect(r.env.result.id).toMatch(/^[0-9a-f]{32}$/);
     expect(cf.records('example.com')).toHaveLength(1);
     expect(cf.records('other.org')).toHaveLength(0);
@@ -212,7 +228,16 @@ describe('fake Cloudflare: filters and pagination', () => {
   const contents = (env: Env): string[] => env.result.map((r: { type: string; name: string; content: string }) => `${r.type} ${r.name} ${r.content}`).sort();
 
   const cases: { query: string; want: string[] }[] = [
-    { query: '', want: ['A api.example.com 192.0.2.1', 'A www.example.com 192.0.2.1', 'A www.example.com 192.0.2.2', 'AAAA www.example.com 2001:db8::1', 'TXT www.example.com hello'] },
+    {
+      query: '',
+      want: [
+        'A api.example.com 192.0.2.1',
+        'A www.example.com 192.0.2.1',
+        'A www.example.com 192.0.2.2',
+        'AAAA www.example.com 2001:db8::1',
+        'TXT www.example.com hello',
+      ],
+    },
     { query: 'type=A', want: ['A api.example.com 192.0.2.1', 'A www.example.com 192.0.2.1', 'A www.example.com 192.0.2.2'] },
     { query: 'type=AAAA&name.exact=www.example.com', want: ['AAAA www.example.com 2001:db8::1'] },
     { query: 'name.exact=API.example.com.', want: ['A api.example.com 192.0.2.1'] },
@@ -247,7 +272,9 @@ describe('fake Cloudflare: filters and pagination', () => {
     const small = await startFakeCloudflare({ maxPerPage: 2 });
     try {
       for (let i = 0; i < 3; i++) small.addRecord('example.com', { type: 'A', name: 'www', content: `192.0.2.${i}` });
-      const res = await fetch(`${small.baseURL}/zones/${small.zoneId('example.com')}/dns_records?per_page=100`, { headers: { authorization: 'Bearer test-token' } });
+      const res = await fetch(`${small.baseURL}/zones/${small.zoneId('example.com')}/dns_records?per_page=100`, {
+        headers: { authorization: 'Bearer test-token' },
+      });
       const env = (await res.json()) as Env;
       expect(env.result).toHaveLength(2);
       expect(env.result_info).toMatchObject({ per_page: 2, total_pages: 2, total_count: 3 });
@@ -279,7 +306,10 @@ describe('fake Cloudflare: batch', () => {
     expect(r.env.result.posts).toHaveLength(2);
     expect(r.env.result.patches).toEqual([]);
     expect(r.env.result.puts).toEqual([]);
-    const now = cf.records().map((x) => `${x.type} ${x.content}`).sort();
+    const now = cf
+      .records()
+      .map((x) => `${x.type} ${x.content}`)
+      .sort();
     expect(now).toEqual(['A 192.0.2.1', 'AAAA 2001:db8::2']);
     expect(cf.records().find((x) => x.type === 'A')!.id).not.toBe(a.id);
     expect(cf.mutatingCalls()).toHaveLength(1);
@@ -289,7 +319,10 @@ describe('fake Cloudflare: batch', () => {
     const zid = cf.zoneId('example.com');
     const a = cf.addRecord('example.com', { type: 'A', name: 'www', content: '192.0.2.1', ttl: 300, proxied: true });
     const b = cf.addRecord('example.com', { type: 'A', name: 'api', content: '192.0.2.2', ttl: 300, proxied: true });
-    const r = await api('POST', `/zones/${zid}/dns_records/batch`, { patches: [{ id: a.id, content: '192.0.2.3' }], puts: [{ id: b.id, type: 'A', name: 'api', content: '192.0.2.4' }] });
+    const r = await api('POST', `/zones/${zid}/dns_records/batch`, {
+      patches: [{ id: a.id, content: '192.0.2.3' }],
+      puts: [{ id: b.id, type: 'A', name: 'api', content: '192.0.2.4' }],
+    });
     expect(r.status).toBe(200);
     const byId = new Map(cf.records().map((x) => [x.id, x]));
     expect(byId.get(a.id)).toMatchObject({ content: '192.0.2.3', ttl: 300, proxied: true });
@@ -297,11 +330,38 @@ describe('fake Cloudflare: batch', () => {
   });
 
   const rollbackCases: { name: string; body: (ids: string[]) => unknown; code: number }[] = [
-    { name: 'a delete of a missing record', body: (ids) => ({ deletes: [{ id: ids[0] }, { id: 'f'.repeat(32) }], posts: [{ type: 'A', name: 'new', content: '192.0.2.50' }] }), code: 81044 },
+    {
+      name: 'a delete of a missing record',
+      body: (ids) => ({ deletes: [{ id: ids[0] }, { id: 'f'.repeat(32) }], posts: [{ type: 'A', name: 'new', content: '192.0.2.50' }] }),
+      code: 81044,
+    },
     { name: 'the same record deleted twice', body: (ids) => ({ deletes: [{ id: ids[0] }, { id: ids[0] }] }), code: 81044 },
-    { name: 'a post duplicating an existing record', body: (ids) => ({ deletes: [{ id: ids[0] }], posts: [{ type: 'A', name: 'new', content: '192.0.2.50' }, { type: 'A', name: 'www', content: '192.0.2.2' }] }), code: 81057 },
-    { name: 'two identical posts', body: () => ({ posts: [{ type: 'A', name: 'new', content: '192.0.2.50' }, { type: 'A', name: 'new.example.com', content: '192.0.2.50' }] }), code: 81057 },
-    { name: 'an invalid post after valid operations', body: (ids) => ({ deletes: [{ id: ids[1] }], posts: [{ type: 'A', name: 'new', content: 'not-an-ip' }] }), code: 9005 },
+    {
+      name: 'a post duplicating an existing record',
+      body: (ids) => ({
+        deletes: [{ id: ids[0] }],
+        posts: [
+          { type: 'A', name: 'new', content: '192.0.2.50' },
+          { type: 'A', name: 'www', content: '192.0.2.2' },
+        ],
+      }),
+      code: 81057,
+    },
+    {
+      name: 'two identical posts',
+      body: () => ({
+        posts: [
+          { type: 'A', name: 'new', content: '192.0.2.50' },
+          { type: 'A', name: 'new.example.com', content: '192.0.2.50' },
+        ],
+      }),
+      code: 81057,
+    },
+    {
+      name: 'an invalid post after valid operations',
+      body: (ids) => ({ deletes: [{ id: ids[1] }], posts: [{ type: 'A', name: 'new', content: 'not-an-ip' }] }),
+      code: 9005,
+    },
   ];
   for (const c of rollbackCases) {
     it(`is transactional: ${c.name} → error envelope, nothing applied`, async () => {

@@ -32,7 +32,16 @@ describe('calculate', () => {
     ['IPv6 up and missing → AAAA', { [A]: 'up', [V6]: 'up' }, [A], [`add AAAA ${H} ${V6}`]],
     ['IPv6 down → AAAA removed', { [A]: 'up', [V6]: 'down' }, [A, V6], [`remove AAAA ${H} ${V6}`]],
   ] as Array<[string, Record<string, Verdict>, string[], string[]]>)('%s', (_name, verdicts, present, expected) => {
-    expect(summary(calculate(input(verdicts, present.map((ip) => rec(ip)))))).toEqual(expected.sort());
+    expect(
+      summary(
+        calculate(
+          input(
+            verdicts,
+            present.map((ip) => rec(ip)),
+          ),
+        ),
+      ),
+    ).toEqual(expected.sort());
   });
 
   it('never touches records of IPs that are not configured, other names or other types', () => {
@@ -70,7 +79,12 @@ describe('keepLastRecord policy', () => {
     ['per type: last A held even when an AAAA remains', { [A]: 'down', [V6]: 'up' }, [A, V6], [], [A]],
     ['only duplicates of one down IP → held', { [A]: 'down' }, [A, A], [], [A, A]],
   ] as Array<[string, Record<string, Verdict>, string[], string[], string[]]>)('%s', (_name, verdicts, present, expected, held) => {
-    const p = plan(input(verdicts, present.map((ip) => rec(ip))));
+    const p = plan(
+      input(
+        verdicts,
+        present.map((ip) => rec(ip)),
+      ),
+    );
     expect(summary(p.changes)).toEqual(expected.sort());
     expect(p.held.map((h) => h.record.content).sort()).toEqual(held.sort());
     expect(p.held.every((h) => h.reason === 'last-record')).toBe(true);

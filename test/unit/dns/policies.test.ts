@@ -9,7 +9,11 @@ const NOW = 1_000_000;
 const SETTLE = 80;
 const GRACE = 3000;
 const t: WriterTiming = { now: NOW, settleMs: SETTLE, graceMs: GRACE };
-const at = (ageMs: number | undefined, designated: boolean, rank = 0): WriterStanding => ({ since: ageMs === undefined ? undefined : NOW - ageMs, designated, rank });
+const at = (ageMs: number | undefined, designated: boolean, rank = 0): WriterStanding => ({
+  since: ageMs === undefined ? undefined : NOW - ageMs,
+  designated,
+  rank,
+});
 
 describe('writeDelay', () => {
   const cases: Array<[string, WriterStanding | undefined, { ms: number; writer: boolean }]> = [
@@ -31,7 +35,11 @@ describe('writeDelay', () => {
 });
 
 describe('writerGraceMs', () => {
-  it.each([[20, 3000], [1000, 3000], [5000, 15_000]])('interval %i ms → %i ms', (intervalMs, ms) => expect(writerGraceMs({ intervalMs })).toBe(ms));
+  it.each([
+    [20, 3000],
+    [1000, 3000],
+    [5000, 15_000],
+  ])('interval %i ms → %i ms', (intervalMs, ms) => expect(writerGraceMs({ intervalMs })).toBe(ms));
 });
 
 describe('electWriter', () => {

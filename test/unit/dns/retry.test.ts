@@ -60,7 +60,13 @@ describe('withRetry', () => {
     { name: 'timeout, network, then success', errors: [err('timeout'), err('network')], wantResult: 'ok', wantAttempts: 3, wantWaits: [375, 750] },
     { name: 'rate limit waits Retry-After', errors: [err('rate-limit', 2)], wantResult: 'ok', wantAttempts: 2, wantWaits: [2000] },
     { name: 'conflict is retryable', errors: [err('conflict')], wantResult: 'ok', wantAttempts: 2, wantWaits: [375] },
-    { name: 'gives up after 4 attempts by default', errors: [err('server'), err('server'), err('server'), err('server', 1)], wantThrow: 'last', wantAttempts: 4, wantWaits: [375, 750, 1500] },
+    {
+      name: 'gives up after 4 attempts by default',
+      errors: [err('server'), err('server'), err('server'), err('server', 1)],
+      wantThrow: 'last',
+      wantAttempts: 4,
+      wantWaits: [375, 750, 1500],
+    },
     { name: 'attempts: 1 means no retry', errors: [err('server')], attempts: 1, wantThrow: 'first', wantAttempts: 1, wantWaits: [] },
     { name: 'auth is not retried', errors: [err('auth')], wantThrow: 'first', wantAttempts: 1, wantWaits: [] },
     { name: 'bad-request is not retried', errors: [err('bad-request')], wantThrow: 'first', wantAttempts: 1, wantWaits: [] },
@@ -118,10 +124,13 @@ describe('withRetry', () => {
     controller.abort(new Error('already'));
     let calls = 0;
     await expect(
-      withRetry(async () => {
-        calls++;
-        return 1;
-      }, { signal: controller.signal }),
+      withRetry(
+        async () => {
+          calls++;
+          return 1;
+        },
+        { signal: controller.signal },
+      ),
     ).rejects.toThrow('already');
     expect(calls).toBe(0);
   });

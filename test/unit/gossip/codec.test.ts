@@ -72,7 +72,10 @@ describe('encodeBatch / decodeBatch round trip', () => {
 describe('sizes', () => {
   it('1,000 IPv4 observations cost at most 4 bytes each, clustered ones 1', () => {
     const clustered = Array.from({ length: 1000 }, (_, i) => ({ ip: ipv4(0xc6120000 + i), verdict: 'up' as const }));
-    const spread = Array.from({ length: 1000 }, (_, i) => ({ ip: ipv4((i * 4_294_967) >>> 0), verdict: (['up', 'down', 'unknown'] as const)[i % 3] as Observation['verdict'] }));
+    const spread = Array.from({ length: 1000 }, (_, i) => ({
+      ip: ipv4((i * 4_294_967) >>> 0),
+      verdict: (['up', 'down', 'unknown'] as const)[i % 3] as Observation['verdict'],
+    }));
     const c = encodeBatch({ seq: T * 1000, sentAt: T, full: true, observations: clustered });
     const s = encodeBatch({ seq: T * 1000, sentAt: T, full: true, observations: spread });
     // header 18, 6 group counts (1 byte each, 2 for a count ≥ 128), the
@@ -99,10 +102,26 @@ describe('encodeBatch refuses invalid local input', () => {
   });
   it('the same IP twice, even spelled differently', () => {
     expect(() =>
-      encodeBatch({ seq: 1, sentAt: T, full: false, observations: [{ ip: '198.18.0.1', verdict: 'up' }, { ip: '198.18.0.1', verdict: 'down' }] }),
+      encodeBatch({
+        seq: 1,
+        sentAt: T,
+        full: false,
+        observations: [
+          { ip: '198.18.0.1', verdict: 'up' },
+          { ip: '198.18.0.1', verdict: 'down' },
+        ],
+      }),
     ).toThrow(/twice/);
     expect(() =>
-      encodeBatch({ seq: 1, sentAt: T, full: false, observations: [{ ip: '2001:db8::1', verdict: 'up' }, { ip: '2001:DB8:0::1', verdict: 'down' }] }),
+      encodeBatch({
+        seq: 1,
+        sentAt: T,
+        full: false,
+        observations: [
+          { ip: '2001:db8::1', verdict: 'up' },
+          { ip: '2001:DB8:0::1', verdict: 'down' },
+        ],
+      }),
     ).toThrow(/twice/);
   });
   it.each([-1, 1.5, Number.MAX_SAFE_INTEGER + 1, Number.NaN])('seq %s', (seq) => {
@@ -220,7 +239,10 @@ describe('turn times (writer election after a missed change message)', () => {
     ],
   };
   const turns = (b: ObservationBatch | undefined): string[] =>
-    (b?.observations ?? []).filter((o) => o.turnedAt !== undefined).map((o) => `${o.ip}@${T - o.turnedAt!}`).sort();
+    (b?.observations ?? [])
+      .filter((o) => o.turnedAt !== undefined)
+      .map((o) => `${o.ip}@${T - o.turnedAt!}`)
+      .sort();
 
   it('round-trips turnedAt for the observations that carry it, and only those', () => {
     const bytes = encodeBatch(withTurns);
@@ -246,7 +268,15 @@ describe('turn times (writer election after a missed change message)', () => {
 
   /** One full batch of 198.18.0.1 (up) and 198.18.0.2 (up), then a hand-built turns section. */
   function handBuilt(section: number[]): Uint8Array {
-    const base = encodeBatch({ seq: 1, sentAt: 5000, full: true, observations: [{ ip: '198.18.0.1', verdict: 'up' }, { ip: '198.18.0.2', verdict: 'up' }] });
+    const base = encodeBatch({
+      seq: 1,
+      sentAt: 5000,
+      full: true,
+      observations: [
+        { ip: '198.18.0.1', verdict: 'up' },
+        { ip: '198.18.0.2', verdict: 'up' },
+      ],
+    });
     const out = new Uint8Array([...base, ...section]);
     out[1] = 0b11;
     return out;

@@ -50,8 +50,6 @@ function randomSwarmKey(): Uint8Array {
   return k;
 }
 
-
-
 /** Everything `stream` delivers until `n` bytes have arrived. */
 function collect(stream: MessageStream, n: number, timeoutMs = 10_000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -500,7 +498,13 @@ async function publishUntilReceived(from: Agent, to: Agent, marker: number, time
 async function directedPair(dialerPhase: Phase, listenerPhase: Phase): Promise<{ dialer: Agent; listener: Agent }> {
   const [pd, pl, dead] = [await freePort(), await freePort(), await freePort()];
   const [kd, kl] = [await generateKeyPair('Ed25519'), await generateKeyPair('Ed25519')];
-  const listener = await makeAgent(`L[${listenerPhase}]`, pl, kl, [`/ip4/127.0.0.1/tcp/${dead}/p2p/${peerIdFromPrivateKey(kd).toString()}`], PHASES[listenerPhase]);
+  const listener = await makeAgent(
+    `L[${listenerPhase}]`,
+    pl,
+    kl,
+    [`/ip4/127.0.0.1/tcp/${dead}/p2p/${peerIdFromPrivateKey(kd).toString()}`],
+    PHASES[listenerPhase],
+  );
   const dialer = await makeAgent(`D[${dialerPhase}]`, pd, kd, [`127.0.0.1:${pl}`], PHASES[dialerPhase]);
   return { dialer, listener };
 }
@@ -567,7 +571,11 @@ describe('gossip agents through a crypto_key rotation', () => {
     agents.push(dialer, listener);
     await waitFor('connected', () => dialer.gossip.peers()[0]?.connected, { timeoutMs: 30_000 });
     const ma = listener.gossip.multiaddrs()[0] as string;
-    const port = Number(multiaddr(ma).getComponents().find((c) => c.name === 'tcp')?.value);
+    const port = Number(
+      multiaddr(ma)
+        .getComponents()
+        .find((c) => c.name === 'tcp')?.value,
+    );
     const random = await rawConnection(port, randomBytes(PNET_NONCE_BYTES + 20));
     const short = await rawConnection(port, randomBytes(PNET_NONCE_BYTES + 5));
     // libp2p's default inbound upgrade timeout (10 s) bounds the short write

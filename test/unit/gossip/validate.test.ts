@@ -60,7 +60,16 @@ describe('validateMessage: one message', () => {
     { name: 'sent 60 s in the future (edge)', data: () => sealed({ sentAt: NOW + 60_000 }), want: 'ok' },
     { name: 'custom skew', data: () => sealed({ sentAt: NOW - 5_001 }), c: { maxSkewMs: 5_000 }, want: 'too-old' },
     { name: 'only unknown IPs', data: () => sealed({ observations: [{ ip: '198.18.9.9', verdict: 'up' }] }), want: 'unknown-ip' },
-    { name: 'a throwing predicate is a drop, not a throw', data: () => sealed(), c: { isKnownIp: () => { throw new Error('bug'); } }, want: 'malformed' },
+    {
+      name: 'a throwing predicate is a drop, not a throw',
+      data: () => sealed(),
+      c: {
+        isKnownIp: () => {
+          throw new Error('bug');
+        },
+      },
+      want: 'malformed',
+    },
   ];
   it.each(cases)('$name → $want', ({ from, data, c, want }) => {
     expect(reasonOf(validateMessage(from ?? A, data(), NOW, ctx(c)))).toBe(want);
@@ -87,7 +96,12 @@ describe('validateMessage: one message', () => {
 
 describe('validateMessage: tampering with a sealed message', () => {
   it('each byte of version, nonce, ciphertext and tag', () => {
-    const env = sealed({ observations: [{ ip: '198.18.0.1', verdict: 'down' }, { ip: '198.18.0.2', verdict: 'up' }] });
+    const env = sealed({
+      observations: [
+        { ip: '198.18.0.1', verdict: 'down' },
+        { ip: '198.18.0.2', verdict: 'up' },
+      ],
+    });
     const counts: Record<string, number> = {};
     for (let i = 0; i < env.length; i++) {
       const t = env.slice();

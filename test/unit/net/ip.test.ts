@@ -80,10 +80,20 @@ describe('canonicalIp: IPv6 in RFC 5952 form', () => {
     // Zero-heavy random groups exercise the run selection; the URL parser
     // writes the same RFC 5952 form except for IPv4-mapped addresses.
     let seed = 42;
-    const rnd = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
+    const rnd = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     for (let n = 0; n < 2000; n++) {
       const groups = Array.from({ length: 8 }, () => (rnd() < 0.5 ? 0 : Math.floor(rnd() * 0x10000)));
-      const text = groups.map((g) => g.toString(16).padStart(rnd() < 0.5 ? 4 : 1, '0').toUpperCase()).join(':');
+      const text = groups
+        .map((g) =>
+          g
+            .toString(16)
+            .padStart(rnd() < 0.5 ? 4 : 1, '0')
+            .toUpperCase(),
+        )
+        .join(':');
       if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) continue;
       const oracle = new URL(`http://[${text}]/`).hostname.slice(1, -1);
       expect(canonicalIp(text), text).toBe(oracle);

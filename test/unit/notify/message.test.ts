@@ -2,18 +2,37 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterVerdictEvent, DnsChangeEvent, SelfCheckEvent } from '../../../src/events.js';
 import { backoffMs, classifyStatus, errorText, parseRetryAfter } from '../../../src/notify/delivery.js';
 import {
-  clusterVerdictPayload, clusterVerdictText, dnsChangePayload, dnsChangeText, originOf,
-  selfCheckPayload, selfCheckText, slackPayload, slackUrl,
+  clusterVerdictPayload,
+  clusterVerdictText,
+  dnsChangePayload,
+  dnsChangeText,
+  originOf,
+  selfCheckPayload,
+  selfCheckText,
+  slackPayload,
+  slackUrl,
 } from '../../../src/notify/message.js';
 
 const AT = Date.UTC(2024, 4, 1, 12, 0, 0);
 const AT_ISO = '2024-05-01T12:00:00.000Z';
 
 const remove = (dryRun = false): DnsChangeEvent => ({
-  op: 'delete', type: 'A', hostname: 'www.example.com', ip: '203.0.113.7', dryRun, summary: 'remove A www.example.com 203.0.113.7', at: AT,
+  op: 'delete',
+  type: 'A',
+  hostname: 'www.example.com',
+  ip: '203.0.113.7',
+  dryRun,
+  summary: 'remove A www.example.com 203.0.113.7',
+  at: AT,
 });
 const add = (dryRun = false): DnsChangeEvent => ({
-  op: 'create', type: 'AAAA', hostname: 'www.example.com', ip: '2001:db8::7', dryRun, summary: 'add AAAA www.example.com 2001:db8::7', at: AT,
+  op: 'create',
+  type: 'AAAA',
+  hostname: 'www.example.com',
+  ip: '2001:db8::7',
+  dryRun,
+  summary: 'add AAAA www.example.com 2001:db8::7',
+  at: AT,
 });
 
 describe('slackUrl', () => {
@@ -71,7 +90,7 @@ describe('human lines', () => {
       'remove, dry-run': ':rotating_light: goavail n1: would remove A www.example.com 203.0.113.7 (203.0.113.7 down, agreed by a, b)',
       'remove, verdict not seen': ':rotating_light: goavail n1: removed A www.example.com 203.0.113.7',
       'remove, verdict says otherwise': ':rotating_light: goavail n1: removed A www.example.com 203.0.113.7',
-      'add': ':white_check_mark: goavail n1: added AAAA www.example.com 2001:db8::7 (2001:db8::7 up, agreed by a)',
+      add: ':white_check_mark: goavail n1: added AAAA www.example.com 2001:db8::7 (2001:db8::7 up, agreed by a)',
       'add, dry-run': ':white_check_mark: goavail n1: would add AAAA www.example.com 2001:db8::7',
       'verdict down': ':red_circle: goavail n1: cluster verdict 203.0.113.7 is down (was up), agreed by a, b',
       'verdict up': ':large_green_circle: goavail n1: cluster verdict 2001:db8::7 is up (was down), agreed by a',
@@ -114,7 +133,15 @@ describe('webhook payloads', () => {
   it('cluster verdict', () => {
     const e: ClusterVerdictEvent = { ip: '203.0.113.7', from: 'up', to: 'down', agreed: ['a', 'b'], at: AT };
     expect(clusterVerdictPayload('n1', false, e)).toStrictEqual({
-      version: 1, type: 'cluster_verdict', agent: 'n1', ip: '203.0.113.7', from: 'up', to: 'down', agreed: ['a', 'b'], at: AT_ISO, dryRun: false,
+      version: 1,
+      type: 'cluster_verdict',
+      agent: 'n1',
+      ip: '203.0.113.7',
+      from: 'up',
+      to: 'down',
+      agreed: ['a', 'b'],
+      at: AT_ISO,
+      dryRun: false,
       text: ':red_circle: goavail n1: cluster verdict 203.0.113.7 is down (was up), agreed by a, b',
     });
   });
@@ -122,7 +149,14 @@ describe('webhook payloads', () => {
   it('self-check', () => {
     const e: SelfCheckEvent = { from: 'healthy', to: 'too-many-down', detail: '3 of 4 IPs look down', at: AT };
     expect(selfCheckPayload('n1', true, e)).toStrictEqual({
-      version: 1, type: 'self_check', agent: 'n1', from: 'healthy', to: 'too-many-down', detail: '3 of 4 IPs look down', at: AT_ISO, dryRun: true,
+      version: 1,
+      type: 'self_check',
+      agent: 'n1',
+      from: 'healthy',
+      to: 'too-many-down',
+      detail: '3 of 4 IPs look down',
+      at: AT_ISO,
+      dryRun: true,
       text: ':warning: goavail n1: self-check too-many-down (was healthy): 3 of 4 IPs look down; its down votes now abstain',
     });
   });
@@ -135,9 +169,21 @@ describe('webhook payloads', () => {
 
 describe('delivery rules', () => {
   it.each([
-    [200, 'ok'], [204, 'ok'], [299, 'ok'],
-    [301, 'fail'], [400, 'fail'], [401, 'fail'], [403, 'fail'], [404, 'fail'], [408, 'fail'], [410, 'fail'],
-    [429, 'retry'], [500, 'retry'], [502, 'retry'], [503, 'retry'], [599, 'retry'],
+    [200, 'ok'],
+    [204, 'ok'],
+    [299, 'ok'],
+    [301, 'fail'],
+    [400, 'fail'],
+    [401, 'fail'],
+    [403, 'fail'],
+    [404, 'fail'],
+    [408, 'fail'],
+    [410, 'fail'],
+    [429, 'retry'],
+    [500, 'retry'],
+    [502, 'retry'],
+    [503, 'retry'],
+    [599, 'retry'],
   ])('status %i → %s', (status, want) => {
     expect(classifyStatus(status)).toBe(want);
   });

@@ -45,18 +45,34 @@ describe('Observer', () => {
     const local: VerdictEvent[] = [];
     let changes = 0;
     const stop = new AbortController();
-    const o = new Observer({
-      logger: silentLogger(), events: { localVerdict: (e) => local.push(e) }, scheduler, signal: stop.signal,
-      createProber: () => prober, selfId: 'self', onVerdictChange: () => void (changes += 1),
-    }, testConfig({ ips: [A, B], intervalMs: 1000, failureThreshold: 2, recoveryThreshold: 2 }));
+    const o = new Observer(
+      {
+        logger: silentLogger(),
+        events: { localVerdict: (e) => local.push(e) },
+        scheduler,
+        signal: stop.signal,
+        createProber: () => prober,
+        selfId: 'self',
+        onVerdictChange: () => void (changes += 1),
+      },
+      testConfig({ ips: [A, B], intervalMs: 1000, failureThreshold: 2, recoveryThreshold: 2 }),
+    );
     o.start();
     expect(scheduler.pending).toBe(1); // the first round, at once
     expect(prober.rounds).toBe(0);
     await scheduler.fireNext();
     await scheduler.fireNext();
     expect(prober.rounds).toBe(2);
-    expect(local.map((e) => [e.ip, e.to, e.at])).toEqual([[A, 'up', 1_001_000], [B, 'up', 1_001_000]]);
-    expect(o.verdicts()).toEqual(new Map([[A, 'up'], [B, 'up']]));
+    expect(local.map((e) => [e.ip, e.to, e.at])).toEqual([
+      [A, 'up', 1_001_000],
+      [B, 'up', 1_001_000],
+    ]);
+    expect(o.verdicts()).toEqual(
+      new Map([
+        [A, 'up'],
+        [B, 'up'],
+      ]),
+    );
     expect(changes).toBe(1);
     prober.down.add(A);
     await scheduler.fireNext();

@@ -240,7 +240,11 @@ describe('ICMP engine: send errors classified by code when there is one', () => 
 
   it.each<[string, unknown, RegExp]>([
     ['EPERM by code', withCode('EPERM', 'socket failed'), /needs root or CAP_NET_RAW/],
-    ['a code that is not a permission problem wins over the text', withCode('EMFILE', 'Operation not permitted'), /^cannot open a raw ICMP socket \(Operation not permitted\); probe with --type tcp/],
+    [
+      'a code that is not a permission problem wins over the text',
+      withCode('EMFILE', 'Operation not permitted'),
+      /^cannot open a raw ICMP socket \(Operation not permitted\); probe with --type tcp/,
+    ],
     ['raw-socket text, no code (the only way raw-socket reports it)', new Error('Operation not permitted'), /needs root or CAP_NET_RAW/],
   ])('setup error: %s', (_name, error, want) => {
     expect(icmpSetupError(error).message).toMatch(want);
@@ -255,10 +259,14 @@ describe('ICMP engine: the raw-socket calls it relies on are checked at open', (
   it.each<[string, (s: FakeSocket) => void, string[]]>([
     ['no wrap.recv', (s) => delete (s.wrap as Partial<SocketWrap>).recv, ['wrap.recv']],
     ['no wrap at all', (s) => Object.defineProperty(s, 'wrap', { value: undefined }), ['wrap.send', 'wrap.recv']],
-    ['no setOption and no buffer', (s) => {
-      Object.defineProperty(s, 'setOption', { value: undefined });
-      Object.defineProperty(s, 'buffer', { value: undefined });
-    }, ['setOption', 'buffer']],
+    [
+      'no setOption and no buffer',
+      (s) => {
+        Object.defineProperty(s, 'setOption', { value: undefined });
+        Object.defineProperty(s, 'buffer', { value: undefined });
+      },
+      ['setOption', 'buffer'],
+    ],
   ])('%s: a ProberSetupError at start-up that names what is missing; the socket is closed', (_name, breakIt, missing) => {
     const socket = new FakeSocket();
     breakIt(socket);

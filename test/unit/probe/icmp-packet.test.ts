@@ -98,9 +98,36 @@ describe('parsePacket', () => {
     ['an IPv4 reply without the payload: truncated', 4, ipv4('127.0.0.2', '127.0.0.1', replyTo(req4, 4).subarray(0, 8)), undefined],
     ['an ICMPv6 reply without the payload', 6, replyTo(req6, 6).subarray(0, 12), undefined],
     ['fewer bytes than an IP header', 4, Buffer.alloc(19), undefined],
-    ['not IPv4 (version 6 in an IPv4 socket)', 4, (() => { const b = ipv4('1.2.3.4', '5.6.7.8', replyTo(req4, 4)); b[0] = 0x65; return b; })(), undefined],
-    ['IHL below 5', 4, (() => { const b = ipv4('1.2.3.4', '5.6.7.8', replyTo(req4, 4)); b[0] = 0x44; return b; })(), undefined],
-    ['IHL pointing past the end', 4, (() => { const b = ipv4('1.2.3.4', '5.6.7.8', Buffer.alloc(0)); b[0] = 0x4f; return b; })(), undefined],
+    [
+      'not IPv4 (version 6 in an IPv4 socket)',
+      4,
+      (() => {
+        const b = ipv4('1.2.3.4', '5.6.7.8', replyTo(req4, 4));
+        b[0] = 0x65;
+        return b;
+      })(),
+      undefined,
+    ],
+    [
+      'IHL below 5',
+      4,
+      (() => {
+        const b = ipv4('1.2.3.4', '5.6.7.8', replyTo(req4, 4));
+        b[0] = 0x44;
+        return b;
+      })(),
+      undefined,
+    ],
+    [
+      'IHL pointing past the end',
+      4,
+      (() => {
+        const b = ipv4('1.2.3.4', '5.6.7.8', Buffer.alloc(0));
+        b[0] = 0x4f;
+        return b;
+      })(),
+      undefined,
+    ],
     ['an IPv4 router advertisement (type 9)', 4, ipv4('198.18.0.1', '198.18.0.2', Buffer.from('0900000000000000', 'hex')), undefined],
     ['an ICMPv6 neighbour solicitation (type 135)', 6, Buffer.from('8700000000000000' + '00'.repeat(16), 'hex'), undefined],
     [
@@ -118,7 +145,18 @@ describe('parsePacket', () => {
     [
       'IPv4 unreachable quoting a UDP datagram: not ours',
       4,
-      ipv4('198.18.0.1', '198.18.0.2', icmpError(3, (() => { const q = ipv4('198.18.0.2', '198.18.9.9', req4); q[9] = 17; return q; })())),
+      ipv4(
+        '198.18.0.1',
+        '198.18.0.2',
+        icmpError(
+          3,
+          (() => {
+            const q = ipv4('198.18.0.2', '198.18.9.9', req4);
+            q[9] = 17;
+            return q;
+          })(),
+        ),
+      ),
       undefined,
     ],
     [
@@ -127,7 +165,12 @@ describe('parsePacket', () => {
       ipv4('198.18.0.1', '198.18.0.2', icmpError(3, ipv4('198.18.0.2', '198.18.9.9', replyTo(req4, 4)))),
       undefined,
     ],
-    ['IPv4 unreachable cut inside the quoted header', 4, ipv4('198.18.0.1', '198.18.0.2', icmpError(3, ipv4('198.18.0.2', '198.18.9.9', req4).subarray(0, 24))), undefined],
+    [
+      'IPv4 unreachable cut inside the quoted header',
+      4,
+      ipv4('198.18.0.1', '198.18.0.2', icmpError(3, ipv4('198.18.0.2', '198.18.9.9', req4).subarray(0, 24))),
+      undefined,
+    ],
     [
       'ICMPv6 destination unreachable quoting our request',
       6,

@@ -29,7 +29,7 @@ describe('icmpSessionId', () => {
     [0, 0, 65534],
     [0, 1, 1],
     [131068, 0, 65534],
-    [4_194_304, 0, (4_194_304 - 1) % 65534 + 1],
+    [4_194_304, 0, ((4_194_304 - 1) % 65534) + 1],
   ])('base %i offset %i → %i', (base, offset, id) => {
     expect(icmpSessionId(base, offset)).toBe(id);
   });
@@ -112,7 +112,11 @@ describe.skipIf(!root && !process.env.CI)('ICMP prober against real hosts (root)
 
   it('misses what is not an IP address instead of resolving or throwing', async () => {
     const results = await prober.probe(['localhost', '127.0.0.1', '300.1.1.1'], 1000);
-    expect(results.map((r) => [r.ip, r.ok])).toEqual([['localhost', false], ['127.0.0.1', true], ['300.1.1.1', false]]);
+    expect(results.map((r) => [r.ip, r.ok])).toEqual([
+      ['localhost', false],
+      ['127.0.0.1', true],
+      ['300.1.1.1', false],
+    ]);
     expect(results[0]?.error).toBe('not an IP address');
   });
 
@@ -254,7 +258,10 @@ describe.skipIf(!root && !process.env.CI)('ICMP prober against real hosts (root)
       try {
         for (let round = 0; round < 2; round++) {
           const results = await p.probe(['::1', '127.0.0.1'], 500);
-          expect(results.map((r) => [r.ip, r.ok])).toEqual([['::1', false], ['127.0.0.1', true]]);
+          expect(results.map((r) => [r.ip, r.ok])).toEqual([
+            ['::1', false],
+            ['127.0.0.1', true],
+          ]);
           expect(results[0]?.error).toBe('cannot open a raw ICMPv6 socket: Address family not supported by protocol');
         }
       } finally {
@@ -267,7 +274,12 @@ describe.skipIf(!root && !process.env.CI)('ICMP prober against real hosts (root)
       const p = createIcmpProber({ logger: silentLogger(), sessionIdBase: 4150, openSocket: rec.open });
       try {
         const results = await p.probe(['::1', '127.0.0.1'], 500);
-        expect(results[0]).toEqual({ ip: '::1', ok: false, local: 'EMFILE', error: 'no probe sent (EMFILE): cannot open a raw ICMPv6 socket: Too many open files' });
+        expect(results[0]).toEqual({
+          ip: '::1',
+          ok: false,
+          local: 'EMFILE',
+          error: 'no probe sent (EMFILE): cannot open a raw ICMPv6 socket: Too many open files',
+        });
         expect(results[1]).toMatchObject({ ip: '127.0.0.1', ok: true });
       } finally {
         p.close();

@@ -55,7 +55,13 @@ describe.skipIf(!canUseNetns() && !process.env.CI)('createNsLab (root)', () => {
 
     const prober = createIcmpProber({ logger: silentLogger(), sessionIdBase: process.pid + 3000 });
     try {
-      const both = () => prober.probe(lab.hosts.map((h) => h.ip), 500).then((r) => r.map((x) => x.ok));
+      const both = () =>
+        prober
+          .probe(
+            lab.hosts.map((h) => h.ip),
+            500,
+          )
+          .then((r) => r.map((x) => x.ok));
       expect(await both()).toEqual([true, true]);
       await lab.hosts[0]!.linkDown();
       expect(await both()).toEqual([false, true]);

@@ -17,10 +17,7 @@ import { ProberSetupError } from '../../../src/probe/types.js';
 
 const run = promisify(execFile);
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const canDropPrivileges =
-  process.platform === 'linux' &&
-  process.getuid?.() === 0 &&
-  spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
+const canDropPrivileges = process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
 
 const HINT = /CAP_NET_RAW.*setcap cap_net_raw\+ep.*AmbientCapabilities=CAP_NET_RAW.*--type tcp/s;
 
@@ -48,10 +45,10 @@ describe.skipIf(!canDropPrivileges && !process.env.CI)('as an unprivileged user 
   /** Runs a module as uid/gid 65534 with no capabilities; returns its stdout, parsed. */
   async function asNobody(module: string, netRaw = false): Promise<{ name?: string; message?: string; opened?: boolean }> {
     const caps = netRaw ? ['--inh-caps', '+net_raw', '--ambient-caps', '+net_raw'] : ['--inh-caps', '-all'];
-    const { stdout } = await run('setpriv', [
-      '--reuid', '65534', '--regid', '65534', '--clear-groups', ...caps,
-      process.execPath, join(dir, module),
-    ], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir } });
+    const { stdout } = await run('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', ...caps, process.execPath, join(dir, module)], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: dir },
+    });
     return JSON.parse(stdout.trim()) as { name?: string; message?: string };
   }
 
@@ -63,7 +60,11 @@ describe.skipIf(!canDropPrivileges && !process.env.CI)('as an unprivileged user 
     await mkdir(join(dir, 'src/probe'), { recursive: true });
     await mkdir(join(dir, 'src/net'), { recursive: true });
     // Every module of the two folders the ICMP prober's imports stay in (type-only imports elsewhere vanish).
-    const files = (await Promise.all(['probe', 'net'].map(async (d) => (await readdir(join(repo, 'src', d))).filter((f) => f.endsWith('.ts')).map((f) => `${d}/${f.slice(0, -3)}`)))).flat();
+    const files = (
+      await Promise.all(
+        ['probe', 'net'].map(async (d) => (await readdir(join(repo, 'src', d))).filter((f) => f.endsWith('.ts')).map((f) => `${d}/${f.slice(0, -3)}`)),
+      )
+    ).flat();
     for (const file of files) {
       const source = await readFile(join(repo, 'src', `${file}.ts`), 'utf8');
       const { outputText } = ts.transpileModule(source, {
@@ -71,18 +72,24 @@ describe.skipIf(!canDropPrivileges && !process.env.CI)('as an unprivileged user 
       });
       await writeFile(join(dir, 'src', `${file}.js`), outputText);
     }
-    await writeFile(join(dir, 'raw.mjs'), `
+    await writeFile(
+      join(dir, 'raw.mjs'),
+      `
 import raw from 'raw-socket';
 try { raw.createSocket({ protocol: raw.Protocol.ICMP }).close(); console.log(JSON.stringify({ opened: true })); }
 catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message })); }
-`);
-    await writeFile(join(dir, 'prober.mjs'), `
+`,
+    );
+    await writeFile(
+      join(dir, 'prober.mjs'),
+      `
 import { createIcmpProber } from './src/probe/icmp.js';
 const noop = () => {};
 const logger = { debug: noop, info: noop, warn: noop, error: noop, trace: noop };
 try { createIcmpProber({ logger }).close(); console.log(JSON.stringify({ opened: true })); }
 catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message })); }
-`);
+`,
+    );
     await chmod(dir, 0o755);
   });
   afterAll(async () => {

@@ -47,7 +47,11 @@ describe('runRound', () => {
     const t0 = performance.now();
     const results = await runRound(['silent1', 'up', 'silent2'], 120, undefined, start);
     const elapsed = performance.now() - t0;
-    expect(results.map((r) => [r.ip, r.ok])).toEqual([['silent1', false], ['up', true], ['silent2', false]]);
+    expect(results.map((r) => [r.ip, r.ok])).toEqual([
+      ['silent1', false],
+      ['up', true],
+      ['silent2', false],
+    ]);
     expect(results[0]?.error).toMatch(/timeout/);
     expect(cancelled.sort()).toEqual(['silent1', 'silent2']);
     expect(elapsed).toBeGreaterThanOrEqual(100);
@@ -93,10 +97,16 @@ describe('runRound', () => {
     const order: string[] = [];
     const ips = Array.from({ length: 10 }, (_, i) => `t${i}`);
     setImmediate(() => order.push('other work'));
-    await runRound(ips, 1000, undefined, (ip, report) => {
-      order.push(ip);
-      report({ ok: true, rttMs: 0 });
-    }, { chunk: 4 });
+    await runRound(
+      ips,
+      1000,
+      undefined,
+      (ip, report) => {
+        order.push(ip);
+        report({ ok: true, rttMs: 0 });
+      },
+      { chunk: 4 },
+    );
     expect(order.indexOf('other work')).toBeGreaterThan(order.indexOf('t3'));
     expect(order.indexOf('other work')).toBeLessThan(order.indexOf('t9'));
   });
@@ -106,11 +116,17 @@ describe('runRound', () => {
     const started: string[] = [];
     const controller = new AbortController();
     const ips = Array.from({ length: 20 }, (_, i) => `t${i}`);
-    const promise = runRound(ips, 10_000, controller.signal, (ip) => {
-      started.push(ip);
-      if (ip === 't5') controller.abort(new Error('shutting down'));
-      return () => cancelled.push(ip);
-    }, { chunk: 5 });
+    const promise = runRound(
+      ips,
+      10_000,
+      controller.signal,
+      (ip) => {
+        started.push(ip);
+        if (ip === 't5') controller.abort(new Error('shutting down'));
+        return () => cancelled.push(ip);
+      },
+      { chunk: 5 },
+    );
     await expect(promise).rejects.toThrow('shutting down');
     expect(started).toEqual(['t0', 't1', 't2', 't3', 't4', 't5']);
     expect(cancelled.sort()).toEqual(['t0', 't1', 't2', 't3', 't4', 't5'].sort());
@@ -118,17 +134,32 @@ describe('runRound', () => {
 
   it('the deadline flushes before declaring misses: answers it brings count, the rest time out', async () => {
     const reports = new Map<string, (o: { ok: boolean; rttMs?: number }) => void>();
-    const results = await runRound(['late-but-there', 'silent'], 30, undefined, (ip, report) => {
-      reports.set(ip, report);
-    }, { flush: () => reports.get('late-but-there')?.({ ok: true, rttMs: 1 }) });
-    expect(results.map((r) => [r.ip, r.ok])).toEqual([['late-but-there', true], ['silent', false]]);
+    const results = await runRound(
+      ['late-but-there', 'silent'],
+      30,
+      undefined,
+      (ip, report) => {
+        reports.set(ip, report);
+      },
+      { flush: () => reports.get('late-but-there')?.({ ok: true, rttMs: 1 }) },
+    );
+    expect(results.map((r) => [r.ip, r.ok])).toEqual([
+      ['late-but-there', true],
+      ['silent', false],
+    ]);
   });
 
   it('a flush that brings every answer resolves with them; a flush that throws changes nothing', async () => {
     let report: ((o: { ok: boolean }) => void) | undefined;
-    const all = await runRound(['a'], 20, undefined, (_ip, r) => {
-      report = r;
-    }, { flush: () => report?.({ ok: true }) });
+    const all = await runRound(
+      ['a'],
+      20,
+      undefined,
+      (_ip, r) => {
+        report = r;
+      },
+      { flush: () => report?.({ ok: true }) },
+    );
     expect(all).toEqual([{ ip: 'a', ok: true }]);
     const failed = await runRound(['a'], 20, undefined, () => undefined, {
       flush: () => {

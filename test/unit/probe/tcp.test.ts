@@ -70,7 +70,10 @@ describe('TCP prober on loopback', () => {
     const prober = createTcpProber({ logger: silentLogger(), port });
     const results = await prober.probe(['::1', '127.0.0.1'], 1000);
     // Only ::1 listens on that port: the IPv4 address must not count as up.
-    expect(results.map((r) => [r.ip, r.ok])).toEqual([['::1', true], ['127.0.0.1', false]]);
+    expect(results.map((r) => [r.ip, r.ok])).toEqual([
+      ['::1', true],
+      ['127.0.0.1', false],
+    ]);
   });
 
   it('keeps input order across mixed outcomes and misses non-addresses without a lookup', async () => {
@@ -124,13 +127,16 @@ describe('TCP prober: local errors are no observation', () => {
     };
   }
 
-  it.each(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EADDRNOTAVAIL'])('a connect that fails with %s is no observation (local set), not a miss', async (code) => {
-    const { port } = await listen('127.0.0.1');
-    const prober = createTcpProber({ logger: silentLogger(), port, connect: failingConnect({ '127.0.0.2': code }) });
-    const results = await prober.probe(['127.0.0.1', '127.0.0.2'], 1000);
-    expect(results[0]).toMatchObject({ ip: '127.0.0.1', ok: true });
-    expect(results[1]).toEqual({ ip: '127.0.0.2', ok: false, local: code, error: `no probe sent: ${code}: connect ${code} 127.0.0.2:${port}` });
-  });
+  it.each(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EADDRNOTAVAIL'])(
+    'a connect that fails with %s is no observation (local set), not a miss',
+    async (code) => {
+      const { port } = await listen('127.0.0.1');
+      const prober = createTcpProber({ logger: silentLogger(), port, connect: failingConnect({ '127.0.0.2': code }) });
+      const results = await prober.probe(['127.0.0.1', '127.0.0.2'], 1000);
+      expect(results[0]).toMatchObject({ ip: '127.0.0.1', ok: true });
+      expect(results[1]).toEqual({ ip: '127.0.0.2', ok: false, local: code, error: `no probe sent: ${code}: connect ${code} 127.0.0.2:${port}` });
+    },
+  );
 
   it.each(['ECONNREFUSED', 'EINVAL', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNRESET'])('a connect that fails with %s stays a miss', async (code) => {
     const prober = createTcpProber({ logger: silentLogger(), port: 9, connect: failingConnect({ '127.0.0.2': code }) });
@@ -141,7 +147,8 @@ describe('TCP prober: local errors are no observation', () => {
   it('a connect() that throws synchronously: EMFILE is no observation, anything else a miss; other targets are still probed', async () => {
     const { port } = await listen('127.0.0.1');
     const prober = createTcpProber({
-      logger: silentLogger(), port,
+      logger: silentLogger(),
+      port,
       connect: (o) => {
         if (o.host === '127.0.0.2') throw Object.assign(new Error('socket: too many open files'), { code: 'EMFILE' });
         if (o.host === '127.0.0.3') throw new TypeError('bad options');

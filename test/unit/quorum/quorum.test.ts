@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { Verdict } from '../../../src/detect/detector.js';
 import {
-  agreeingRank, clusterVerdict, initialQuorum, isDesignatedWriter, step, supportedVerdict, type QuorumEvent, type QuorumOptions, type QuorumState,
+  agreeingRank,
+  clusterVerdict,
+  initialQuorum,
+  isDesignatedWriter,
+  step,
+  supportedVerdict,
+  type QuorumEvent,
+  type QuorumOptions,
+  type QuorumState,
 } from '../../../src/quorum/quorum.js';
 
 const IP = '203.0.113.1';
@@ -27,30 +35,196 @@ function run(events: Ev[], minPeersAgree: number, self = 'b'): { state: QuorumSt
 describe('quorum', () => {
   it.each([
     // name, min, events, final cluster verdict, changes
-    ['min 0: own verdict alone decides', 0, [[1, local('up')], [2, local('down')]], 'down', [[1, 'unknown', 'up'], [2, 'up', 'down']]],
+    [
+      'min 0: own verdict alone decides',
+      0,
+      [
+        [1, local('up')],
+        [2, local('down')],
+      ],
+      'down',
+      [
+        [1, 'unknown', 'up'],
+        [2, 'up', 'down'],
+      ],
+    ],
     ['min 0: unknown never decides', 0, [[1, local('unknown')]], 'unknown', []],
     ['min 1: alone, own down is not enough', 1, [[1, local('down')]], 'unknown', []],
-    ['min 1: a peer agrees after → down', 1, [[1, local('down')], [2, obs('a', 'down')]], 'down', [[2, 'unknown', 'down']]],
-    ['min 1: a peer agreed before → down when own turns', 1, [[1, obs('a', 'down')], [2, local('down')]], 'down', [[2, 'unknown', 'down']]],
-    ['min 1: peer says up, own down → unchanged', 1, [[1, obs('a', 'up')], [2, local('up')], [3, local('down')]], 'up', [[2, 'unknown', 'up']]],
-    ['min 1: stale agreement does not count', 1, [[1, obs('a', 'down')], [1 + FRESH + 1, local('down')]], 'unknown', []],
-    ['min 1: fresh at the edge counts', 1, [[1, obs('a', 'down')], [1 + FRESH, local('down')]], 'down', [[1 + FRESH, 'unknown', 'down']]],
-    ['min 2: one peer is not enough', 2, [[1, obs('a', 'down')], [2, local('down')]], 'unknown', []],
-    ['min 2: duplicates from one peer are one vote', 2, [[1, obs('a', 'down')], [2, obs('a', 'down')], [3, obs('a', 'down')], [4, local('down')]], 'unknown', []],
-    ['min 2: two peers agree', 2, [[1, obs('a', 'down')], [2, obs('c', 'down')], [3, local('down')]], 'down', [[3, 'unknown', 'down']]],
-    ['latest vote of a peer replaces its earlier one', 1, [[1, obs('a', 'down')], [2, obs('a', 'up')], [3, local('down')]], 'unknown', []],
-    ['a peer that left does not count', 1, [[1, obs('a', 'down')], [2, { type: 'peer-left', peer: 'a' }], [3, local('down')]], 'unknown', []],
-    ['own messages echoed back are ignored', 1, [[1, obs('b', 'down')], [2, local('down')]], 'unknown', []],
-    ['full state replaces all votes of the peer', 1,
-      [[1, obs('a', 'down')], [2, { type: 'observations', peer: 'a', observations: [{ ip: OTHER, verdict: 'up' }], full: true }], [3, local('down')]], 'unknown', []],
-    ['partial update merges', 1,
-      [[1, obs('a', 'down')], [2, obs('a', 'up', OTHER)], [3, local('down')]], 'down', [[3, 'unknown', 'down']]],
-    ['recovery needs agreement too', 1,
-      [[1, obs('a', 'down')], [2, local('down')], [3, local('up')], [4, obs('a', 'up')]], 'up', [[2, 'unknown', 'down'], [4, 'down', 'up']]],
-    ['own verdict back to unknown (restart) keeps the cluster verdict', 1,
-      [[1, obs('a', 'down')], [2, local('down')], [3, local('unknown')], [4, obs('a', 'up')]], 'down', [[2, 'unknown', 'down']]],
-    ['observations of unmanaged IPs are ignored', 1,
-      [[1, obs('a', 'down', '198.51.100.7')], [2, local('down')]], 'unknown', []],
+    [
+      'min 1: a peer agrees after → down',
+      1,
+      [
+        [1, local('down')],
+        [2, obs('a', 'down')],
+      ],
+      'down',
+      [[2, 'unknown', 'down']],
+    ],
+    [
+      'min 1: a peer agreed before → down when own turns',
+      1,
+      [
+        [1, obs('a', 'down')],
+        [2, local('down')],
+      ],
+      'down',
+      [[2, 'unknown', 'down']],
+    ],
+    [
+      'min 1: peer says up, own down → unchanged',
+      1,
+      [
+        [1, obs('a', 'up')],
+        [2, local('up')],
+        [3, local('down')],
+      ],
+      'up',
+      [[2, 'unknown', 'up']],
+    ],
+    [
+      'min 1: stale agreement does not count',
+      1,
+      [
+        [1, obs('a', 'down')],
+        [1 + FRESH + 1, local('down')],
+      ],
+      'unknown',
+      [],
+    ],
+    [
+      'min 1: fresh at the edge counts',
+      1,
+      [
+        [1, obs('a', 'down')],
+        [1 + FRESH, local('down')],
+      ],
+      'down',
+      [[1 + FRESH, 'unknown', 'down']],
+    ],
+    [
+      'min 2: one peer is not enough',
+      2,
+      [
+        [1, obs('a', 'down')],
+        [2, local('down')],
+      ],
+      'unknown',
+      [],
+    ],
+    [
+      'min 2: duplicates from one peer are one vote',
+      2,
+      [
+        [1, obs('a', 'down')],
+        [2, obs('a', 'down')],
+        [3, obs('a', 'down')],
+        [4, local('down')],
+      ],
+      'unknown',
+      [],
+    ],
+    [
+      'min 2: two peers agree',
+      2,
+      [
+        [1, obs('a', 'down')],
+        [2, obs('c', 'down')],
+        [3, local('down')],
+      ],
+      'down',
+      [[3, 'unknown', 'down']],
+    ],
+    [
+      'latest vote of a peer replaces its earlier one',
+      1,
+      [
+        [1, obs('a', 'down')],
+        [2, obs('a', 'up')],
+        [3, local('down')],
+      ],
+      'unknown',
+      [],
+    ],
+    [
+      'a peer that left does not count',
+      1,
+      [
+        [1, obs('a', 'down')],
+        [2, { type: 'peer-left', peer: 'a' }],
+        [3, local('down')],
+      ],
+      'unknown',
+      [],
+    ],
+    [
+      'own messages echoed back are ignored',
+      1,
+      [
+        [1, obs('b', 'down')],
+        [2, local('down')],
+      ],
+      'unknown',
+      [],
+    ],
+    [
+      'full state replaces all votes of the peer',
+      1,
+      [
+        [1, obs('a', 'down')],
+        [2, { type: 'observations', peer: 'a', observations: [{ ip: OTHER, verdict: 'up' }], full: true }],
+        [3, local('down')],
+      ],
+      'unknown',
+      [],
+    ],
+    [
+      'partial update merges',
+      1,
+      [
+        [1, obs('a', 'down')],
+        [2, obs('a', 'up', OTHER)],
+        [3, local('down')],
+      ],
+      'down',
+      [[3, 'unknown', 'down']],
+    ],
+    [
+      'recovery needs agreement too',
+      1,
+      [
+        [1, obs('a', 'down')],
+        [2, local('down')],
+        [3, local('up')],
+        [4, obs('a', 'up')],
+      ],
+      'up',
+      [
+        [2, 'unknown', 'down'],
+        [4, 'down', 'up'],
+      ],
+    ],
+    [
+      'own verdict back to unknown (restart) keeps the cluster verdict',
+      1,
+      [
+        [1, obs('a', 'down')],
+        [2, local('down')],
+        [3, local('unknown')],
+        [4, obs('a', 'up')],
+      ],
+      'down',
+      [[2, 'unknown', 'down']],
+    ],
+    [
+      'observations of unmanaged IPs are ignored',
+      1,
+      [
+        [1, obs('a', 'down', '198.51.100.7')],
+        [2, local('down')],
+      ],
+      'unknown',
+      [],
+    ],
   ] as Array<[string, number, Ev[], Verdict, Array<[number, Verdict, Verdict]>]>)('%s', (_name, min, events, verdict, changes) => {
     const r = run(events, min);
     expect(clusterVerdict(r.state, IP).verdict).toBe(verdict);
@@ -58,13 +232,26 @@ describe('quorum', () => {
   });
 
   it('records who agreed and since when', () => {
-    const r = run([[1, obs('c', 'down')], [2, obs('a', 'down')], [5, local('down')]], 1);
+    const r = run(
+      [
+        [1, obs('c', 'down')],
+        [2, obs('a', 'down')],
+        [5, local('down')],
+      ],
+      1,
+    );
     expect(clusterVerdict(r.state, IP)).toEqual({ verdict: 'down', since: 5, agreed: ['a', 'b', 'c'] });
   });
 
   it('a restarted agent starts unknown and changes nothing until it agrees', () => {
     // peers have been saying down for a while; this agent just started
-    const r = run([[1, obs('a', 'down')], [2, obs('c', 'down')]], 1);
+    const r = run(
+      [
+        [1, obs('a', 'down')],
+        [2, obs('c', 'down')],
+      ],
+      1,
+    );
     expect(r.changes).toEqual([]);
     expect(clusterVerdict(r.state, IP).verdict).toBe('unknown');
   });
@@ -102,9 +289,34 @@ describe('quorum', () => {
 describe('supported verdict', () => {
   const opts = { minPeersAgree: 1, freshnessMs: FRESH };
   it.each([
-    ['own down, a fresh peer agrees', [[1, obs('a', 'down')], [2, local('down')]], 3, 'down'],
-    ['own down, the agreeing vote went stale', [[1, obs('a', 'down')], [2, local('down')]], 2 + FRESH, 'unknown'],
-    ['own up while peers say down (sticky cluster verdict up): hold', [[1, obs('a', 'up')], [2, local('up')], [3, obs('a', 'down')]], 4, 'unknown'],
+    [
+      'own down, a fresh peer agrees',
+      [
+        [1, obs('a', 'down')],
+        [2, local('down')],
+      ],
+      3,
+      'down',
+    ],
+    [
+      'own down, the agreeing vote went stale',
+      [
+        [1, obs('a', 'down')],
+        [2, local('down')],
+      ],
+      2 + FRESH,
+      'unknown',
+    ],
+    [
+      'own up while peers say down (sticky cluster verdict up): hold',
+      [
+        [1, obs('a', 'up')],
+        [2, local('up')],
+        [3, obs('a', 'down')],
+      ],
+      4,
+      'unknown',
+    ],
     ['own unknown', [[1, obs('a', 'down')]], 2, 'unknown'],
   ] as Array<[string, Ev[], number, Verdict]>)('%s → %s', (_n, events, at, expected) => {
     let s = initialQuorum('b', [IP]);
@@ -121,13 +333,25 @@ describe('one writer: the agent that completed the quorum', () => {
     for (const [id, at] of flips) s = step(s, id === self ? local(verdict) : obs(id, verdict), at, opts).state;
     return s;
   }
-  const flips: Array<[string, number]> = [['c', 100], ['b', 500], ['a', 900]];
+  const flips: Array<[string, number]> = [
+    ['c', 100],
+    ['b', 500],
+    ['a', 900],
+  ];
   it.each([
     // min, flips, writer
     [1, flips, 'b'],
     [0, flips, 'c'],
     [2, flips, 'a'],
-    [1, [['a', 100], ['b', 100], ['c', 300]] as Array<[string, number]>, 'b'], // a tie is broken by id
+    [
+      1,
+      [
+        ['a', 100],
+        ['b', 100],
+        ['c', 300],
+      ] as Array<[string, number]>,
+      'b',
+    ], // a tie is broken by id
   ] as Array<[number, Array<[string, number]>, string]>)('min %d, flips %j → %s writes, and every agent agrees', (min, order, writer) => {
     const opts = { minPeersAgree: min, freshnessMs: FRESH };
     for (const self of ['a', 'b', 'c']) {
@@ -142,7 +366,15 @@ describe('one writer: the agent that completed the quorum', () => {
 
   it('when the writer goes stale the order moves on', () => {
     const opts = { minPeersAgree: 1, freshnessMs: FRESH };
-    let s = view('a', [['c', 100], ['b', 500], ['a', 900]], 1);
+    let s = view(
+      'a',
+      [
+        ['c', 100],
+        ['b', 500],
+        ['a', 900],
+      ],
+      1,
+    );
     expect(isDesignatedWriter(s, IP, 1000, opts)).toBe(false); // b completed the quorum
     s = step(s, { type: 'peer-left', peer: 'b' }, 1100, opts).state;
     expect(isDesignatedWriter(s, IP, 1200, opts)).toBe(true); // c then a: a completes it now
@@ -150,7 +382,15 @@ describe('one writer: the agent that completed the quorum', () => {
 
   it('a refreshed vote (full state) keeps its place in the order', () => {
     const opts = { minPeersAgree: 1, freshnessMs: FRESH };
-    let s = view('a', [['c', 100], ['b', 500], ['a', 900]], 1);
+    let s = view(
+      'a',
+      [
+        ['c', 100],
+        ['b', 500],
+        ['a', 900],
+      ],
+      1,
+    );
     s = step(s, { type: 'observations', peer: 'c', observations: [{ ip: IP, verdict: 'down' }], full: true }, 5000, opts).state;
     expect(isDesignatedWriter(s, IP, 5000, opts)).toBe(false);
   });
@@ -160,10 +400,24 @@ describe('locals (a whole probe round at once)', () => {
   it('gives the same result as one local event per IP', () => {
     const opts = { minPeersAgree: 0, freshnessMs: FRESH };
     const one = step(step(initialQuorum('b', [IP, OTHER]), local('down', IP), 5, opts).state, local('up', OTHER), 5, opts).state;
-    const batch = step(initialQuorum('b', [IP, OTHER]), { type: 'locals', votes: [{ ip: IP, verdict: 'down' }, { ip: OTHER, verdict: 'up' }] }, 5, opts);
+    const batch = step(
+      initialQuorum('b', [IP, OTHER]),
+      {
+        type: 'locals',
+        votes: [
+          { ip: IP, verdict: 'down' },
+          { ip: OTHER, verdict: 'up' },
+        ],
+      },
+      5,
+      opts,
+    );
     expect(batch.state.local).toEqual(one.local);
     expect(batch.state.cluster).toEqual(one.cluster);
-    expect(batch.changes.map((c) => [c.ip, c.to])).toEqual([[IP, 'down'], [OTHER, 'up']]);
+    expect(batch.changes.map((c) => [c.ip, c.to])).toEqual([
+      [IP, 'down'],
+      [OTHER, 'up'],
+    ]);
   });
 
   it('handles 20,000 IPs in one round without quadratic work', () => {
@@ -206,7 +460,7 @@ describe('one writer when two agents turn within the gossip delay', () => {
   });
 });
 
-describe('one writer after a healed partition (each side missed the other\'s change message)', () => {
+describe("one writer after a healed partition (each side missed the other's change message)", () => {
   const opts = { minPeersAgree: 1, freshnessMs: FRESH };
   const HEAL = 100_000;
   /**

@@ -8,19 +8,64 @@ import { findCycles, importsOf, layerEdges, layerOf } from '../../../scripts/che
 describe('check-layers: findCycles', () => {
   const cases: Array<{ name: string; edges: Array<[string, string]>; cycles: string[][] }> = [
     { name: 'no edges', edges: [], cycles: [] },
-    { name: 'a chain', edges: [['a', 'b'], ['b', 'c']], cycles: [] },
-    { name: 'a diamond', edges: [['a', 'b'], ['a', 'c'], ['b', 'd'], ['c', 'd']], cycles: [] },
-    { name: 'two folders importing each other', edges: [['detect', 'events'], ['events', 'detect']], cycles: [['detect', 'events', 'detect']] },
-    { name: 'a loop of three', edges: [['detect', 'events'], ['events', 'dns'], ['dns', 'detect']], cycles: [['detect', 'events', 'dns', 'detect']] },
+    {
+      name: 'a chain',
+      edges: [
+        ['a', 'b'],
+        ['b', 'c'],
+      ],
+      cycles: [],
+    },
+    {
+      name: 'a diamond',
+      edges: [
+        ['a', 'b'],
+        ['a', 'c'],
+        ['b', 'd'],
+        ['c', 'd'],
+      ],
+      cycles: [],
+    },
+    {
+      name: 'two folders importing each other',
+      edges: [
+        ['detect', 'events'],
+        ['events', 'detect'],
+      ],
+      cycles: [['detect', 'events', 'detect']],
+    },
+    {
+      name: 'a loop of three',
+      edges: [
+        ['detect', 'events'],
+        ['events', 'dns'],
+        ['dns', 'detect'],
+      ],
+      cycles: [['detect', 'events', 'dns', 'detect']],
+    },
     { name: 'a self-edge', edges: [['a', 'a']], cycles: [['a', 'a']] },
     {
       name: 'two separate loops, and a tail into one',
-      edges: [['x', 'y'], ['y', 'x'], ['a', 'b'], ['b', 'a'], ['c', 'a']],
-      cycles: [['a', 'b', 'a'], ['x', 'y', 'x']],
+      edges: [
+        ['x', 'y'],
+        ['y', 'x'],
+        ['a', 'b'],
+        ['b', 'a'],
+        ['c', 'a'],
+      ],
+      cycles: [
+        ['a', 'b', 'a'],
+        ['x', 'y', 'x'],
+      ],
     },
     {
       name: 'one component: the shortest loop through its smallest node',
-      edges: [['a', 'b'], ['b', 'c'], ['c', 'a'], ['b', 'a']],
+      edges: [
+        ['a', 'b'],
+        ['b', 'c'],
+        ['c', 'a'],
+        ['b', 'a'],
+      ],
       cycles: [['a', 'b', 'a']],
     },
   ];
@@ -63,9 +108,9 @@ describe('check-layers: imports and layers', () => {
         writeFileSync(join(root, rel), text);
       };
       write('detect/a.ts', "import type { E } from '../events.js';\nimport { b } from './b.js';\n");
-      write('detect/b.ts', "export const b = 1;\n");
+      write('detect/b.ts', 'export const b = 1;\n');
       write('events.ts', "import type { V } from './detect/a.js';\n");
-      write('model.ts', "export type V = 1;\n");
+      write('model.ts', 'export type V = 1;\n');
       const edges = layerEdges(root);
       expect(edges.map(([a, b]) => `${a}>${b}`).sort()).toEqual(['detect>events', 'events>detect']);
       expect(findCycles(edges)).toEqual([['detect', 'events', 'detect']]);

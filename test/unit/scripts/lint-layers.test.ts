@@ -19,8 +19,12 @@ describe('lint layer rules', () => {
     ['a pure stage importing the agent', 'src/dns/plan.ts', "import { Agent } from '../agent.js';\nexport const f = Agent;\n", true],
     ['a pure stage importing the address module', 'src/dns/plan.ts', "import { ipFamily } from '../net/ip.js';\nexport const f = ipFamily;\n", false],
     ['an I/O edge reading a file', 'src/config/load.ts', "import { readFile } from 'node:fs/promises';\nexport const f = readFile;\n", false],
-  ])('%s → %s', async (_name, file, code, refused) => {
-    const found = (await problems(file, code)).filter((p) => p.startsWith('no-restricted-imports'));
-    expect(found.length > 0).toBe(refused);
-  }, 30_000);
+  ])(
+    '%s → %s',
+    async (_name, file, code, refused) => {
+      const found = (await problems(file, code)).filter((p) => p.startsWith('no-restricted-imports'));
+      expect(found.length > 0).toBe(refused);
+    },
+    30_000,
+  );
 });

@@ -10,13 +10,33 @@ import { freePort } from '../../support/net.js';
 
 const NOW = 1_700_000_000_000;
 const STATUS: AgentStatus = {
-  id: 'self', dryRun: true, startedAt: NOW - 10_000, configFile: '/x/goavail.toml', running: true, lastRoundAt: NOW - 500,
-  intervalMs: 2000, minPeersAgree: 0, freshnessMs: 17_000, selfCheck: { state: 'healthy', since: undefined, detail: 'ok' },
-  targets: [{
-    ip: '127.0.0.1', local: { verdict: 'up', misses: 0, successes: 3, since: NOW - 5000, lastProbeAt: NOW - 500, lastRttMs: 0.1, lastError: undefined },
-    vote: 'up', peers: [], cluster: { verdict: 'up', since: NOW - 5000, agreed: ['self'] }, inDns: { 'www.example.com': true }, lastAction: undefined, why: undefined,
-  }],
-  canaries: [], peers: [], lastReconcile: undefined, consecutiveReconcileFailures: 0, held: [],
+  id: 'self',
+  dryRun: true,
+  startedAt: NOW - 10_000,
+  configFile: '/x/goavail.toml',
+  running: true,
+  lastRoundAt: NOW - 500,
+  intervalMs: 2000,
+  minPeersAgree: 0,
+  freshnessMs: 17_000,
+  selfCheck: { state: 'healthy', since: undefined, detail: 'ok' },
+  targets: [
+    {
+      ip: '127.0.0.1',
+      local: { verdict: 'up', misses: 0, successes: 3, since: NOW - 5000, lastProbeAt: NOW - 500, lastRttMs: 0.1, lastError: undefined },
+      vote: 'up',
+      peers: [],
+      cluster: { verdict: 'up', since: NOW - 5000, agreed: ['self'] },
+      inDns: { 'www.example.com': true },
+      lastAction: undefined,
+      why: undefined,
+    },
+  ],
+  canaries: [],
+  peers: [],
+  lastReconcile: undefined,
+  consecutiveReconcileFailures: 0,
+  held: [],
 };
 
 function capture() {
@@ -38,10 +58,13 @@ async function agentServer(): Promise<StatusServer> {
 async function rawServer(handler: Parameters<typeof createServer>[1]): Promise<string> {
   const s: Server = createServer(handler);
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  closers.push(() => new Promise((r) => {
-    s.closeAllConnections();
-    s.close(() => r());
-  }));
+  closers.push(
+    () =>
+      new Promise((r) => {
+        s.closeAllConnections();
+        s.close(() => r());
+      }),
+  );
   return `127.0.0.1:${(s.address() as AddressInfo).port}`;
 }
 
@@ -81,7 +104,13 @@ describe('goavail status (in process)', () => {
   it('works on a port that fetch() refuses (WHATWG "bad ports" such as 6665-6669)', async (ctx) => {
     let s: StatusServer | undefined;
     for (const port of [6665, 6666, 6667, 6668, 6669]) {
-      s = await startStatusServer({ addr: `127.0.0.1:${port}`, agent: { status: () => STATUS }, metrics: new Metrics(), logger: silentLogger(), now: () => NOW }).catch(() => undefined);
+      s = await startStatusServer({
+        addr: `127.0.0.1:${port}`,
+        agent: { status: () => STATUS },
+        metrics: new Metrics(),
+        logger: silentLogger(),
+        now: () => NOW,
+      }).catch(() => undefined);
       if (s) break;
     }
     if (!s) return ctx.skip();
@@ -176,7 +205,9 @@ describe('goavail status against a hostile or broken server', () => {
     const tookMs = Date.now() - started;
     await gone;
     expect(out.stdout).toBe('');
-    expect(out.stderr).toBe(`goavail: the answer from ${addr} went past 16777216 bytes, more than the 16777216 bytes (16 MiB) a status document may be; stopped reading\n`);
+    expect(out.stderr).toBe(
+      `goavail: the answer from ${addr} went past 16777216 bytes, more than the 16777216 bytes (16 MiB) a status document may be; stopped reading\n`,
+    );
     expect(tookMs).toBeLessThan(3_000);
     // The client stopped reading: what the server got out is the cap plus socket buffers, not 256 MiB.
     expect(sent).toBeLessThan(48 * 1024 * 1024);
@@ -192,7 +223,9 @@ describe('goavail status against a hostile or broken server', () => {
     const started = Date.now();
     expect(await status({ addr, json: true, timeoutMs: 2_000 }, io)).toBe(1);
     expect(Date.now() - started).toBeLessThan(1_000);
-    expect(out.stderr).toBe(`goavail: the answer from ${addr} declares 419430400 bytes, more than the 16777216 bytes (16 MiB) a status document may be; stopped reading\n`);
+    expect(out.stderr).toBe(
+      `goavail: the answer from ${addr} declares 419430400 bytes, more than the 16777216 bytes (16 MiB) a status document may be; stopped reading\n`,
+    );
   });
 
   it('headers and then a stalled body: the timeout covers the body too', async () => {

@@ -73,8 +73,20 @@ const cases: Case[] = [
   {
     name: 'the last RTT per IP follows the latest success; a miss leaves it',
     feed: (m) => {
-      m.probeRound([{ ip: A, ok: true, rttMs: 5 }, { ip: B, ok: true, rttMs: 7 }], T);
-      m.probeRound([{ ip: A, ok: true, rttMs: 2 }, { ip: B, ok: false, error: 'timeout' }], T + 1000);
+      m.probeRound(
+        [
+          { ip: A, ok: true, rttMs: 5 },
+          { ip: B, ok: true, rttMs: 7 },
+        ],
+        T,
+      );
+      m.probeRound(
+        [
+          { ip: A, ok: true, rttMs: 2 },
+          { ip: B, ok: false, error: 'timeout' },
+        ],
+        T + 1000,
+      );
     },
     expect: {
       [`goavail_probe_last_rtt_seconds{ip="${A}"}`]: 0.002,
@@ -86,8 +98,20 @@ const cases: Case[] = [
   {
     name: 'misses count per IP and do not observe an RTT',
     feed: (m) => {
-      m.probeRound([{ ip: A, ok: false, error: 'timeout' }, { ip: B, ok: true, rttMs: 1 }], T);
-      m.probeRound([{ ip: A, ok: false, error: 'timeout' }, { ip: B, ok: false }], T + 1000);
+      m.probeRound(
+        [
+          { ip: A, ok: false, error: 'timeout' },
+          { ip: B, ok: true, rttMs: 1 },
+        ],
+        T,
+      );
+      m.probeRound(
+        [
+          { ip: A, ok: false, error: 'timeout' },
+          { ip: B, ok: false },
+        ],
+        T + 1000,
+      );
     },
     expect: {
       [`goavail_probe_misses_total{ip="${A}"}`]: 2,
@@ -102,8 +126,22 @@ const cases: Case[] = [
   {
     name: 'probes not sent (local errors) count by reason, not as misses; every reason starts at 0',
     feed: (m) => {
-      m.probeRound([{ ip: A, ok: false, local: 'EMFILE', error: 'no probe sent' }, { ip: B, ok: false, local: 'EMFILE' }, { ip: C, ok: false, error: 'timeout' }], T);
-      m.probeRound([{ ip: A, ok: false, local: 'round-failed' }, { ip: B, ok: false, local: 'ENOBUFS' }, { ip: C, ok: true, rttMs: 1 }], T + 1000);
+      m.probeRound(
+        [
+          { ip: A, ok: false, local: 'EMFILE', error: 'no probe sent' },
+          { ip: B, ok: false, local: 'EMFILE' },
+          { ip: C, ok: false, error: 'timeout' },
+        ],
+        T,
+      );
+      m.probeRound(
+        [
+          { ip: A, ok: false, local: 'round-failed' },
+          { ip: B, ok: false, local: 'ENOBUFS' },
+          { ip: C, ok: true, rttMs: 1 },
+        ],
+        T + 1000,
+      );
     },
     expect: {
       'goavail_probe_no_observation_total{reason="EMFILE"}': 2,
@@ -144,7 +182,12 @@ const cases: Case[] = [
   {
     name: 'self-check is one-hot, healthy at start',
     feed: () => undefined,
-    expect: { 'goavail_self_check{state="healthy"}': 1, 'goavail_self_check{state="no-observations"}': 0, 'goavail_self_check{state="canaries-failing"}': 0, 'goavail_self_check{state="too-many-down"}': 0 },
+    expect: {
+      'goavail_self_check{state="healthy"}': 1,
+      'goavail_self_check{state="no-observations"}': 0,
+      'goavail_self_check{state="canaries-failing"}': 0,
+      'goavail_self_check{state="too-many-down"}': 0,
+    },
   },
   {
     name: 'self-check: no observations (no probe could be sent) is a state of its own',
@@ -324,7 +367,10 @@ describe('Metrics: IPs removed by a reload lose their series', () => {
 
   function fed(config: ReturnType<typeof mutableConfig>) {
     const m = new Metrics({ config: config.view });
-    m.probeRound([A, B, C, CANARY].map((ip) => ({ ip, ok: ip !== C, rttMs: 0.2 })), T);
+    m.probeRound(
+      [A, B, C, CANARY].map((ip) => ({ ip, ok: ip !== C, rttMs: 0.2 })),
+      T,
+    );
     for (const ip of [A, B, C]) {
       m.localVerdict({ ip, from: 'unknown', to: ip === C ? 'down' : 'up', at: T });
       m.clusterVerdict({ ip, from: 'unknown', to: ip === C ? 'down' : 'up', agreed: ['self'], at: T });
@@ -355,7 +401,13 @@ describe('Metrics: IPs removed by a reload lose their series', () => {
     const m = fed(config);
     config.set([A]);
     m.configReload({ ok: true, at: T + 1 });
-    m.probeRound([{ ip: B, ok: false }, { ip: A, ok: true, rttMs: 0.1 }], T + 2); // started before the reload
+    m.probeRound(
+      [
+        { ip: B, ok: false },
+        { ip: A, ok: true, rttMs: 0.1 },
+      ],
+      T + 2,
+    ); // started before the reload
     const got = await scrape(m);
     expect(ipSeries(got, B)).toEqual([]);
     expect(ipSeries(got, C)).toEqual([]);
@@ -375,7 +427,7 @@ describe('Metrics: IPs removed by a reload lose their series', () => {
   });
 });
 
-describe('Metrics as the agent\'s event sink', () => {
+describe("Metrics as the agent's event sink", () => {
   const agents: Agent[] = [];
   afterEach(async () => {
     await Promise.all(agents.splice(0).map((a) => a.stop()));
@@ -387,7 +439,14 @@ describe('Metrics as the agent\'s event sink', () => {
     prober.down.add(B);
     const dns = new FakeDns([A, B].map((content) => ({ type: 'A' as const, name: 'www.example.com', content, proxied: false, ttl: 1 })));
     const metrics = new Metrics({ config: () => config });
-    const agent = new Agent({ config, logger: silentLogger(), dryRun: false, createProber: () => prober, createProvider: () => dns, events: fanOut([metrics]) });
+    const agent = new Agent({
+      config,
+      logger: silentLogger(),
+      dryRun: false,
+      createProber: () => prober,
+      createProvider: () => dns,
+      events: fanOut([metrics]),
+    });
     agents.push(agent);
     agent.start();
     await waitFor('B removed', () => dns.contents('www.example.com').join() === A);
@@ -409,7 +468,10 @@ describe('Metrics at scale', () => {
   it('10,000 IPs: a scrape stays small and each IP has exactly its four series', async () => {
     const ips = Array.from({ length: 10_000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
     const m = new Metrics({ config: () => ({ cloudflare: { ipAddresses: ips }, canaries: [] }) });
-    m.probeRound(ips.map((ip, i) => ({ ip, ok: i % 10 !== 0, rttMs: 1 })), T);
+    m.probeRound(
+      ips.map((ip, i) => ({ ip, ok: i % 10 !== 0, rttMs: 1 })),
+      T,
+    );
     const text = await m.metrics();
     const got = parseExposition(text);
     const perIp = [...got.keys()].filter((k) => k.includes('ip="'));

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { TargetStatus } from '../../../src/status/view.js';
 import { emptyDropCounts } from '../../../src/gossip/index.js';
 import {
-  ago, formatDuration, formatRtt, hostnameHeaders, nullForUndefined, renderStatus, shortId, summarizePeerVotes, table, type StatusDocument,
+  ago,
+  formatDuration,
+  formatRtt,
+  hostnameHeaders,
+  nullForUndefined,
+  renderStatus,
+  shortId,
+  summarizePeerVotes,
+  table,
+  type StatusDocument,
 } from '../../../src/status/render.js';
 
 const NOW = Date.UTC(2025, 0, 1, 12, 0, 0);
@@ -65,7 +74,9 @@ const FIXTURE: StatusDocument = {
       inDns: { 'www.example.com': true, 'api.example.com': undefined },
     }),
   ],
-  canaries: [{ ip: '127.0.0.9', state: { verdict: 'up', misses: 0, successes: 4, since: NOW - 5000, lastProbeAt: NOW - 400, lastRttMs: 0.05, lastError: undefined } }],
+  canaries: [
+    { ip: '127.0.0.9', state: { verdict: 'up', misses: 0, successes: 4, since: NOW - 5000, lastProbeAt: NOW - 400, lastRttMs: 0.05, lastError: undefined } },
+  ],
   peers: [
     { id: P1, addr: '127.0.0.1:7001', connected: true, lastHeard: NOW - 1000 },
     { id: undefined, addr: '127.0.0.1:7002', connected: false, lastHeard: undefined },
@@ -103,7 +114,14 @@ describe('renderStatus on a fixed document', () => {
 
   it('the down IP: out of DNS with the why, stale peer votes counted apart', () => {
     expect(cells('198.18.0.9')).toEqual([
-      '198.18.0.9', 'down 12/0', '-', '1/1 down, +1 stale', 'down 18s', '✗', '✗', `down by agreement of self, ${P1} since 2025-01-01T11:59:42.000Z`,
+      '198.18.0.9',
+      'down 12/0',
+      '-',
+      '1/1 down, +1 stale',
+      'down 18s',
+      '✗',
+      '✗',
+      `down by agreement of self, ${P1} since 2025-01-01T11:59:42.000Z`,
     ]);
   });
 
@@ -169,7 +187,15 @@ describe('renderStatus variants', () => {
   });
 
   it('a stopped agent that has not probed or reconciled yet', () => {
-    const doc = viaJson({ ...FIXTURE, running: false, startedAt: undefined, lastRoundAt: undefined, lastReconcile: undefined, targets: [], gossipDrops: emptyDropCounts() });
+    const doc = viaJson({
+      ...FIXTURE,
+      running: false,
+      startedAt: undefined,
+      lastRoundAt: undefined,
+      lastReconcile: undefined,
+      targets: [],
+      gossipDrops: emptyDropCounts(),
+    });
     const lines = renderStatus(doc).split('\n');
     expect(lines[0]).toContain('NOT RUNNING · last round - ·');
     expect(lines).toContain('no targets');
@@ -178,21 +204,38 @@ describe('renderStatus variants', () => {
   });
 
   it('reports a change list after a reconcile that acted', () => {
-    const doc = viaJson({ ...FIXTURE, lastReconcile: { at: NOW - 1000, ok: true, changes: ['remove A www.example.com 198.18.0.9', 'remove A api.example.com 198.18.0.9'] } });
+    const doc = viaJson({
+      ...FIXTURE,
+      lastReconcile: { at: NOW - 1000, ok: true, changes: ['remove A www.example.com 198.18.0.9', 'remove A api.example.com 198.18.0.9'] },
+    });
     expect(renderStatus(doc)).toContain('last reconcile: ok 1.0s ago, 2 change(s): remove A www.example.com 198.18.0.9; remove A api.example.com 198.18.0.9\n');
   });
 });
 
 describe('formatters', () => {
   it.each([
-    [0, '0.0s'], [350, '0.3s'], [9_949, '9.9s'], [12_000, '12s'], [59_999, '59s'], [60_000, '1m00s'], [303_000, '5m03s'],
-    [3_600_000, '1h00m'], [7_500_000, '2h05m'], [2 * 86_400_000, '2d00h'], [-2000, '-2.0s'], [Number.NaN, '?'],
+    [0, '0.0s'],
+    [350, '0.3s'],
+    [9_949, '9.9s'],
+    [12_000, '12s'],
+    [59_999, '59s'],
+    [60_000, '1m00s'],
+    [303_000, '5m03s'],
+    [3_600_000, '1h00m'],
+    [7_500_000, '2h05m'],
+    [2 * 86_400_000, '2d00h'],
+    [-2000, '-2.0s'],
+    [Number.NaN, '?'],
   ])('formatDuration(%s) = %s', (ms, out) => {
     expect(formatDuration(ms)).toBe(out);
   });
 
   it.each([
-    [0.123, '0.12 ms'], [12.34, '12.3 ms'], [123.4, '123 ms'], [undefined, '-'], [null, '-'],
+    [0.123, '0.12 ms'],
+    [12.34, '12.3 ms'],
+    [123.4, '123 ms'],
+    [undefined, '-'],
+    [null, '-'],
   ])('formatRtt(%s) = %s', (ms, out) => {
     expect(formatRtt(ms)).toBe(out);
   });
@@ -207,10 +250,22 @@ describe('formatters', () => {
 
   it.each([
     [['www.example.com'], ['www.example.com']],
-    [['www.example.com', 'api.example.com'], ['www', 'api']],
-    [['example.com', 'www.example.com'], ['@', 'www']],
-    [['a.b.example.co.uk', 'c.example.co.uk'], ['a.b', 'c']],
-    [['www.example.com', 'www.example.org'], ['www.example.com', 'www.example.org']],
+    [
+      ['www.example.com', 'api.example.com'],
+      ['www', 'api'],
+    ],
+    [
+      ['example.com', 'www.example.com'],
+      ['@', 'www'],
+    ],
+    [
+      ['a.b.example.co.uk', 'c.example.co.uk'],
+      ['a.b', 'c'],
+    ],
+    [
+      ['www.example.com', 'www.example.org'],
+      ['www.example.com', 'www.example.org'],
+    ],
     [[], []],
   ])('hostnameHeaders(%j) = %j', (names, out) => {
     expect(hostnameHeaders(names)).toEqual(out);
@@ -218,14 +273,32 @@ describe('formatters', () => {
 
   it.each([
     [[], '-'],
-    [[{ verdict: 'down', fresh: true }, { verdict: 'down', fresh: true }], '2/2 down'],
-    [[{ verdict: 'up', fresh: true }, { verdict: 'down', fresh: true }, { verdict: 'down', fresh: true }], '2/3 down, 1/3 up'],
+    [
+      [
+        { verdict: 'down', fresh: true },
+        { verdict: 'down', fresh: true },
+      ],
+      '2/2 down',
+    ],
+    [
+      [
+        { verdict: 'up', fresh: true },
+        { verdict: 'down', fresh: true },
+        { verdict: 'down', fresh: true },
+      ],
+      '2/3 down, 1/3 up',
+    ],
     [[{ verdict: 'down', fresh: false }], '+1 stale'],
   ] as const)('summarizePeerVotes %#', (peers, out) => {
     expect(summarizePeerVotes({ peers: peers.map((p, i) => ({ peer: `p${i}`, ageMs: 0, ...p })) })).toBe(out);
   });
 
   it('table pads every column but the last', () => {
-    expect(table([['a', 'bb', 'c'], ['ccc', 'd', '']])).toEqual(['a    bb  c', 'ccc  d']);
+    expect(
+      table([
+        ['a', 'bb', 'c'],
+        ['ccc', 'd', ''],
+      ]),
+    ).toEqual(['a    bb  c', 'ccc  d']);
   });
 });

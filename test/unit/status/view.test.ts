@@ -25,26 +25,56 @@ describe('status view: agentStatus', () => {
   it('builds the view from plain observer and controller state', () => {
     const now = 50_000;
     let quorum = initialQuorum('self', ['192.0.2.1', '192.0.2.2']);
-    quorum = step(quorum, { type: 'observations', peer: 'p1', observations: [{ ip: '192.0.2.1', verdict: 'down' }], full: false }, 10_000, { minPeersAgree: 1, freshnessMs: 30_000 }).state;
+    quorum = step(quorum, { type: 'observations', peer: 'p1', observations: [{ ip: '192.0.2.1', verdict: 'down' }], full: false }, 10_000, {
+      minPeersAgree: 1,
+      freshnessMs: 30_000,
+    }).state;
     const s = agentStatus(
       { dryRun: true, startedAt: 1, configFile: '/etc/goavail.toml', running: true },
       {
-        id: 'self', lastRoundAt: 49_000, intervalMs: 1000, minPeersAgree: 1, freshnessMs: 30_000,
+        id: 'self',
+        lastRoundAt: 49_000,
+        intervalMs: 1000,
+        minPeersAgree: 1,
+        freshnessMs: 30_000,
         selfCheck: { state: 'healthy', since: undefined, detail: 'ok' },
-        targets: new Map([['192.0.2.1', { ...INITIAL, verdict: 'down' as const }], ['192.0.2.2', INITIAL]]),
+        targets: new Map([
+          ['192.0.2.1', { ...INITIAL, verdict: 'down' as const }],
+          ['192.0.2.2', INITIAL],
+        ]),
         votes: new Map([['192.0.2.1', 'unknown' as const]]),
         canaries: new Map([['192.0.2.9', INITIAL]]),
-        quorum, peers: [],
+        quorum,
+        peers: [],
       },
       {
         hostnames: ['www.example.com'],
         lastRead: new Map([['www.example.com', new Set(['192.0.2.2'])]]),
         lastActions: new Map([['192.0.2.2', { summary: 'would add A www.example.com 192.0.2.2', at: 7 }]]),
-        lastReconcile: { at: 8, ok: true, changes: [] }, consecutiveReconcileFailures: 0, held: [],
+        lastReconcile: { at: 8, ok: true, changes: [] },
+        consecutiveReconcileFailures: 0,
+        held: [],
       },
       now,
     );
-    expect(Object.keys(s)).toEqual(['id', 'dryRun', 'startedAt', 'configFile', 'running', 'lastRoundAt', 'intervalMs', 'minPeersAgree', 'freshnessMs', 'selfCheck', 'targets', 'canaries', 'peers', 'lastReconcile', 'consecutiveReconcileFailures', 'held']);
+    expect(Object.keys(s)).toEqual([
+      'id',
+      'dryRun',
+      'startedAt',
+      'configFile',
+      'running',
+      'lastRoundAt',
+      'intervalMs',
+      'minPeersAgree',
+      'freshnessMs',
+      'selfCheck',
+      'targets',
+      'canaries',
+      'peers',
+      'lastReconcile',
+      'consecutiveReconcileFailures',
+      'held',
+    ]);
     expect(s.targets.map((t) => [t.ip, t.vote, t.inDns, t.why])).toEqual([
       ['192.0.2.1', 'unknown', { 'www.example.com': false }, 'not seen in DNS; verdict unknown so goavail leaves it as it is'],
       ['192.0.2.2', 'unknown', { 'www.example.com': true }, undefined],

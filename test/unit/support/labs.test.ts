@@ -3,8 +3,7 @@ import { LABS, type LabSlot } from '../../support/labs.js';
 import { labNames, labSubnet, LAB_RANGE, MAX_HOSTS, MAX_NAME } from '../../support/netns.js';
 
 /** Every name a lab with `prefix` may create: hosts 0..MAX_HOSTS-1. */
-const allNames = (prefix: string): string[] =>
-  Array.from({ length: MAX_HOSTS }, (_, k) => Object.values(labNames(prefix, k))).flat();
+const allNames = (prefix: string): string[] => Array.from({ length: MAX_HOSTS }, (_, k) => Object.values(labNames(prefix, k))).flat();
 
 /** What is wrong with an allocation table: shared /24s, bad or too long names, names two rows would both make. */
 function problems(table: Record<string, LabSlot>): string[] {
@@ -34,8 +33,8 @@ describe('the lab allocation table (test/support/labs.ts)', () => {
   });
 
   it('finds a shared /24, a shared name and a name too long', () => {
-    expect(problems({ a: { prefix: 'ab', subnetIndex: 1 }, b: { subnetIndex: 1 } })).toEqual(['b: subnet 198.18.1 is a\'s']);
-    expect(problems({ a: { prefix: 'ab', subnetIndex: 1 }, b: { prefix: 'ab', subnetIndex: 2 } })).toContain('b: ab-0 is a\'s too');
+    expect(problems({ a: { prefix: 'ab', subnetIndex: 1 }, b: { subnetIndex: 1 } })).toEqual(["b: subnet 198.18.1 is a's"]);
+    expect(problems({ a: { prefix: 'ab', subnetIndex: 1 }, b: { prefix: 'ab', subnetIndex: 2 } })).toContain("b: ab-0 is a's too");
     expect(problems({ a: { prefix: 'abcdefgh', subnetIndex: 1 } })).toEqual([]);
     expect(problems({ a: { prefix: 'abcdefghijklm', subnetIndex: 1 } })).toContain('a: abcdefghijklmh10 is longer than 15');
     expect(problems({ a: { subnetIndex: 512 } })).toEqual(['a: subnet index 512 is not 0..511']);
