@@ -12,19 +12,8 @@ import type { Prober } from './probe/types.js';
 import { agentStatus, type AgentStatus } from './status/view.js';
 
 export type { AgentStatus, DnsActivity, PeerObservation, TargetStatus } from './status/view.js';
-export { freshnessMs, fullStateIntervalMs, NO_OBSERVATION_LOG_MS } from './observer/observer.js';
-export { SETTLE_MAX_MS, SETTLE_MIN_MS, writerGraceMs, writerSettleMs } from './dns/policies.js';
 
-/**
- * The agent wires the pipeline:
- *
- *   observer: probe ──▶ detect ──▶ self-check ──▶ votes ──▶ quorum ──▶ publish
- *   controller: read ──▶ plan ──▶ policies ──▶ apply ──▶ report
- *
- * The observer says which verdicts DNS may follow; the controller reconciles
- * DNS to them, never fired at: on every cluster verdict change, on a timer,
- * and after a failure (with backoff). Time comes from one scheduler.
- */
+/** What the agent is built from; everything with a default is for tests. */
 export interface AgentOptions {
   readonly config: Config;
   readonly logger: Logger;
@@ -46,6 +35,16 @@ export interface AgentOptions {
   readonly scheduler?: Scheduler;
 }
 
+/**
+ * The agent wires the pipeline:
+ *
+ *   observer: probe ──▶ detect ──▶ self-check ──▶ votes ──▶ quorum ──▶ publish
+ *   controller: read ──▶ plan ──▶ policies ──▶ apply ──▶ report
+ *
+ * The observer says which verdicts DNS may follow; the controller reconciles
+ * DNS to them, never fired at: on every cluster verdict change, on a timer,
+ * and after a failure (with backoff). Time comes from one scheduler.
+ */
 export class Agent {
   private config: Config;
   private readonly scheduler: Scheduler;

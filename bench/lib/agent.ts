@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { sleep } from '../../test/support/kit.js';
 
 /** The package root: the first folder above this file whose package.json is goavail's (works from bench/ and from its build, bench/dist/bench/). */
-export function packageRoot(): string {
+function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = join(dir, 'package.json');

@@ -55,7 +55,7 @@ export interface FpingRun {
  * reused for 10 s, so one run can send at most ~65,000 probes: with 10,000
  * targets that is 6 rounds. Runs of at most this many probes are chained.
  */
-export const MAX_PROBES_PER_RUN = 50_000;
+const MAX_PROBES_PER_RUN = 50_000;
 
 /**
  * `fping -q -C rounds -p periodMs -i 0 -t timeoutMs -f file` (chained runs

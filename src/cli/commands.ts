@@ -3,12 +3,13 @@ import { Agent } from '../agent.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { printableConfig } from '../config/print.js';
 import type { Config, ConfigIssue } from '../config/schema.js';
+import type { ConfigOverrides } from '../config/validate.js';
 // The Cloudflare SDK (~55 MB, ~1 s of CPU) and libp2p (~30 MB) are loaded
 // only when used: with credentials, and in cluster mode.
 import type { CloudflareCredentials, CloudflareProvider } from '../dns/cloudflare.js';
 import { DryRunProvider } from '../dns/dryrun.js';
 import { fanOut, type AgentEvents } from '../events.js';
-import { createNotifier, type Notifier } from '../notify/index.js';
+import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { GossipListenError } from '../gossip/errors.js';
 import { IdentityError, loadOrCreateIdentity } from '../gossip/identity.js';
 import { Keyring } from '../gossip/keyring.js';
@@ -32,9 +33,9 @@ export interface MonitorFlags {
   readonly dnsProvider: 'cloudflare' | undefined;
 }
 
-/** Command-line flags win over the file, on start and on every reload. */
-function withFlags(config: Config, flags: MonitorFlags): Config {
-  return { ...config, probeType: flags.probeType ?? config.probeType, dnsProvider: flags.dnsProvider ?? config.dnsProvider };
+/** Command-line flags win over the file, on start and on every reload; validation sees them. */
+function overridesOf(flags: MonitorFlags): ConfigOverrides {
+  return { probeType: flags.probeType, dnsProvider: flags.dnsProvider };
 }
 
 function warnAll(logger: Logger, file: string, warnings: readonly ConfigIssue[]): void {
@@ -80,9 +81,9 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
   const logger = createLogger({ debug: flags.debug });
   let config: Config;
   try {
-    const loaded = await within(loadConfig(flags.configFile), RELOAD_TIMEOUT_MS, `reading ${flags.configFile}`);
+    const loaded = await within(loadConfig(flags.configFile, overridesOf(flags)), RELOAD_TIMEOUT_MS, `reading ${flags.configFile}`);
     warnAll(logger, loaded.config.file, loaded.warnings);
-    config = withFlags(loaded.config, flags);
+    config = loaded.config;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`goavail: invalid config\n${errorLine(err)}\n`);
@@ -178,10 +179,10 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
   // SIGHUP: the read is bounded in time and never runs twice at once (see reload.ts).
   const reloader = createReloader({
     logger,
-    read: () => loadConfig(flags.configFile),
+    read: () => loadConfig(flags.configFile, overridesOf(flags)),
     apply: (loaded) => {
       warnAll(logger, loaded.config.file, loaded.warnings);
-      const next = withFlags(loaded.config, flags);
+      const next = loaded.config;
       if (next.statusAddr !== current.statusAddr) logger.warn({ statusAddr: current.statusAddr ?? '' }, 'status_addr changes take effect after a restart');
       managed = new Set(next.cloudflare.ipAddresses);
       current = next;

@@ -72,7 +72,7 @@ export function stripControls(text: string): string {
 }
 
 /** Every string in a parsed JSON value (keys too: hostnames become column headers) through {@link stripControls}. */
-export function stripControlsDeep(value: unknown): unknown {
+function stripControlsDeep(value: unknown): unknown {
   if (typeof value === 'string') return stripControls(value);
   if (Array.isArray(value)) return value.map(stripControlsDeep);
   if (value !== null && typeof value === 'object') {

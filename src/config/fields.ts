@@ -73,7 +73,7 @@ function field<T>(f: Field<T>): Field<T> {
   return f;
 }
 
-export const MAX_PORT = 65535;
+const MAX_PORT = 65535;
 const MIN_KEY_LENGTH = 16;
 const SUPPORTED_PROVIDERS = ['cloudflare'] as const;
 const NOT_YET_PROVIDERS: Readonly<Record<string, string>> = { route53: 'Route53' };
@@ -367,44 +367,69 @@ function zoneName(value: unknown, c: FieldContext): string | null {
   return name;
 }
 
-/** `hostnames`: fully qualified, within dns_domain, no duplicates. */
-function hostnameList(value: unknown, c: FieldContext): string[] | null {
-  const domain = c.value(dnsDomain) ?? null;
+/** How `uniqueStrings` reads one list: its messages and the parse of one entry. */
+interface UniqueListRules {
+  /** "must be a list of …". */
+  readonly list: string;
+  /** The message for an empty list. */
+  readonly empty: string;
+  /** "must be a string …" for an entry of another type. */
+  readonly item: string;
+  /** One entry: its canonical form, `undefined` to skip it, or an error message. */
+  readonly parse: (entry: string) => { readonly value: string | undefined } | { readonly error: string };
+  /** The message for an entry whose canonical form came before, at `prev`. */
+  readonly duplicate: (entry: string, value: string, prev: number) => string;
+}
+
+/** A non-empty list of strings, each parsed, none twice (by canonical form): errors name the entry's index. */
+function uniqueStrings(value: unknown, c: FieldContext, rules: UniqueListRules): string[] | null {
   if (!Array.isArray(value)) {
-    c.out.errors.push({ key: c.key, message: `must be a list of names, got ${describe(value)}` });
+    c.out.errors.push({ key: c.key, message: `must be a list of ${rules.list}, got ${describe(value)}` });
     return null;
   }
   if (value.length === 0) {
-    c.out.errors.push({ key: c.key, message: 'must not be empty: list at least one name (use "@" for the zone apex)' });
+    c.out.errors.push({ key: c.key, message: rules.empty });
     return null;
   }
   let ok = true;
-  const fqdns: string[] = [];
+  const out: string[] = [];
   const seen = new Map<string, number>();
-  for (const [i, h] of value.entries()) {
+  for (const [i, entry] of value.entries()) {
     const ik = `${c.key}[${i}]`;
-    if (typeof h !== 'string') {
-      c.out.errors.push({ key: ik, message: `must be a string, got ${describe(h)}` });
+    const r = typeof entry === 'string' ? rules.parse(entry) : { error: `${rules.item}, got ${describe(entry)}` };
+    if ('error' in r) {
+      c.out.errors.push({ key: ik, message: r.error });
       ok = false;
       continue;
     }
-    const r = resolveHostname(h, domain);
-    if (typeof r !== 'object') {
-      c.out.errors.push({ key: ik, message: `${r}; got ${show(h)}` });
-      ok = false;
-      continue;
-    }
-    if (r.fqdn === undefined) continue; // domain invalid: syntax checked, nothing more to do
-    const prev = seen.get(r.fqdn);
+    if (r.value === undefined) continue;
+    const prev = seen.get(r.value);
     if (prev !== undefined) {
-      c.out.errors.push({ key: ik, message: `duplicate: ${show(h)} is ${r.fqdn}, already listed as hostnames[${prev}]` });
+      c.out.errors.push({ key: ik, message: rules.duplicate(entry as string, r.value, prev) });
       ok = false;
       continue;
     }
-    seen.set(r.fqdn, i);
-    fqdns.push(r.fqdn);
+    seen.set(r.value, i);
+    out.push(r.value);
   }
-  return ok && domain !== null ? fqdns : null;
+  return ok ? out : null;
+}
+
+/** `hostnames`: fully qualified, within dns_domain, no duplicates. */
+function hostnameList(value: unknown, c: FieldContext): string[] | null {
+  const domain = c.value(dnsDomain) ?? null;
+  const fqdns = uniqueStrings(value, c, {
+    list: 'names',
+    empty: 'must not be empty: list at least one name (use "@" for the zone apex)',
+    item: 'must be a string',
+    parse: (h) => {
+      const r = resolveHostname(h, domain);
+      // an fqdn of undefined: dns_domain is invalid, the syntax was checked, nothing more to do
+      return typeof r === 'object' ? { value: r.fqdn } : { error: `${r}; got ${show(h)}` };
+    },
+    duplicate: (h, fqdn, prev) => `duplicate: ${show(h)} is ${fqdn}, already listed as hostnames[${prev}]`,
+  });
+  return domain !== null ? fqdns : null;
 }
 
 /**
@@ -443,40 +468,16 @@ function resolveHostname(entry: string, domain: string | null): { fqdn: string |
 
 /** `ip_addresses`: at least one, normalised, no duplicates. */
 function managedIpList(value: unknown, c: FieldContext): string[] | null {
-  if (!Array.isArray(value)) {
-    c.out.errors.push({ key: c.key, message: `must be a list of IP addresses, got ${describe(value)}` });
-    return null;
-  }
-  if (value.length === 0) {
-    c.out.errors.push({ key: c.key, message: 'must not be empty: list at least one IP address' });
-    return null;
-  }
-  let ok = true;
-  const ips: string[] = [];
-  const seen = new Map<string, number>();
-  for (const [i, v] of value.entries()) {
-    const ik = `${c.key}[${i}]`;
-    if (typeof v !== 'string') {
-      c.out.errors.push({ key: ik, message: `must be a string holding an IPv4 or IPv6 address, got ${describe(v)}` });
-      ok = false;
-      continue;
-    }
-    const ip = parseTargetIp(v);
-    if (typeof ip !== 'object') {
-      c.out.errors.push({ key: ik, message: `${ip}, got ${show(v)}` });
-      ok = false;
-      continue;
-    }
-    const prev = seen.get(ip.ip);
-    if (prev !== undefined) {
-      c.out.errors.push({ key: ik, message: `duplicate: ${show(v)} is the same address as ip_addresses[${prev}] (${ip.ip})` });
-      ok = false;
-      continue;
-    }
-    seen.set(ip.ip, i);
-    ips.push(ip.ip);
-  }
-  return ok ? ips : null;
+  return uniqueStrings(value, c, {
+    list: 'IP addresses',
+    empty: 'must not be empty: list at least one IP address',
+    item: 'must be a string holding an IPv4 or IPv6 address',
+    parse: (v) => {
+      const ip = parseTargetIp(v);
+      return typeof ip === 'object' ? { value: ip.ip } : { error: `${ip}, got ${show(v)}` };
+    },
+    duplicate: (v, ip, prev) => `duplicate: ${show(v)} is the same address as ip_addresses[${prev}] (${ip})`,
+  });
 }
 
 /** `dns_ttl`: 1 = automatic, or 30..86400. */

@@ -67,7 +67,7 @@ export async function loadConfig(path: string, overrides: ConfigOverrides = {}):
 }
 
 /** What a file that is not a regular file is, for the error message. */
-export function fileKind(st: Stats): string {
+function fileKind(st: Stats): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isSocket()) return 'a socket';

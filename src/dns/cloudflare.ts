@@ -97,7 +97,7 @@ export interface CloudflareDns {
 }
 
 /** An answer that is not a `success: true` JSON envelope; `errors` undefined: the body is not JSON. */
-export class EnvelopeError extends Error {
+class EnvelopeError extends Error {
   constructor(
     readonly status: number,
     readonly errors: readonly ErrorItem[] | undefined,
@@ -108,7 +108,7 @@ export class EnvelopeError extends Error {
 }
 
 /** The real CloudflareDns: the SDK's calls, each answer read and checked within `timeoutMs`. */
-export function sdkCloudflareDns(client: Cloudflare, timeoutMs: number): CloudflareDns {
+function sdkCloudflareDns(client: Cloudflare, timeoutMs: number): CloudflareDns {
   const call = async (p: APIPromise<unknown>, signal: AbortSignal | undefined): Promise<Envelope> => readEnvelope(await p.asResponse(), timeoutMs, signal);
   return {
     listZones: (params, signal) => call(client.zones.list(params, { signal }), signal),

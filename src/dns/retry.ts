@@ -25,7 +25,7 @@ export interface RetryOptions {
   random?: () => number;
 }
 
-export const RETRY_DEFAULTS = {
+const RETRY_DEFAULTS = {
   attempts: 4,
   baseDelayMs: 500,
   maxDelayMs: 8000,

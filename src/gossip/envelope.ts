@@ -1,5 +1,5 @@
 import { decodeBatch, encodeBatch } from './codec.js';
-import { SEALED_VERSION, type Keyring, type OpenFailure } from './keyring.js';
+import type { Keyring, OpenFailure } from './keyring.js';
 import type { ObservationBatch } from './types.js';
 
 /**
@@ -47,5 +47,3 @@ export function unwrapBatch(data: Uint8Array, keyring: Keyring | undefined, topi
 export function topicAad(topic: string): Uint8Array {
   return new TextEncoder().encode(topic);
 }
-
-export { SEALED_VERSION };

@@ -20,8 +20,6 @@ import { MultiKeyPnet } from './pnet.js';
 import type { DropReason, Gossip, Observation, ObservationBatch, ObservationHandler, PeerStatus, PnetCounts } from './types.js';
 import { emptyDropCounts, validateMessage, validationContext } from './validate.js';
 
-export { DEFAULT_TOPIC };
-
 export interface Libp2pGossipOptions {
   /** Where to listen: `host:port` (`[v6]:port` for IPv6) or a multiaddr. */
   readonly listen: string;
@@ -68,11 +66,11 @@ function listenFailure(err: unknown): string {
 }
 
 /** libp2p's default of 10 is what 10 idle outsiders filled; refused outsiders leave theirs within a tick. */
-export const MAX_PENDING_INBOUND = 64;
+const MAX_PENDING_INBOUND = 64;
 /** New inbound connections per second per remote IP (libp2p's rate limiter; its default, kept explicit). */
-export const INBOUND_PER_IP_PER_SECOND = 5;
+const INBOUND_PER_IP_PER_SECOND = 5;
 /** Whole inbound upgrade (pnet, noise, yamux); libp2p's default is 10 s. */
-export const INBOUND_UPGRADE_TIMEOUT_MS = 3000;
+const INBOUND_UPGRADE_TIMEOUT_MS = 3000;
 
 /** The libp2p gossip, plus what tests and diagnostics need beyond {@link Gossip}. */
 export interface Libp2pGossip extends Gossip {
@@ -148,7 +146,7 @@ async function defaultResolve(host: string): Promise<string[]> {
  * Frames above gossipsub's `maxInboundDataLength` end the peer's stream
  * instead; {@link createLibp2pGossip} counts those as `oversized`.
  */
-export function dropMetricsRegister(count: (reason: DropReason, n: number) => void): MetricsRegister {
+function dropMetricsRegister(count: (reason: DropReason, n: number) => void): MetricsRegister {
   const valueOf = (a: unknown, b: unknown): number => (typeof a === 'number' ? a : typeof b === 'number' ? b : 1);
   const watched: Record<string, (labels: Record<string, unknown>, n: number) => void> = {
     gossipsub_pre_validation_duplicate_total: (_l, n) => count('duplicate', n),

@@ -2,8 +2,8 @@ import { unwrapBatch } from './envelope.js';
 import type { Keyring } from './keyring.js';
 import type { DropReason, Observation, ObservationBatch } from './types.js';
 
-export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024;
-export const DEFAULT_MAX_SKEW_MS = 60_000;
+const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024;
+const DEFAULT_MAX_SKEW_MS = 60_000;
 
 /**
  * Highest accepted sequence number per sender.

@@ -18,7 +18,7 @@ export interface ParsedIp {
   readonly v6: Uint8Array | undefined;
 }
 
-export function parseIpv4(s: string): number | undefined {
+function parseIpv4(s: string): number | undefined {
   if (!isIPv4(s)) return undefined;
   const parts = s.split('.');
   let n = 0;
@@ -26,7 +26,7 @@ export function parseIpv4(s: string): number | undefined {
   return n;
 }
 
-export function parseIpv6(s: string): Uint8Array | undefined {
+function parseIpv6(s: string): Uint8Array | undefined {
   if (!isIPv6(s) || s.includes('%')) return undefined;
   let text = s.toLowerCase();
   const out = new Uint8Array(16);

@@ -71,7 +71,7 @@ export function classifyStatus(status: number): StatusClass {
   return 'fail';
 }
 
-// The one backoff formula and Retry-After parser (src/backoff.ts), re-exported for src/notify/index.ts.
+// The one backoff formula and Retry-After parser (src/backoff.ts).
 export { backoffMs, parseRetryAfter } from '../backoff.js';
 
 type Attempt =

@@ -8,9 +8,9 @@ import type { ClusterVerdictEvent, DnsChangeEvent, SelfCheckEvent } from '../eve
  */
 
 /** Bumped when a field of the webhook body changes meaning or goes away (adding one does not). */
-export const PAYLOAD_VERSION = 1;
+const PAYLOAD_VERSION = 1;
 
-export const SLACK_HOOKS_BASE = 'https://hooks.slack.com/services/';
+const SLACK_HOOKS_BASE = 'https://hooks.slack.com/services/';
 
 export type NotificationType = 'dns_change' | 'cluster_verdict' | 'self_check';
 

@@ -43,7 +43,7 @@ export interface ObserverOptions {
 }
 
 /** How long an observation counts: long enough to survive two missed full-state rounds. */
-export function freshnessMs(config: Config): number {
+function freshnessMs(config: Config): number {
   return 3 * fullStateIntervalMs(config) + config.intervalMs;
 }
 
@@ -52,7 +52,7 @@ export function freshnessMs(config: Config): number {
  * forms are lost, and a restarted agent learns its peers' votes from it.
  * 10 s keeps steady-state gossip under 1 KB/s per agent at 1,000 targets.
  */
-export function fullStateIntervalMs(config: Config): number {
+function fullStateIntervalMs(config: Config): number {
   return Math.max(2 * config.intervalMs, 10_000);
 }
 
@@ -61,7 +61,7 @@ export function fullStateIntervalMs(config: Config): number {
  * such round and then at most this often, with counts in between: a 1 s
  * interval with 10,000 targets must not write 10,000 lines a second.
  */
-export const NO_OBSERVATION_LOG_MS = 60_000;
+const NO_OBSERVATION_LOG_MS = 60_000;
 
 /** Gossip delays remembered for the writer's settle. */
 const DELAY_SAMPLES = 20;

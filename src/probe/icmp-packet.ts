@@ -15,17 +15,14 @@ import { formatIpv4, formatIpv6, type Family } from '../net/ip.js';
 
 export type { Family };
 
-export const ICMP4_ECHO_REQUEST = 8;
-export const ICMP4_ECHO_REPLY = 0;
-export const ICMP4_UNREACHABLE = 3;
-export const ICMP4_TIME_EXCEEDED = 11;
-export const ICMP6_UNREACHABLE = 1;
-export const ICMP6_TIME_EXCEEDED = 3;
-export const ICMP6_ECHO_REQUEST = 128;
-export const ICMP6_ECHO_REPLY = 129;
+/** ICMP message types per family (RFC 792, RFC 4443). */
+const TYPES = {
+  4: { echoRequest: 8, echoReply: 0, unreachable: 3, timeExceeded: 11 },
+  6: { echoRequest: 128, echoReply: 129, unreachable: 1, timeExceeded: 3 },
+} as const satisfies Record<Family, Record<string, number>>;
 
-export const HEADER_BYTES = 8;
-export const PAYLOAD_BYTES = 8;
+const HEADER_BYTES = 8;
+const PAYLOAD_BYTES = 8;
 export const ECHO_BYTES = HEADER_BYTES + PAYLOAD_BYTES;
 
 /** The RFC 1071 Internet checksum of `buf[start, end)`. */
@@ -45,7 +42,7 @@ export function internetChecksum(buf: Uint8Array, start = 0, end = buf.length): 
  * the field is left zero.
  */
 export function writeEchoRequest(buf: Buffer, family: Family, id: number, seq: number, token: number, counter: number): Buffer {
-  buf[0] = family === 4 ? ICMP4_ECHO_REQUEST : ICMP6_ECHO_REQUEST;
+  buf[0] = TYPES[family].echoRequest;
   buf[1] = 0;
   buf.writeUInt16BE(0, 2);
   buf.writeUInt16BE(id & 0xffff, 4);
@@ -62,8 +59,9 @@ export type Received =
   /** An ICMP error about one of our requests: `to` is the address the request was sent to. */
   | { readonly kind: 'error'; readonly id: number; readonly seq: number; readonly to: string; readonly reason: string };
 
-const V4_ERRORS: Record<number, string> = { [ICMP4_UNREACHABLE]: 'destination unreachable', [ICMP4_TIME_EXCEEDED]: 'time exceeded' };
-const V6_ERRORS: Record<number, string> = { [ICMP6_UNREACHABLE]: 'destination unreachable', [ICMP6_TIME_EXCEEDED]: 'time exceeded' };
+const errorNames = (f: Family): Record<number, string> => ({ [TYPES[f].unreachable]: 'destination unreachable', [TYPES[f].timeExceeded]: 'time exceeded' });
+const V4_ERRORS = errorNames(4);
+const V6_ERRORS = errorNames(6);
 
 /**
  * Reads one packet as a raw socket of `family` delivers it: IPv4 with its IP
@@ -81,7 +79,7 @@ export function parsePacket(family: Family, buf: Uint8Array): Received | undefin
   }
   if (buf.length < at + HEADER_BYTES) return undefined;
   const type = buf[at]!;
-  const replyType = family === 4 ? ICMP4_ECHO_REPLY : ICMP6_ECHO_REPLY;
+  const replyType = TYPES[family].echoReply;
   if (type === replyType) {
     if (buf.length < at + ECHO_BYTES) return undefined;
     return {
@@ -100,7 +98,7 @@ export function parsePacket(family: Family, buf: Uint8Array): Received | undefin
   if (family === 4) {
     if (buf.length < quoted + 20 || buf[quoted]! >> 4 !== 4 || buf[quoted + 9] !== 1) return undefined;
     const inner = quoted + (buf[quoted]! & 0x0f) * 4;
-    if (inner < quoted + 20 || buf.length < inner + HEADER_BYTES || buf[inner] !== ICMP4_ECHO_REQUEST) return undefined;
+    if (inner < quoted + 20 || buf.length < inner + HEADER_BYTES || buf[inner] !== TYPES[4].echoRequest) return undefined;
     return { kind: 'error', id: u16(buf, inner + 4), seq: u16(buf, inner + 6), to: formatIpv4(u32(buf, quoted + 16)), reason };
   }
   // IPv6 header: 40 bytes, next header at 6, destination at 24. Extension
@@ -108,7 +106,7 @@ export function parsePacket(family: Family, buf: Uint8Array): Received | undefin
   // and the request times out instead.
   if (buf.length < quoted + 40 + HEADER_BYTES || buf[quoted]! >> 4 !== 6 || buf[quoted + 6] !== 58) return undefined;
   const inner = quoted + 40;
-  if (buf[inner] !== ICMP6_ECHO_REQUEST) return undefined;
+  if (buf[inner] !== TYPES[6].echoRequest) return undefined;
   return { kind: 'error', id: u16(buf, inner + 4), seq: u16(buf, inner + 6), to: formatIpv6(buf.subarray(quoted + 24, quoted + 40)), reason };
 }
 

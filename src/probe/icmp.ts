@@ -33,10 +33,11 @@ export interface IcmpProberOptions {
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 /** Linux socket option numbers (raw-socket does not export the *FORCE ones). */
 const SOL_SOCKET = 1;
-const SO_SNDBUF = 7;
-const SO_RCVBUF = 8;
-const SO_SNDBUFFORCE = 32;
-const SO_RCVBUFFORCE = 33;
+/** Each buffer's option: the capped one and the one root may force past net.core.*mem_max. */
+const BUFFER_OPTIONS = [
+  { name: 'SO_SNDBUF', plain: 7, force: 32 },
+  { name: 'SO_RCVBUF', plain: 8, force: 33 },
+] as const;
 /** Replies read per readable event at most, so one busy socket cannot hold the event loop. */
 const DRAIN_LIMIT = 4096;
 /** Sequence numbers: 16 bits. */
@@ -347,8 +348,7 @@ export function createIcmpProber(opts: IcmpProberOptions): Prober {
         }
       }
     };
-    tune(SO_SNDBUFFORCE, SO_SNDBUF, 'SO_SNDBUF');
-    tune(SO_RCVBUFFORCE, SO_RCVBUF, 'SO_RCVBUF');
+    for (const { name, plain, force } of BUFFER_OPTIONS) tune(force, plain, name);
   }
 
   /** Opens a channel; throws what raw-socket throws, or a ProberSetupError when the socket lacks a call the engine makes. */

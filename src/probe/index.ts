@@ -3,10 +3,6 @@ import { createIcmpProber } from './icmp.js';
 import { createTcpProber } from './tcp.js';
 import type { Prober } from './types.js';
 
-export { createIcmpProber, icmpSessionId, icmpSetupError, type IcmpProberOptions } from './icmp.js';
-export { createTcpProber, type TcpProberOptions } from './tcp.js';
-export { ProberSetupError, type ProbeResult, type Prober } from './types.js';
-
 /**
  * The prober for a config's probe type: `ip` is ICMP echo (raw socket, needs
  * root or CAP_NET_RAW, throws ProberSetupError otherwise), `tcp` a connect to

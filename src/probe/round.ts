@@ -28,7 +28,7 @@ export type StartProbe = (ip: string, report: (outcome: Outcome) => void) => (()
  * 256 per turn keeps a turn well under a millisecond, so the agent's other
  * timers are not starved while 10,000 targets start.
  */
-export const START_CHUNK = 256;
+const START_CHUNK = 256;
 
 /**
  * Runs one probe round: starts every target (in chunks, yielding to the event

@@ -100,7 +100,7 @@ export function clusterVerdict(state: QuorumState, ip: string): ClusterVerdict {
 }
 
 /** Peers whose fresh vote on `ip` is `verdict`, sorted. */
-export function agreeingPeers(state: QuorumState, ip: string, verdict: Verdict, now: number, freshnessMs: number): string[] {
+function agreeingPeers(state: QuorumState, ip: string, verdict: Verdict, now: number, freshnessMs: number): string[] {
   const out: string[] = [];
   for (const [peer, votes] of state.votes) {
     const v = votes.get(ip);
@@ -220,7 +220,7 @@ export function agreeingRank(state: QuorumState, ip: string, now: number, opts: 
  * turn from a full batch, and both agree on one writer instead of each
  * waiting for the other.
  */
-export function turnKey(since: number, now: number, opts: QuorumOptions): number {
+function turnKey(since: number, now: number, opts: QuorumOptions): number {
   return since < now - opts.freshnessMs ? 0 : since;
 }
 

@@ -35,7 +35,7 @@ export interface MetricsOptions {
 }
 
 /** Verdict → gauge value: the sign says which way, 0 is down so `== 0` alerts read naturally. */
-export const VERDICT_VALUE: Readonly<Record<Verdict, number>> = { up: 1, down: 0, unknown: -1 };
+const VERDICT_VALUE: Readonly<Record<Verdict, number>> = { up: 1, down: 0, unknown: -1 };
 
 const SELF_CHECK_STATES: readonly SelfCheckState[] = ['healthy', 'no-observations', 'canaries-failing', 'too-many-down'];
 
@@ -43,9 +43,11 @@ const SELF_CHECK_STATES: readonly SelfCheckState[] = ['healthy', 'no-observation
 const NO_OBSERVATION_REASONS: readonly NoObservationReason[] = [...LOCAL_ERROR_CODES, 'round-failed'];
 
 /** Loopback RTTs are ~0.1 ms, LAN ~0.5 ms, far hosts ~100 ms; probe timeouts are at most a few seconds. */
-export const RTT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2];
+const RTT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2];
 /** A reconcile is one list and maybe one apply, each possibly retried with backoff. */
-export const RECONCILE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const RECONCILE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** Resolution of the event-loop delay histogram (nodejs_eventloop_lag_*), in ms. */
+const EVENT_LOOP_SAMPLE_MS = 100;
 
 /**
  * Prometheus metrics for one agent, fed by the agent's events (it is an
@@ -86,9 +88,6 @@ export const RECONCILE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
  * The RTT histogram has no ip label: with one, 10,000 targets made 150,000
  * series, an 11 MB scrape that took ~860 ms to render.
  */
-/** Resolution of the event-loop delay histogram (nodejs_eventloop_lag_*), in ms. */
-export const EVENT_LOOP_SAMPLE_MS = 100;
-
 export class Metrics implements AgentEvents {
   readonly registry = new Registry();
   private readonly opts: MetricsOptions;

@@ -68,9 +68,9 @@ export const MAX_CONNECTIONS_PER_SOURCE = 16;
  */
 export const HEADERS_TIMEOUT_MS = 2_000;
 /** Time to receive a whole request (bodies are never read, but must arrive). */
-export const REQUEST_TIMEOUT_MS = 5_000;
+const REQUEST_TIMEOUT_MS = 5_000;
 /** An idle keep-alive connection is closed after this: monitoring clients poll every few seconds at most. */
-export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /**
  * How often Node checks the headers and request timeouts. Node tests them
  * only every connectionsCheckingInterval (30 s by default): with the default,
@@ -113,7 +113,7 @@ export function unhealthyReason(s: Pick<AgentStatus, 'running' | 'lastRoundAt' |
 }
 
 /** The /status document. */
-export function statusDocument(agent: { status(): AgentStatus }, gossip: Pick<Gossip, 'drops'> | undefined, now: number): StatusDocument {
+function statusDocument(agent: { status(): AgentStatus }, gossip: Pick<Gossip, 'drops'> | undefined, now: number): StatusDocument {
   return { ...agent.status(), now, gossipDrops: gossip?.drops() };
 }
 

@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sleep, waitFor as kitWaitFor, type Truthy, type WaitOptions } from './kit.js';
+import { sleep } from './kit.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The built CLI (`npm test` builds first). */
-export const CLI = join(ROOT, 'dist/src/cli/main.js');
+const CLI = join(ROOT, 'dist/src/cli/main.js');
 
 export function assertBuilt(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
@@ -101,19 +101,4 @@ export async function runCli(
   const { code } = await p.exited;
   clearTimeout(timer);
   return { code, stdout: p.stdout, stderr: p.stderr };
-}
-
-export { scratch, sleep } from './kit.js';
-
-/**
- * The kit's `waitFor` (./kit.js), also callable in its old argument order
- * `(fn, what, timeoutMs?, everyMs?)` so test/unit/agent/* compiles until it
- * moves to the kit; then the old-order overload and this adapter go.
- */
-export function waitFor<T>(what: string, fn: () => T | Promise<T>, opts?: WaitOptions): Promise<Truthy<T>>;
-/** @deprecated Old argument order: use `waitFor(what, fn, { timeoutMs, everyMs })` from ./kit.js. */
-export function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs?: number, everyMs?: number): Promise<Truthy<T>>;
-export function waitFor<T>(a: string | (() => T | Promise<T>), b: string | (() => T | Promise<T>), c?: number | WaitOptions, d?: number): Promise<Truthy<T>> {
-  if (typeof a === 'string') return kitWaitFor(a, b as () => T | Promise<T>, c as WaitOptions | undefined);
-  return kitWaitFor(b as string, a, { timeoutMs: c as number | undefined, everyMs: d });
 }

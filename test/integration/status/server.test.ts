@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AgentStatus } from '../../../src/status/view.js';
-import { emptyDropCounts } from '../../../src/gossip/index.js';
+import { emptyDropCounts } from '../../../src/gossip/validate.js';
 import { silentLogger } from '../../../src/log.js';
 import { Metrics } from '../../../src/status/metrics.js';
 import {

@@ -114,7 +114,7 @@ describe('withRetry', () => {
       },
       { signal: controller.signal, baseDelayMs: 60_000, maxDelayMs: 60_000, random: () => 0.99 },
     );
-    setTimeout(() => controller.abort(reason), 20);
+    setImmediate(() => controller.abort(reason)); // once the first attempt failed and the wait began
     await expect(p).rejects.toBe(reason);
     expect(calls).toBe(1);
   });

@@ -173,8 +173,7 @@ describe('ICMP reply matching', () => {
     const { prober, v4 } = setup();
     v4().failSends = ['', 'Resource temporarily unavailable'].filter(Boolean);
     const ips = ['198.18.3.1', '198.18.3.2', '198.18.3.3'];
-    const round = prober.probe(ips, 1_000);
-    await new Promise((r) => setTimeout(r, 20));
+    const { round } = await started(prober.probe(ips, 1_000));
     expect(v4().sent.map((s) => [s.to, s.via])).toEqual([
       ['198.18.3.1', 'queue'],
       ['198.18.3.2', 'queue'],
@@ -225,8 +224,7 @@ describe('ICMP engine: send errors classified by code when there is one', () => 
   ])('%s', async (_name, error, want) => {
     const { prober, v4 } = setup();
     v4().failSends = [error];
-    const round = prober.probe(['198.18.5.1'], 300);
-    await new Promise((r) => setTimeout(r, 20));
+    const { round } = await started(prober.probe(['198.18.5.1'], 300));
     if (want === 'queue') {
       expect(v4().sent.map((s) => s.via)).toEqual(['queue']);
       v4().deliver(reply4(v4().sent[0]!.packet, '198.18.5.1'));

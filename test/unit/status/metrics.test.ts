@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../../../src/agent.js';
 import { fanOut } from '../../../src/events.js';
-import { emptyDropCounts } from '../../../src/gossip/index.js';
+import { emptyDropCounts } from '../../../src/gossip/validate.js';
 import { PNET_REJECT_REASONS, type ObservationHandler, type PeerStatus, type PnetCounts } from '../../../src/gossip/types.js';
 import { silentLogger } from '../../../src/log.js';
 import { Metrics, type MetricsConfigView } from '../../../src/status/metrics.js';

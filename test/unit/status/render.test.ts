@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TargetStatus } from '../../../src/status/view.js';
-import { emptyDropCounts } from '../../../src/gossip/index.js';
+import { emptyDropCounts } from '../../../src/gossip/validate.js';
 import {
   ago,
   formatDuration,
