@@ -10,6 +10,7 @@ import { constants, type Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
+import { describeRedefinition } from './redefinition.js';
 import type { Config, ConfigIssue } from './schema.js';
 import { validate, type ConfigOverrides } from './validate.js';
 
@@ -59,7 +60,7 @@ export async function loadConfig(path: string, overrides: ConfigOverrides = {}):
   try {
     raw = parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
-    throw new ConfigError(file, [{ key: '(syntax)', message: syntaxFailure(err) }]);
+    throw new ConfigError(file, [{ key: '(syntax)', message: syntaxFailure(err, text) }]);
   }
   const result = validate(raw, file, overrides);
   if (!result.ok) throw new ConfigError(file, result.errors);
@@ -141,13 +142,15 @@ function readFailure(err: unknown): string {
   }
 }
 
-function syntaxFailure(err: unknown): string {
+function syntaxFailure(err: unknown, text: string): string {
   if (err instanceof TomlError) {
     // smol-toml's message is "Invalid TOML document: <reason>\n\n<code block>".
     // The code block is left out on purpose: the offending line may hold a
     // secret (crypto_key, slack_addr), and line + column locate it anyway.
     const reason = (err.message.split('\n')[0] ?? '').replace(/^Invalid TOML document:\s*/, '');
-    return `invalid TOML at line ${err.line}, column ${err.column}: ${reason}`;
+    // "trying to redefine …" names neither the key nor its first line: find both.
+    const twice = /redefine/.test(reason) ? describeRedefinition(text, err.line) : undefined;
+    return `invalid TOML at line ${err.line}, column ${err.column}: ${twice ?? reason}`;
   }
   return `invalid TOML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
 }
