@@ -168,11 +168,20 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
     try {
       statusServer = await startStatusServer({ addr: config.statusAddr, agent, metrics, logger: logger.child({ component: 'status' }), gossip });
     } catch (err) {
-      await agent.stop().catch(() => undefined);
-      await gossip?.stop().catch(() => undefined);
-      notifier?.close();
-      process.stderr.write(`goavail: ${errorLine(err)}; set status_addr to a free address, or status_addr = "" to disable the listener\n`);
-      return EXIT.failure;
+      if (!config.statusAddrExplicit) {
+        // Only the default may be skipped: a second agent on this machine, or
+        // another program on the port, must not stop the failover agent.
+        logger.warn(
+          { statusAddr: config.statusAddr, err: errorLine(err) },
+          `status_addr is not set and the default ${config.statusAddr} cannot be used (${errorLine(err)}): running without the status listener, so /status, /metrics and /healthz are unavailable; set status_addr = "127.0.0.1:<free port>" to have them, or status_addr = "" to run without them and without this warning`,
+        );
+      } else {
+        await agent.stop().catch(() => undefined);
+        await gossip?.stop().catch(() => undefined);
+        notifier?.close();
+        process.stderr.write(`goavail: ${errorLine(err)}; set status_addr to a free address, or status_addr = "" to disable the listener\n`);
+        return EXIT.failure;
+      }
     }
   }
 

@@ -62,6 +62,8 @@ export interface Field<T> {
   readonly default?: unknown;
   /** The `Config` value from what was read (default: the value, else `default`). */
   toConfig?(value: T | undefined, c: FieldContext): unknown;
+  /** A `Config` field that says whether the key was given at all. */
+  readonly givenTarget?: Target;
   /** Leave the `Config` field out (rather than undefined) when there is no value. */
   readonly omitUnset?: boolean;
   /** How the `Config` value is printed (default: as is; secrets masked). */
@@ -671,6 +673,7 @@ const statusAddr = field({
   table: '',
   read: statusAddress,
   target: 'statusAddr',
+  givenTarget: 'statusAddrExplicit',
   toConfig: (v) => (v === '' ? undefined : (v ?? DEFAULTS.statusAddr)),
   print: (v) => v ?? '',
 });

@@ -32,6 +32,8 @@ export interface Config {
   readonly cloudflare: CloudflareConfig;
   /** HTTP listener for /status, /metrics, /healthz (`status_addr`, default 127.0.0.1:9470, not 9100 which node_exporter owns; "" disables). */
   readonly statusAddr: string | undefined;
+  /** Whether the file sets `status_addr`: only the default address may be skipped when it is taken. */
+  readonly statusAddrExplicit: boolean;
   /** URLs that get a JSON POST for every DNS change, verdict change and self-check change (`webhooks`). */
   readonly webhooks: readonly string[];
   /** Addresses this agent should always reach (`canaries`); while they all fail, its down votes abstain. */

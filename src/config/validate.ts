@@ -113,6 +113,7 @@ function buildConfig(file: string, values: Map<Field<unknown>, unknown>, context
       if (f.target === undefined) continue;
       const v = values.get(f) ?? undefined;
       const value = f.toConfig ? f.toConfig(v, context(join(f.table, f.key))) : (v ?? f.default);
+      if (f.givenTarget !== undefined) config[f.givenTarget] = values.get(f) !== undefined;
       if (value === undefined && f.omitUnset) continue;
       const [head, tail] = f.target.split('.') as [string, string | undefined];
       if (tail === undefined) config[head] = value;

@@ -41,8 +41,8 @@ describe('Dockerfile', () => {
     const dir = await scratch('docker');
     try {
       const shipped = readFileSync(join(ROOT, 'goavail.toml'), 'utf8');
-      expect(shipped).toMatch(/^status_addr = .*$/m);
-      const conf = await dir.write('goavail.toml', shipped.replace(/^status_addr = .*$/m, 'status_addr = "127.0.0.1:0"'));
+      expect(shipped).toMatch(/^# status_addr = .*$/m);
+      const conf = await dir.write('goavail.toml', shipped.replace(/^# status_addr = .*$/m, 'status_addr = "127.0.0.1:0"'));
       const args = argv.slice(2).map((a) => (a === '/etc/goavail/goavail.toml' ? conf : a));
       expect(argv[1]).toBe('/app/dist/src/cli/main.js');
       const p = new GoavailProcess(args, { cwd: dir.dir, env: { CLOUDFLARE_API_TOKEN: '', CF_API_KEY: '', CF_API_EMAIL: '' } });

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:net';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, GoavailProcess, runCli } from '../support/cli.js';
 import { scratch, waitFor } from '../support/kit.js';
@@ -232,6 +233,25 @@ describe('/status, /metrics, /healthz and `goavail status` (built CLI, dry-run)'
       `goavail: cannot listen on ${taken} for /status, /metrics, /healthz: address already in use (EADDRINUSE); set status_addr to a free address, or status_addr = "" to disable the listener\n`,
     );
     expect(r.stdout).not.toContain('agent started');
+  }, 30_000);
+
+  it('status_addr not set and the default 127.0.0.1:9470 taken: warns, runs without the listener and keeps probing', async () => {
+    // Hold the default port (if something else already holds it, it is taken all the same).
+    const holder = createServer();
+    holders.push(holder);
+    await new Promise<void>((r) => {
+      holder.once('error', () => r());
+      holder.listen(9470, '127.0.0.1', () => r());
+    });
+    const file = await dir.write('default-taken.toml', config(['127.0.0.1']).replace(/^status_addr = .*$/m, ''));
+    expect(await readFile(file, 'utf8')).not.toMatch(/status_addr/);
+    const agent = new GoavailProcess(['monitor', '-f', file], { env: NO_CREDENTIALS });
+    procs.push(agent);
+    const warned = await agent.waitForLog((l) => l.level === 40 && l.statusAddr === '127.0.0.1:9470');
+    expect(warned.msg).toMatch(/^status_addr is not set and the default 127\.0\.0\.1:9470 cannot be used \(.*EADDRINUSE.*\): running without the status listener/);
+    await agent.waitForLog((l) => l.msg === 'local verdict: 127.0.0.1 is up');
+    expect(agent.logs.some((l) => l.msg === 'status listener ready')).toBe(false);
+    expect((await agent.stop()).code).toBe(0);
   }, 30_000);
 
   it('status_addr = "" runs without a listener', async () => {

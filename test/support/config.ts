@@ -46,6 +46,7 @@ export function testConfig(
     },
     route53: undefined,
     statusAddr: undefined,
+    statusAddrExplicit: false,
     webhooks: [],
     canaries: over.canaries ?? [],
     freezeMinTargets: over.freezeMinTargets ?? 4,

@@ -60,6 +60,7 @@ describe('loadConfig: the original goavail.toml', () => {
         aws_region: 'us-west-2',
       },
       statusAddr: '127.0.0.1:9470',
+      statusAddrExplicit: false,
       webhooks: [],
       canaries: [],
       freezeMinTargets: 4,

@@ -52,6 +52,7 @@ describe('defaults', () => {
       },
       route53: undefined,
       statusAddr: '127.0.0.1:9470',
+      statusAddrExplicit: false,
       webhooks: [],
       canaries: [],
       freezeMinTargets: 4,
