@@ -248,7 +248,9 @@ describe('/status, /metrics, /healthz and `goavail status` (built CLI, dry-run)'
     const agent = new GoavailProcess(['monitor', '-f', file], { env: NO_CREDENTIALS });
     procs.push(agent);
     const warned = await agent.waitForLog((l) => l.level === 40 && l.statusAddr === '127.0.0.1:9470');
-    expect(warned.msg).toMatch(/^status_addr is not set and the default 127\.0\.0\.1:9470 cannot be used \(.*EADDRINUSE.*\): running without the status listener/);
+    expect(warned.msg).toMatch(
+      /^status_addr is not set and the default 127\.0\.0\.1:9470 cannot be used \(.*EADDRINUSE.*\): running without the status listener/,
+    );
     await agent.waitForLog((l) => l.msg === 'local verdict: 127.0.0.1 is up');
     expect(agent.logs.some((l) => l.msg === 'status listener ready')).toBe(false);
     expect((await agent.stop()).code).toBe(0);

@@ -20,7 +20,10 @@ describe('createLogger', () => {
     const log = createLogger({ pretty: true, destination: out.stream });
     log.info({ ip: '198.18.0.1', streak: { misses: 3, oks: 0 }, apiToken: 'tok-123' }, 'local verdict: 198.18.0.1 is down');
     log.warn({ peers: ['a', 'b'] }, 'second event');
-    const lines = out.text().split('\n').filter((l) => l !== '');
+    const lines = out
+      .text()
+      .split('\n')
+      .filter((l) => l !== '');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: local verdict: 198\.18\.0\.1 is down \{.*"ip":"198\.18\.0\.1".*"misses":3.*\}$/);
     expect(lines[0]).toContain('[redacted]');
@@ -33,7 +36,10 @@ describe('createLogger', () => {
     const out = sink();
     const log = createLogger({ pretty: false, destination: out.stream });
     log.info({ ip: '198.18.0.1' }, 'hello');
-    const lines = out.text().split('\n').filter((l) => l !== '');
+    const lines = out
+      .text()
+      .split('\n')
+      .filter((l) => l !== '');
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 30, msg: 'hello', ip: '198.18.0.1', pid: process.pid });
   });
