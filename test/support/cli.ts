@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sleep } from './kit.js';
@@ -38,7 +38,10 @@ export class GoavailProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let partial = '';
+    // GOAVAIL_TEST_LOG_DIR=<dir>: every agent's stdout also goes to <dir>/<pid>.log, to read after a failure.
+    const keep = process.env.GOAVAIL_TEST_LOG_DIR ? join(process.env.GOAVAIL_TEST_LOG_DIR, `${this.child.pid ?? 'x'}.log`) : undefined;
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      if (keep !== undefined) appendFileSync(keep, chunk);
       this.stdout += chunk;
       partial += chunk;
       const lines = partial.split('\n');
