@@ -21,6 +21,8 @@ export interface LabSlot {
 export const LABS = {
   'e2e/single-node': { prefix: 'gae', subnetIndex: 11 },
   'e2e/cluster': { prefix: 'gcl', subnetIndex: 21 },
+  /** IPv4 and IPv6 (2001:db8:47::/48) on each host. */
+  'e2e/ipv6': { prefix: 'gv6', subnetIndex: 71 },
   /** Canaries and a dead target that nobody holds. */
   'e2e/operations': { subnetIndex: 131 },
   /** A dead target that nobody holds. */

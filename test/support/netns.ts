@@ -26,6 +26,8 @@ const run = promisify(execFile);
 
 /** The range every lab lives in; blackholed on the host before anything else. */
 export const LAB_RANGE = '198.18.0.0/15';
+/** The IPv6 lab range (RFC 3849 documentation prefix), blackholed like LAB_RANGE. */
+const LAB_RANGE6 = '2001:db8::/32';
 /** Hosts per lab: the last /30 of the /24 stays free for unusedIp. */
 export const MAX_HOSTS = 63;
 /** Linux's limit on interface names (IFNAMSIZ - 1); namespace names are kept within it too. */
@@ -36,20 +38,25 @@ export interface NsHost {
   readonly ns: string;
   /** The host's address, inside the namespace. */
   readonly ip: string;
+  /** Its IPv6 address in 2001:db8::/32 (a lab made with `ipv6: true`), else undefined. */
+  readonly ip6: string | undefined;
   /** Root-namespace end of the veth pair (its address is `ip` - 1). */
   readonly hostVeth: string;
-  /** Stop answering pings (net.ipv4.icmp_echo_ignore_all=1); TCP still answers. */
+  /** Stop answering pings (net.ipv4.icmp_echo_ignore_all=1, and ICMPv6 with `ipv6`); TCP still answers. */
   down(): Promise<void>;
   /** Answer pings again. */
   up(): Promise<void>;
+  /** Stop (true) or resume answering IPv6 pings only: the IPv4 address keeps answering. */
+  ignoreEcho6(ignore: boolean): Promise<void>;
   /** Take the namespace's end of the link down: pings and TCP connects go unanswered (they hang). */
   linkDown(): Promise<void>;
   linkUp(): Promise<void>;
   /**
-   * Starts a TCP listener on `ip:port` inside the namespace (a child node
-   * process that accepts and closes). Stopped by `close()` or lab cleanup.
+   * Starts a TCP listener on `ip:port` (or `address:port`, e.g. `ip6`)
+   * inside the namespace (a child node process that accepts and closes).
+   * Stopped by `close()` or lab cleanup.
    */
-  listenTcp(port: number): Promise<{ close(): Promise<void> }>;
+  listenTcp(port: number, address?: string): Promise<{ close(): Promise<void> }>;
 }
 
 export interface NsLab {
@@ -67,6 +74,8 @@ export interface NsLabOptions {
   readonly count: number;
   /** Picks this file's /24 inside 198.18.0.0/15 (0..511); distinct per test file. */
   readonly subnetIndex: number;
+  /** Also give each host an IPv6 address: 2001:db8:<subnetIndex hex>:<k + 1>::2/64 (canonical form) (root side ::1), after the 2001:db8::/32 blackhole. */
+  readonly ipv6?: boolean;
 }
 
 /** True when this process may create namespaces: root, and `ip netns` works. */
@@ -93,6 +102,11 @@ async function ipQuiet(...args: string[]): Promise<void> {
 /** Makes sure 198.18.0.0/15 can never leave the machine. Never removed: parallel files rely on it. */
 export async function ensureBlackhole(): Promise<void> {
   await ip('route', 'replace', 'blackhole', LAB_RANGE);
+}
+
+/** The same for 2001:db8::/32, the IPv6 lab range. */
+async function ensureBlackhole6(): Promise<void> {
+  await ip('-6', 'route', 'replace', 'blackhole', LAB_RANGE6);
 }
 
 /** The /24 base ("198.18.7") of a subnet index. */
@@ -123,11 +137,15 @@ export async function createNsLab(opts: NsLabOptions): Promise<NsLab> {
   const subnet = labSubnet(opts.subnetIndex);
 
   await ensureBlackhole();
+  if (opts.ipv6) await ensureBlackhole6();
+  const v6net = `2001:db8:${opts.subnetIndex.toString(16)}`;
 
   const names = Array.from({ length: count }, (_, k) => ({
     ...labNames(prefix, k),
     hostIp: `${subnet}.${4 * k + 1}`,
     ip: `${subnet}.${4 * k + 2}`,
+    hostIp6: opts.ipv6 ? `${v6net}:${(k + 1).toString(16)}::1` : undefined,
+    ip6: opts.ipv6 ? `${v6net}:${(k + 1).toString(16)}::2` : undefined,
   }));
   const listeners = new Set<ChildProcess>();
   let cleaned = false;
@@ -163,21 +181,32 @@ export async function createNsLab(opts: NsLabOptions): Promise<NsLab> {
     await ip('-n', n.ns, 'addr', 'add', `${n.ip}/30`, 'dev', n.nsVeth);
     await ip('-n', n.ns, 'link', 'set', n.nsVeth, 'up');
     await ip('-n', n.ns, 'link', 'set', 'lo', 'up');
+    if (n.ip6 !== undefined && n.hostIp6 !== undefined) {
+      // nodad: without it the address is "tentative" for about a second and pings fail
+      await ip('-6', 'addr', 'add', `${n.hostIp6}/64`, 'dev', n.hostVeth, 'nodad');
+      await ip('-n', n.ns, '-6', 'addr', 'add', `${n.ip6}/64`, 'dev', n.nsVeth, 'nodad');
+    }
   }
 
   function host(n: (typeof names)[number]): NsHost {
-    const echoIgnore = (value: '0' | '1') => ip('netns', 'exec', n.ns, 'sysctl', '-qw', `net.ipv4.icmp_echo_ignore_all=${value}`);
+    const echoIgnore6 = (value: '0' | '1') => ip('netns', 'exec', n.ns, 'sysctl', '-qw', `net.ipv6.icmp.echo_ignore_all=${value}`);
+    const echoIgnore = async (value: '0' | '1') => {
+      await ip('netns', 'exec', n.ns, 'sysctl', '-qw', `net.ipv4.icmp_echo_ignore_all=${value}`);
+      if (n.ip6 !== undefined) await echoIgnore6(value);
+    };
     return {
       ns: n.ns,
       ip: n.ip,
+      ip6: n.ip6,
       hostVeth: n.hostVeth,
       down: () => echoIgnore('1'),
       up: () => echoIgnore('0'),
+      ignoreEcho6: (ignore: boolean) => echoIgnore6(ignore ? '1' : '0'),
       linkDown: () => ip('-n', n.ns, 'link', 'set', n.nsVeth, 'down'),
       linkUp: () => ip('-n', n.ns, 'link', 'set', n.nsVeth, 'up'),
-      async listenTcp(port: number) {
+      async listenTcp(port: number, address = n.ip) {
         if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`bad port ${port}`);
-        const child = spawn('ip', ['netns', 'exec', n.ns, process.execPath, '-e', LISTENER, n.ip, String(port)], {
+        const child = spawn('ip', ['netns', 'exec', n.ns, process.execPath, '-e', LISTENER, address, String(port)], {
           stdio: ['pipe', 'pipe', 'pipe'],
         });
         listeners.add(child);
