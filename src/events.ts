@@ -17,6 +17,21 @@ export interface AgentEvents {
   reconcile?(e: ReconcileEvent): void;
   configReload?(e: { ok: boolean; error?: string; at: number }): void;
   selfCheck?(e: SelfCheckEvent): void;
+  /** The set of removals held back by keep-last changed (it may now be empty). */
+  heldRemovals?(e: HeldRemovalsEvent): void;
+}
+
+/** A record keep-last did not remove although its IP is down: every IP of its name looks down. */
+export interface HeldRecord {
+  readonly type: RecordType;
+  readonly hostname: string;
+  readonly ip: string;
+}
+
+export interface HeldRemovalsEvent {
+  /** Every removal held back now, sorted; empty when none is any more. */
+  readonly held: readonly HeldRecord[];
+  readonly at: number;
 }
 
 export interface VerdictEvent {

@@ -220,6 +220,52 @@ function statusAddress(value: unknown, c: FieldContext): string | null {
   return s;
 }
 
+/** One http(s) URL; `secret`: the path and query may carry a credential, so a bad value is never echoed. */
+function httpUrl(secret: boolean): (value: unknown, c: FieldContext) => string | null {
+  return (value, c) => {
+    const s = string(secret)(value, c);
+    if (s === null) return null;
+    let url: URL | undefined;
+    try {
+      url = new URL(s.trim());
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      c.out.errors.push({ key: c.key, message: `must be an http:// or https:// URL, got ${secret ? 'an invalid URL' : show(s)}` });
+      return null;
+    }
+    return s.trim();
+  };
+}
+
+/** A secret token: non-empty, no whitespace inside (a pasted line break is a mistake); never echoed. */
+function token(value: unknown, c: FieldContext): string | null {
+  const s = string(true)(value, c);
+  if (s === null) return null;
+  const t = s.trim();
+  if (t === '' || /\s/.test(t)) {
+    c.out.errors.push({
+      key: c.key,
+      message: t === '' ? 'must not be empty (leave the key out to turn this channel off)' : 'must not contain spaces or line breaks',
+    });
+    return null;
+  }
+  return t;
+}
+
+/** `telegram_chat_id`: a chat id (digits, maybe negative) or a public channel's `@name`. */
+function telegramChat(value: unknown, c: FieldContext): string | null {
+  const s = typeof value === 'number' && Number.isInteger(value) ? String(value) : string()(value, c);
+  if (s === null) return null;
+  if (/^-?\d{1,20}$/.test(s.trim()) || /^@[A-Za-z][A-Za-z0-9_]{3,31}$/.test(s.trim())) return s.trim();
+  c.out.errors.push({ key: c.key, message: `must be a chat id (digits, negative for groups) or a channel's @username, got ${show(s)}` });
+  return null;
+}
+
+/** The URL without its path: where a secret-bearing URL points, for printing. */
+const originOnly = (v: unknown): unknown => (typeof v === 'string' ? `${new URL(v).origin}/${MASK}` : v);
+
 /** `webhooks = ["https://...", ...]`: http(s) URLs. */
 function webhookList(value: unknown, c: FieldContext): string[] | null {
   if (!Array.isArray(value)) {
@@ -686,6 +732,35 @@ const webhooks = field({
   // Webhook URLs often carry a token in their path: show only where they go.
   print: (v) => (v as string[]).map((u) => `${new URL(u).origin}/${MASK}`),
 });
+// ---- top level: alert channels -------------------------------------------
+const pagerdutyRoutingKey = field({ key: 'pagerduty_routing_key', table: '', read: token, secret: true, target: 'pagerdutyRoutingKey' });
+const pagerdutyUrl = field({ key: 'pagerduty_url', table: '', read: httpUrl(false), target: 'pagerdutyUrl', default: DEFAULTS.pagerdutyUrl });
+const opsgenieApiKey = field({ key: 'opsgenie_api_key', table: '', read: token, secret: true, target: 'opsgenieApiKey' });
+const opsgenieUrl = field({ key: 'opsgenie_url', table: '', read: httpUrl(false), target: 'opsgenieUrl', default: DEFAULTS.opsgenieUrl });
+// Teams and Discord webhook URLs carry their credential in the path.
+const teamsWebhook = field({ key: 'teams_webhook', table: '', read: httpUrl(true), target: 'teamsWebhook', print: originOnly });
+const discordWebhook = field({ key: 'discord_webhook', table: '', read: httpUrl(true), target: 'discordWebhook', print: originOnly });
+const telegramBotToken = field({ key: 'telegram_bot_token', table: '', read: token, secret: true, target: 'telegramBotToken' });
+const telegramChatId = field({
+  key: 'telegram_chat_id',
+  table: '',
+  read: telegramChat,
+  target: 'telegramChatId',
+  check: (v, c) => {
+    const botToken = c.value(telegramBotToken);
+    if ((v === undefined) !== (botToken === undefined) && v !== null && botToken !== null) {
+      const missing = v === undefined ? c.key : c.keyOf(telegramBotToken);
+      c.out.errors.push({
+        key: missing,
+        message: `is required with ${v === undefined ? c.keyOf(telegramBotToken) : c.key}: Telegram needs the bot token and the chat id`,
+      });
+      return null;
+    }
+    return v;
+  },
+});
+const telegramApiUrl = field({ key: 'telegram_api_url', table: '', read: httpUrl(false), target: 'telegramApiUrl', default: DEFAULTS.telegramApiUrl });
+
 const canaries = field({ key: 'canaries', table: '', read: ipList, target: 'canaries', default: [] });
 const freezeMinTargets = field({
   key: 'freeze_min_targets',
@@ -789,6 +864,15 @@ export const TABLES: readonly TableSpec[] = [
       dnsProvider,
       statusAddr,
       webhooks,
+      pagerdutyRoutingKey,
+      pagerdutyUrl,
+      opsgenieApiKey,
+      opsgenieUrl,
+      teamsWebhook,
+      discordWebhook,
+      telegramBotToken,
+      telegramChatId,
+      telegramApiUrl,
       canaries,
       freezeMinTargets,
       freezeShare,

@@ -36,6 +36,23 @@ export interface Config {
   readonly statusAddrExplicit: boolean;
   /** URLs that get a JSON POST for every DNS change, verdict change and self-check change (`webhooks`). */
   readonly webhooks: readonly string[];
+  /** PagerDuty Events API v2 routing key (`pagerduty_routing_key`); removals and held removals page, restores resolve. */
+  readonly pagerdutyRoutingKey: string | undefined;
+  /** `pagerduty_url`: the enqueue endpoint. */
+  readonly pagerdutyUrl: string;
+  /** Opsgenie API integration key (`opsgenie_api_key`). */
+  readonly opsgenieApiKey: string | undefined;
+  /** `opsgenie_url`: the API base (EU accounts: https://api.eu.opsgenie.com). */
+  readonly opsgenieUrl: string;
+  /** Microsoft Teams workflow webhook URL (`teams_webhook`). */
+  readonly teamsWebhook: string | undefined;
+  /** Discord channel webhook URL (`discord_webhook`). */
+  readonly discordWebhook: string | undefined;
+  /** Telegram bot token and chat (`telegram_bot_token`, `telegram_chat_id`), both or neither. */
+  readonly telegramBotToken: string | undefined;
+  readonly telegramChatId: string | undefined;
+  /** `telegram_api_url`: the Bot API base. */
+  readonly telegramApiUrl: string;
   /** Addresses this agent should always reach (`canaries`); while they all fail, its down votes abstain. */
   readonly canaries: readonly string[];
   /** The share rule applies from this many configured IPs (`freeze_min_targets`, default 4). */
@@ -98,6 +115,9 @@ export const DEFAULTS = {
   minPeersAgree: 0,
   keyFileName: 'goavail.key',
   statusAddr: '127.0.0.1:9470',
+  pagerdutyUrl: 'https://events.pagerduty.com/v2/enqueue',
+  opsgenieUrl: 'https://api.opsgenie.com',
+  telegramApiUrl: 'https://api.telegram.org',
   freezeMinTargets: 4,
   freezeShare: 0.5,
 } as const;

@@ -234,6 +234,10 @@ export class Controller implements Reconciler {
     this.held = lines;
     if (key === this.lastHeldKey) return;
     this.lastHeldKey = key;
+    const records = held
+      .map((h) => ({ type: h.record.type, hostname: h.record.name, ip: h.record.content }))
+      .sort((a, b) => `${a.type} ${a.hostname} ${a.ip}`.localeCompare(`${b.type} ${b.hostname} ${b.ip}`));
+    this.o.events.heldRemovals?.({ held: records, at: this.o.scheduler.now() });
     if (lines.length === 0) {
       this.o.logger.info('no removal is held back any more');
       return;

@@ -54,12 +54,14 @@ export interface DeliveryCounters {
   retries: number;
 }
 
-export type TargetKind = 'webhook' | 'slack';
+export type TargetKind = 'webhook' | 'slack' | 'pagerduty' | 'opsgenie' | 'teams' | 'discord' | 'telegram';
 
 /** One message, already serialised for its receiver. */
 export interface Job {
-  readonly type: NotificationType;
+  readonly type: NotificationType | 'held_removal';
   readonly body: string;
+  /** Appended to the receiver's URL (Opsgenie's close, Telegram's method); default none. */
+  readonly path?: string;
 }
 
 export type StatusClass = 'ok' | 'retry' | 'fail';
@@ -107,9 +109,14 @@ export class Target {
     readonly kind: TargetKind,
     readonly url: string,
     private readonly deps: TargetDeps,
+    /** Extra request headers (an API key); never logged. */
+    headers: Readonly<Record<string, string>> = {},
+    /** What tells two receivers at one URL apart (a routing key); never logged. */
+    readonly secret?: string,
   ) {
     this.origin = originOf(url);
     this.endpoint = url;
+    Object.assign(this.headers, headers);
     try {
       const u = new URL(url);
       if (u.username || u.password) {
@@ -237,7 +244,7 @@ export class Target {
     const { options } = this.deps;
     const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(options.timeoutMs)]);
     try {
-      const res = await this.deps.fetch(this.endpoint, {
+      const res = await this.deps.fetch(job.path ? `${this.endpoint.replace(/\/+$/, '')}${job.path}` : this.endpoint, {
         method: 'POST',
         headers: this.headers,
         body: job.body,

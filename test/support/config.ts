@@ -1,4 +1,4 @@
-import type { Config } from '../../src/config/schema.js';
+import { DEFAULTS, type Config } from '../../src/config/schema.js';
 
 /** A valid Config built directly (no file), for agent-level tests. */
 export function testConfig(
@@ -47,6 +47,15 @@ export function testConfig(
     route53: undefined,
     statusAddr: undefined,
     statusAddrExplicit: false,
+    pagerdutyRoutingKey: undefined,
+    pagerdutyUrl: DEFAULTS.pagerdutyUrl,
+    opsgenieApiKey: undefined,
+    opsgenieUrl: DEFAULTS.opsgenieUrl,
+    teamsWebhook: undefined,
+    discordWebhook: undefined,
+    telegramBotToken: undefined,
+    telegramChatId: undefined,
+    telegramApiUrl: DEFAULTS.telegramApiUrl,
     webhooks: [],
     canaries: over.canaries ?? [],
     freezeMinTargets: over.freezeMinTargets ?? 4,

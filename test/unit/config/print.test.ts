@@ -23,6 +23,9 @@ describe('printableConfig', () => {
       dns_provider: 'cloudflare',
       status_addr: '127.0.0.1:9470',
       webhooks: [],
+      pagerduty_url: 'https://events.pagerduty.com/v2/enqueue',
+      opsgenie_url: 'https://api.opsgenie.com',
+      telegram_api_url: 'https://api.telegram.org',
       canaries: [],
       freeze_min_targets: 4,
       freeze_share: 0.5,
@@ -82,6 +85,8 @@ describe('printableConfig', () => {
     expect({
       ...again.config,
       members: { ...again.config.members, cryptoKeys: config.members.cryptoKeys },
+      // the printed file always sets status_addr, the original may leave it to the default
+      statusAddrExplicit: config.statusAddrExplicit,
     }).toEqual(config);
     expect(again.config.members.cryptoKeys).toEqual(['********', '********']);
   });
