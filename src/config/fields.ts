@@ -232,7 +232,8 @@ function httpUrl(secret: boolean): (value: unknown, c: FieldContext) => string |
       url = undefined;
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      c.out.errors.push({ key: c.key, message: `must be an http:// or https:// URL, got ${secret ? 'an invalid URL' : show(s)}` });
+      const got = url ? `a ${url.protocol} URL` : secret ? 'an invalid URL' : show(s);
+      c.out.errors.push({ key: c.key, message: `must be an http:// or https:// URL, got ${got}` });
       return null;
     }
     return s.trim();

@@ -446,3 +446,91 @@ describe('Notifier queue, flush, close, update', () => {
     expect(JSON.parse(r.requests[0]!.body)).toMatchObject({ agent: 'cfg', type: 'cluster_verdict' });
   });
 });
+
+describe('alert channels (PagerDuty, Opsgenie, Teams, Discord, Telegram) against local receivers', () => {
+  it('each gets its own request shape; incidents open on a removal and a held removal and close on the restore', async () => {
+    const [pd, og, teams, discord, tg] = await Promise.all([receiver(), receiver(), receiver(), receiver(), receiver()]);
+    const n = notifier({
+      webhooks: [],
+      alerts: {
+        pagerduty: { routingKey: 'PDKEY', url: `${pd.base}/v2/enqueue` },
+        opsgenie: { apiKey: 'OGKEY', url: og.base },
+        teams: `${teams.base}/workflows/abc?sig=s3cret`,
+        discord: `${discord.base}/api/webhooks/1/t0ken`,
+        telegram: { botToken: '123:TGTOKEN', chatId: '-100777', apiUrl: tg.base },
+      },
+    });
+    const held = { type: 'A' as const, hostname: 'www.example.com', ip: '203.0.113.7' };
+    n.clusterVerdict(verdictDown);
+    n.dnsChange(removal());
+    n.heldRemovals({ held: [held], at: AT + 1500 });
+    n.clusterVerdict({ ...verdictDown, from: 'down', to: 'up', at: AT + 3000 });
+    n.heldRemovals({ held: [], at: AT + 3500 });
+    n.dnsChange({ ...removal(), op: 'create', summary: 'add A www.example.com 203.0.113.7', at: AT + 4000 });
+    await n.flush(20_000);
+
+    const bodies = (r: Receiver) => r.requests.map((q) => JSON.parse(q.body) as Record<string, unknown>);
+    // PagerDuty: trigger (removal), trigger (held), resolve (released), resolve (restore); one key
+    expect(pd.requests.map((q) => q.url)).toEqual(Array(4).fill('/v2/enqueue'));
+    expect(bodies(pd).map((b) => `${b.event_action} ${(b.payload as { severity?: string } | undefined)?.severity ?? ''}`.trim())).toEqual([
+      'trigger warning',
+      'trigger critical',
+      'resolve',
+      'resolve',
+    ]);
+    expect(new Set(bodies(pd).map((b) => b.dedup_key))).toEqual(new Set(['goavail www.example.com 203.0.113.7']));
+    expect(bodies(pd).every((b) => b.routing_key === 'PDKEY')).toBe(true);
+    // Opsgenie: the key in the header, create / create / close / close
+    const alias = encodeURIComponent('goavail www.example.com 203.0.113.7');
+    expect(og.requests.map((q) => q.url)).toEqual([
+      '/v2/alerts',
+      '/v2/alerts',
+      `/v2/alerts/${alias}/close?identifierType=alias`,
+      `/v2/alerts/${alias}/close?identifierType=alias`,
+    ]);
+    expect(og.requests.every((q) => q.headers.authorization === 'GenieKey OGKEY')).toBe(true);
+    expect(bodies(og).map((b) => b.priority)).toEqual(['P3', 'P1', undefined, undefined]);
+    // chat channels: every notification (2 verdicts, 2 changes) plus held and released, in order
+    expect(teams.requests).toHaveLength(6);
+    expect(teams.requests[0]!.url).toBe('/workflows/abc?sig=s3cret');
+    const lines = bodies(discord).map((b) => b.content as string);
+    expect(lines).toHaveLength(6);
+    expect(lines[0]).toMatch(/^🔴 goavail n1: cluster verdict 203\.0\.113\.7 is down/);
+    expect(lines[1]).toMatch(/^🚨 goavail n1: removed A www\.example\.com 203\.0\.113\.7/);
+    expect(lines[2]).toMatch(/every configured IP of www\.example\.com looks down/);
+    expect(lines[4]).toMatch(/is no longer held/);
+    expect(bodies(discord).every((b) => JSON.stringify(b.allowed_mentions) === '{"parse":[]}')).toBe(true);
+    expect(tg.requests.map((q) => q.url)).toEqual(Array(6).fill('/bot123:TGTOKEN/sendMessage'));
+    expect(bodies(tg).every((b) => b.chat_id === '-100777')).toBe(true);
+    expect(n.stats()).toMatchObject({ delivered: 4 + 4 + 6 + 6 + 6, failed: 0, dropped: 0 });
+  });
+
+  it('a channel that answers 429 or 503 is retried through the same queue; logs name only its origin, never the token', async () => {
+    const flaky = await receiver((i, _req, res) => {
+      if (i === 0) res.writeHead(429, { 'retry-after': '0' }).end('slow down');
+      else if (i === 1) res.writeHead(503).end('busy');
+      else res.writeHead(200).end('{"ok":true}');
+    });
+    const { logger, lines } = capturingLogger();
+    const n = notifier({ webhooks: [], logger, alerts: { telegram: { botToken: '999:SECRETTOKEN', chatId: '42', apiUrl: flaky.base } } });
+    n.dnsChange(removal());
+    await n.flush(20_000);
+    expect(flaky.requests).toHaveLength(3);
+    expect(n.stats()).toMatchObject({ delivered: 1, retries: 2, failed: 0 });
+    expect(lines.join('\n')).not.toContain('SECRETTOKEN');
+    expect(lines.some((l) => l.includes(flaky.base))).toBe(true);
+  });
+
+  it('a reload that drops a channel closes its receiver; one that keeps it keeps its queue', async () => {
+    const pd = await receiver();
+    const n = notifier({ webhooks: [], alerts: { pagerduty: { routingKey: 'K1', url: pd.base } } });
+    n.update({ webhooks: [], pagerdutyRoutingKey: 'K1', pagerdutyUrl: pd.base });
+    n.dnsChange(removal());
+    await n.flush(20_000);
+    expect(pd.requests).toHaveLength(1);
+    n.update({ webhooks: [] });
+    n.dnsChange(removal());
+    await n.flush(20_000);
+    expect(pd.requests).toHaveLength(1);
+  });
+});

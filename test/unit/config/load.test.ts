@@ -222,6 +222,10 @@ const BAD_CASES: ReadonlyArray<readonly [file: string, key: string, fragment: st
   ['crypto-key-number', 'Members.crypto_key', 'must be a string or a list of strings, got an integer'],
   ['key-file-empty', 'Members.key_file', 'must be a file path'],
   ['members-not-table', 'Members', 'must be a table'],
+  ['alert-telegram-no-chat', 'telegram_chat_id', 'is required with telegram_bot_token'],
+  ['alert-telegram-chat-invalid', 'telegram_chat_id', 'must be a chat id'],
+  ['alert-teams-not-http', 'teams_webhook', 'must be an http:// or https:// URL, got a ftp: URL'],
+  ['alert-pagerduty-key-space', 'pagerduty_routing_key', 'must not contain spaces or line breaks'],
 ];
 
 describe('loadConfig: the bad corpus', () => {
@@ -251,6 +255,14 @@ describe('loadConfig: the bad corpus', () => {
     const slack = await loadError(join(BAD, 'slack-not-string.toml'));
     expect(slack.message).not.toContain('12345');
   });
+
+  it.each(['alert-telegram-no-chat', 'alert-teams-not-http', 'alert-pagerduty-key-space', 'alert-telegram-chat-invalid'])(
+    'never echoes an alert channel secret: %s',
+    async (name) => {
+      const err = await loadError(join(BAD, `${name}.toml`));
+      expect(err.message).not.toMatch(/SECRET/);
+    },
+  );
 
   it('shows the offending line for a syntax error', async () => {
     const err = await loadError(join(BAD, 'syntax-error.toml'));

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Controller, type Desired } from '../../../src/controller/controller.js';
 import { DryRunProvider } from '../../../src/dns/dryrun.js';
 import type { DnsProvider } from '../../../src/dns/types.js';
-import type { DnsChangeEvent, ReconcileEvent } from '../../../src/events.js';
+import type { DnsChangeEvent, HeldRemovalsEvent, ReconcileEvent } from '../../../src/events.js';
 import type { Scheduler, Verdict } from '../../../src/model.js';
 import { testConfig } from '../../support/config.js';
 import { FakeDns } from '../../support/fake-dns.js';
@@ -31,17 +31,35 @@ function harness(provider: DnsProvider, verdicts: Record<string, Verdict>) {
   const scheduler: Scheduler = { now: () => t++, setTimer: () => undefined, clearTimer: () => undefined };
   const changes: DnsChangeEvent[] = [];
   const passes: ReconcileEvent[] = [];
+  const held: HeldRemovalsEvent[] = [];
   const desired: Desired = { verdicts: () => new Map(Object.entries(verdicts)) };
   const config = testConfig({ ips: [A, B], hostnames: [WWW] });
   const controller = new Controller(
-    { logger, scheduler, desired, events: { dnsChange: (e) => changes.push(e), reconcile: (e) => passes.push(e) } },
+    { logger, scheduler, desired, events: { dnsChange: (e) => changes.push(e), reconcile: (e) => passes.push(e), heldRemovals: (e) => held.push(e) } },
     config,
     provider,
   );
-  return { controller, lines, changes, passes, run: () => controller.runOnce('test', new AbortController().signal) };
+  return { controller, lines, changes, passes, held, verdicts, run: () => controller.runOnce('test', new AbortController().signal) };
 }
 
 describe('Controller.runOnce', () => {
+  it('reports the held removals when their set changes, and only then', async () => {
+    const dns = new FakeDns([rec(A), rec(B)]);
+    const h = harness(dns, { [A]: 'down', [B]: 'down' });
+    await h.run();
+    await h.run(); // the same set: no second event
+    expect(dns.contents(WWW)).toEqual([A, B]);
+    expect(h.held).toHaveLength(1);
+    expect(h.held[0]!.held).toEqual([
+      { type: 'A', hostname: WWW, ip: A },
+      { type: 'A', hostname: WWW, ip: B },
+    ]);
+    h.verdicts[B] = 'up';
+    await h.run(); // B is up: A may go, nothing is held
+    expect(dns.contents(WWW)).toEqual([B]);
+    expect(h.held.map((e) => e.held.length)).toEqual([2, 0]);
+  });
+
   it('a real provider: the change is logged, reported and read as done', async () => {
     const dns = new FakeDns([rec(A), rec(B)]);
     const h = harness(dns, { [A]: 'down', [B]: 'up' });
