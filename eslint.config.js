@@ -63,6 +63,9 @@ export default tseslint.config(
       'src/gossip/gate.ts',
       'src/config/validate.ts',
       'src/config/fields.ts',
+      'src/config/redefinition.ts',
+      'src/notify/channels.ts',
+      'src/audit/chain.ts',
     ],
     rules: {
       'no-restricted-imports': [

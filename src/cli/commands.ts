@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { Agent } from '../agent.js';
+import { AuditLog } from '../audit/log.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { printableConfig } from '../config/print.js';
 import type { Config, ConfigIssue } from '../config/schema.js';
@@ -21,6 +22,7 @@ import { createProber } from '../probe/index.js';
 import { ProberSetupError } from '../probe/types.js';
 import { Metrics } from '../status/metrics.js';
 import { startStatusServer, type StatusServer } from '../status/server.js';
+import { auditSigningKey } from './audit.js';
 import { EXIT } from './exit.js';
 import { createReloader, RELOAD_TIMEOUT_MS, within } from './reload.js';
 import type { SignalGate } from './signals.js';
@@ -134,6 +136,21 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
     // Watchers of the agent's events; each is isolated from the others and from the agent.
     notifier = createNotifier(config, { logger: logger.child({ component: 'notify' }), agentId: () => gossip?.selfId ?? hostname(), dryRun: flags.dryRun });
     const sinks: AgentEvents[] = [metrics, notifier];
+    if (config.auditFile !== undefined) {
+      const m = metrics;
+      const key = await auditSigningKey(config);
+      sinks.push(
+        new AuditLog({
+          file: config.auditFile,
+          key,
+          logger: logger.child({ component: 'audit' }),
+          agentId: () => gossip?.selfId ?? hostname(),
+          provider: config.dnsProvider,
+          onWrite: (ok) => m.auditWrite(ok),
+        }),
+      );
+      logger.info({ auditFile: config.auditFile, keyId: key.id }, 'audit log on: every DNS write is appended, signed and chained');
+    }
     events = fanOut(sinks, (err) => logger.warn({ err }, 'an event watcher failed'));
     agent = new Agent({
       config,
@@ -193,6 +210,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
       warnAll(logger, loaded.config.file, loaded.warnings);
       const next = loaded.config;
       if (next.statusAddr !== current.statusAddr) logger.warn({ statusAddr: current.statusAddr ?? '' }, 'status_addr changes take effect after a restart');
+      if (next.auditFile !== current.auditFile) logger.warn({ auditFile: current.auditFile ?? '' }, 'audit_file changes take effect after a restart');
       managed = new Set(next.cloudflare.ipAddresses);
       current = next;
       notifier?.update(next);

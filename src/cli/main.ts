@@ -87,6 +87,18 @@ export function buildProgram(): Command {
       process.exitCode = await checkConfig({ configFile: configPath(opts.configFile, positional), probeType: opts.type, dnsProvider: opts.dnsProvider });
     });
 
+  const audit = program.command('audit').description('the audit log of DNS writes (audit_file)');
+  audit
+    .command('verify')
+    .description('check every line of an audit log against the config\'s keys; prints "ok, N entries" (exit 0) or the first bad line (exit 1)')
+    .argument('<file>', 'the audit log')
+    .option('-f, --config-file <path>', 'the config whose crypto_key (or key_file) signed it', 'goavail.toml')
+    .exitOverride()
+    .action(async (file: string, opts: { configFile: string }) => {
+      const { auditVerify } = await import('./audit.js');
+      process.exitCode = await auditVerify({ file, configFile: opts.configFile });
+    });
+
   program
     .command('status')
     .description('show what a running agent sees: verdicts, peer votes, DNS, peers, self-check (exit 1 when it cannot be reached)')

@@ -403,6 +403,14 @@ function keyFilePath(value: unknown, c: FieldContext): string | null {
   return isAbsolute(s) ? resolve(s) : resolve(dirname(c.file), s);
 }
 
+/** `audit_file`: a path like `key_file`'s, or "" for none. */
+function auditFilePath(value: unknown, c: FieldContext): string | null | undefined {
+  const s = string()(value, c);
+  if (s === null) return null;
+  if (s.trim() === '') return undefined;
+  return keyFilePath(s, c);
+}
+
 /** `dns_domain`: the zone, lower case, no trailing dot. */
 function zoneName(value: unknown, c: FieldContext): string | null {
   const s = string()(value, c);
@@ -762,6 +770,7 @@ const telegramChatId = field({
 });
 const telegramApiUrl = field({ key: 'telegram_api_url', table: '', read: httpUrl(false), target: 'telegramApiUrl', default: DEFAULTS.telegramApiUrl });
 
+const auditFile = field({ key: 'audit_file', table: '', read: auditFilePath, target: 'auditFile' });
 const canaries = field({ key: 'canaries', table: '', read: ipList, target: 'canaries', default: [] });
 const freezeMinTargets = field({
   key: 'freeze_min_targets',
@@ -874,6 +883,7 @@ export const TABLES: readonly TableSpec[] = [
       telegramBotToken,
       telegramChatId,
       telegramApiUrl,
+      auditFile,
       canaries,
       freezeMinTargets,
       freezeShare,

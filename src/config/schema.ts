@@ -53,6 +53,8 @@ export interface Config {
   readonly telegramChatId: string | undefined;
   /** `telegram_api_url`: the Bot API base. */
   readonly telegramApiUrl: string;
+  /** `audit_file`: where every DNS write is appended as a signed, chained JSON line (absolute path); none by default. */
+  readonly auditFile: string | undefined;
   /** Addresses this agent should always reach (`canaries`); while they all fail, its down votes abstain. */
   readonly canaries: readonly string[];
   /** The share rule applies from this many configured IPs (`freeze_min_targets`, default 4). */

@@ -105,6 +105,7 @@ export class Metrics implements AgentEvents {
   private readonly reconcileFailures: Gauge;
   private readonly lastReconcileOk: Gauge;
   private readonly reloads: Counter<'result'>;
+  private readonly audit: Counter<'result'>;
   /** Verdicts by IP, turned into the gauge at scrape time. */
   private readonly local = new Map<string, Verdict>();
   private readonly cluster = new Map<string, Verdict>();
@@ -182,6 +183,12 @@ export class Metrics implements AgentEvents {
       registers,
     });
     for (const result of ['ok', 'failed']) this.reloads.inc({ result }, 0);
+    this.audit = new Counter({
+      name: 'goavail_audit_entries_total',
+      help: 'Audit log entries (audit_file) by result: written, or failed (disk full, not writable: the DNS change is made all the same)',
+      labelNames: ['result'],
+      registers,
+    });
     this.reconcileFailures.set(0);
     this.lastReconcileOk.set(0);
 
@@ -336,6 +343,11 @@ export class Metrics implements AgentEvents {
     this.reconcileDuration.observe({ result: e.ok ? 'ok' : 'failed' }, e.durationMs / 1000);
     this.reconcileFailures.set(e.consecutiveFailures);
     if (e.ok) this.lastReconcileOk.set(e.at / 1000);
+  }
+
+  /** One audit log append: written or failed. */
+  auditWrite(ok: boolean): void {
+    this.audit.inc({ result: ok ? 'written' : 'failed' });
   }
 
   configReload(e: { ok: boolean; at: number }): void {

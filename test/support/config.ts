@@ -56,6 +56,7 @@ export function testConfig(
     telegramBotToken: undefined,
     telegramChatId: undefined,
     telegramApiUrl: DEFAULTS.telegramApiUrl,
+    auditFile: undefined,
     webhooks: [],
     canaries: over.canaries ?? [],
     freezeMinTargets: over.freezeMinTargets ?? 4,

@@ -27,6 +27,8 @@ export const LABS = {
   'e2e/operations': { subnetIndex: 131 },
   /** A dead target that nobody holds. */
   'e2e/status': { subnetIndex: 137 },
+  /** A dead target that nobody holds. */
+  'e2e/audit': { subnetIndex: 139 },
   'bench/latency': { prefix: 'gbl', subnetIndex: 300 },
   'bench/gossip': { prefix: 'gbg', subnetIndex: 301 },
   /** One namespace holding 250 addresses of the /24 (not createNsLab's /30s); host 0's names. */

@@ -71,6 +71,7 @@ describe('loadConfig: the original goavail.toml', () => {
       telegramBotToken: undefined,
       telegramChatId: undefined,
       telegramApiUrl: 'https://api.telegram.org',
+      auditFile: undefined,
       canaries: [],
       freezeMinTargets: 4,
       freezeShare: 0.5,

@@ -63,6 +63,7 @@ describe('defaults', () => {
       telegramBotToken: undefined,
       telegramChatId: undefined,
       telegramApiUrl: 'https://api.telegram.org',
+      auditFile: undefined,
       canaries: [],
       freezeMinTargets: 4,
       freezeShare: 0.5,
