@@ -1,4 +1,4 @@
-import type { Config } from './config/schema.js';
+import { managedRecords, type Config } from './config/schema.js';
 import { Controller } from './controller/controller.js';
 import { ReconcileLoop } from './controller/loop.js';
 import { InstrumentedProvider } from './dns/instrumented.js';
@@ -106,8 +106,8 @@ export class Agent {
     const c = this.config;
     this.opts.logger.info(
       {
-        ips: c.cloudflare.ipAddresses,
-        hostnames: c.cloudflare.hostnames,
+        ips: managedRecords(c).ipAddresses,
+        hostnames: managedRecords(c).hostnames,
         interval: c.intervalMs / 1000,
         failureThreshold: c.failureThreshold,
         recoveryThreshold: c.recoveryThreshold,
@@ -141,7 +141,7 @@ export class Agent {
   reload(next: Config): void {
     const prev = this.config;
     this.config = next;
-    const zoneChanged = next.cloudflare.dnsDomain !== prev.cloudflare.dnsDomain || next.cloudflare.zoneId !== prev.cloudflare.zoneId;
+    const zoneChanged = zoneOf(next) !== zoneOf(prev);
     this.controller.reconfigure(next, zoneChanged ? this.instrument(this.opts.createProvider(next)) : undefined);
     const { added, removed } = this.observer.reload(next);
     if (membersChanged(prev, next)) {
@@ -181,4 +181,11 @@ function membersChanged(a: Config, b: Config): boolean {
   const x = a.members;
   const y = b.members;
   return x.localAddr !== y.localAddr || x.keyFile !== y.keyFile || x.peers.join() !== y.peers.join() || x.cryptoKeys.join() !== y.cryptoKeys.join();
+}
+
+/** Which zone the provider works on: a change means a new provider. */
+function zoneOf(c: Config): string {
+  return c.dnsProvider === 'route53'
+    ? `route53 ${c.aws?.domain} ${c.aws?.zoneId ?? ''} ${c.aws?.region ?? ''}`
+    : `cloudflare ${c.cloudflare?.dnsDomain} ${c.cloudflare?.zoneId ?? ''}`;
 }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Agent } from '../agent.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { printableConfig } from '../config/print.js';
-import type { Config, ConfigIssue } from '../config/schema.js';
+import { managedRecords, type Config, type ConfigIssue } from '../config/schema.js';
 // The Cloudflare SDK (~55 MB, ~1 s of CPU) and libp2p (~30 MB) are loaded
 // only when used: with credentials, and in cluster mode.
 import type { CloudflareCredentials, CloudflareProvider } from '../dns/cloudflare.js';
@@ -29,7 +29,7 @@ export interface MonitorFlags {
   readonly dryRun: boolean;
   readonly debug: boolean;
   readonly probeType: 'ip' | 'tcp' | undefined;
-  readonly dnsProvider: 'cloudflare' | undefined;
+  readonly dnsProvider: 'cloudflare' | 'route53' | undefined;
 }
 
 /** Command-line flags win over the file, on start and on every reload. */
@@ -47,8 +47,8 @@ function errorLine(err: unknown): string {
 
 /** Every configured record, for the dry-run simulation without credentials. */
 function seedRecords(config: Config) {
-  const cf = config.cloudflare;
-  return cf.hostnames.flatMap((name) => cf.ipAddresses.map((ip) => ({ type: recordTypeOf(ip), name, content: ip, proxied: cf.dnsProxied, ttl: cf.dnsTtl })));
+  const m = managedRecords(config);
+  return m.hostnames.flatMap((name) => m.ipAddresses.map((ip) => ({ type: recordTypeOf(ip), name, content: ip, proxied: m.proxied, ttl: m.ttl })));
 }
 
 /** Env names that may carry Cloudflare credentials (see credentialsFromEnv). */
@@ -61,11 +61,12 @@ export function makeProviderFactory(
   Provider: typeof CloudflareProvider | undefined,
 ): (config: Config) => DnsProvider {
   return (config) => {
+    const cf = config.cloudflare;
     const real =
-      credentials && Provider
+      credentials && Provider && cf
         ? new Provider({
-            zoneName: config.cloudflare.dnsDomain,
-            zoneId: config.cloudflare.zoneId,
+            zoneName: cf.dnsDomain,
+            zoneId: cf.zoneId,
             credentials,
             logger: logger.child({ component: 'cloudflare' }),
           })
@@ -115,7 +116,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
   let events: AgentEvents;
   let notifier: Notifier | undefined;
   // The managed IPs follow reloads; the gossip layer drops observations of other IPs.
-  let managed = new Set(config.cloudflare.ipAddresses);
+  let managed = new Set(managedRecords(config).ipAddresses);
   // The config in force (reloads swap it); metrics drop the series of IPs it no longer has.
   let current = config;
   // Closed if start-up fails later: an open ICMP session kept the process alive ~15 s after the error.
@@ -129,7 +130,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
     if (isClustered(config)) {
       gossip = await startGossip(config, logger, (ip) => managed.has(ip));
     }
-    metrics = new Metrics({ gossip, config: () => current, processMetrics: true });
+    metrics = new Metrics({ gossip, config: () => ({ ipAddresses: managedRecords(current).ipAddresses, canaries: current.canaries }), processMetrics: true });
     // Watchers of the agent's events; each is isolated from the others and from the agent.
     notifier = createNotifier(config, { logger: logger.child({ component: 'notify' }), agentId: () => gossip?.selfId ?? hostname(), dryRun: flags.dryRun });
     const sinks: AgentEvents[] = [metrics, notifier];
@@ -183,7 +184,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
       warnAll(logger, loaded.config.file, loaded.warnings);
       const next = withFlags(loaded.config, flags);
       if (next.statusAddr !== current.statusAddr) logger.warn({ statusAddr: current.statusAddr ?? '' }, 'status_addr changes take effect after a restart');
-      managed = new Set(next.cloudflare.ipAddresses);
+      managed = new Set(managedRecords(next).ipAddresses);
       current = next;
       notifier?.update(next);
       agent.reload(next); // reports the successful reload to the event watchers itself
@@ -237,7 +238,7 @@ async function startGossip(config: Config, logger: Logger, isKnownIp: (ip: strin
 export interface CheckConfigFlags {
   readonly configFile: string;
   readonly probeType: 'ip' | 'tcp' | undefined;
-  readonly dnsProvider: 'cloudflare' | undefined;
+  readonly dnsProvider: 'cloudflare' | 'route53' | undefined;
 }
 
 /**

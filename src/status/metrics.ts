@@ -16,7 +16,8 @@ import type { ProbeResult } from '../probe/types.js';
 
 /** The part of the config the metrics follow: which IPs may keep per-IP series. */
 export interface MetricsConfigView {
-  readonly cloudflare: { readonly ipAddresses: readonly string[] };
+  /** The managed IPs (src/config/schema.ts managedRecords). */
+  readonly ipAddresses: readonly string[];
   readonly canaries: readonly string[];
 }
 
@@ -348,7 +349,7 @@ export class Metrics implements AgentEvents {
 
   /** [ip, local, cluster] for every target (unknown until an event says otherwise). */
   private verdictRows(): Array<[string, Verdict, Verdict]> {
-    const ips = this.opts.config ? this.opts.config().cloudflare.ipAddresses : [...new Set([...this.local.keys(), ...this.cluster.keys()])];
+    const ips = this.opts.config ? this.opts.config().ipAddresses : [...new Set([...this.local.keys(), ...this.cluster.keys()])];
     return ips.map((ip) => [ip, this.local.get(ip) ?? 'unknown', this.cluster.get(ip) ?? 'unknown']);
   }
 
@@ -356,11 +357,11 @@ export class Metrics implements AgentEvents {
   private prune(): void {
     if (!this.opts.config) return;
     const c = this.opts.config();
-    const keep = new Set([...c.cloudflare.ipAddresses, ...c.canaries]);
+    const keep = new Set([...c.ipAddresses, ...c.canaries]);
     for (const map of [this.missCounts, this.lastRtt]) {
       for (const ip of map.keys()) if (!keep.has(ip)) map.delete(ip);
     }
-    const targets = new Set(c.cloudflare.ipAddresses);
+    const targets = new Set(c.ipAddresses);
     for (const map of [this.local, this.cluster]) {
       for (const ip of map.keys()) if (!targets.has(ip)) map.delete(ip);
     }

@@ -29,7 +29,7 @@ describe('the DNS provider the CLI builds', () => {
   ])('%s', (_name, zoneId) => {
     const { built, Provider } = recordingProvider();
     const base = testConfig();
-    const config = { ...base, cloudflare: { ...base.cloudflare, zoneId } };
+    const config = { ...base, cloudflare: { ...base.cloudflare!, zoneId } };
     makeProviderFactory(silentLogger(), false, { apiToken: 't' } as never, Provider)(config);
     expect(built).toHaveLength(1);
     expect(built[0]).toMatchObject({ zoneName: 'example.com', zoneId });
@@ -55,7 +55,7 @@ describe('the DNS provider the CLI builds', () => {
     });
     agent.reload({ ...base, failureThreshold: 5 });
     expect(builds).toBe(1);
-    agent.reload({ ...base, cloudflare: { ...base.cloudflare, zoneId: ZONE_ID } });
+    agent.reload({ ...base, cloudflare: { ...base.cloudflare!, zoneId: ZONE_ID } });
     expect(builds).toBe(2);
     await agent.stop();
   });

@@ -34,8 +34,8 @@ async function scrape(m: Metrics): Promise<Map<string, number>> {
 }
 
 function mutableConfig(ips: string[], canaries: string[] = []): { view: () => MetricsConfigView; set(ips: string[], canaries?: string[]): void } {
-  let current: MetricsConfigView = { cloudflare: { ipAddresses: ips }, canaries };
-  return { view: () => current, set: (i, c = []) => (current = { cloudflare: { ipAddresses: i }, canaries: c }) };
+  let current: MetricsConfigView = { ipAddresses: ips, canaries };
+  return { view: () => current, set: (i, c = []) => (current = { ipAddresses: i, canaries: c }) };
 }
 
 interface Case {
@@ -438,7 +438,7 @@ describe("Metrics as the agent's event sink", () => {
     const prober = new FakeProber();
     prober.down.add(B);
     const dns = new FakeDns([A, B].map((content) => ({ type: 'A' as const, name: 'www.example.com', content, proxied: false, ttl: 1 })));
-    const metrics = new Metrics({ config: () => config });
+    const metrics = new Metrics({ config: () => ({ ipAddresses: config.cloudflare!.ipAddresses, canaries: config.canaries }) });
     const agent = new Agent({
       config,
       logger: silentLogger(),
@@ -467,7 +467,7 @@ describe("Metrics as the agent's event sink", () => {
 describe('Metrics at scale', () => {
   it('10,000 IPs: a scrape stays small and each IP has exactly its four series', async () => {
     const ips = Array.from({ length: 10_000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
-    const m = new Metrics({ config: () => ({ cloudflare: { ipAddresses: ips }, canaries: [] }) });
+    const m = new Metrics({ config: () => ({ ipAddresses: ips, canaries: [] }) });
     m.probeRound(
       ips.map((ip, i) => ({ ip, ok: i % 10 !== 0, rttMs: 1 })),
       T,
