@@ -3,7 +3,7 @@ import { Controller } from './controller/controller.js';
 import { ReconcileLoop } from './controller/loop.js';
 import { InstrumentedProvider } from './dns/instrumented.js';
 import type { DnsProvider } from './dns/types.js';
-import type { AgentEvents } from './events.js';
+import type { AgentEvents, DnsChangeSettledEvent } from './events.js';
 import type { Gossip } from './gossip/types.js';
 import type { Logger } from './log.js';
 import type { Scheduler, Verdict } from './model.js';
@@ -32,7 +32,7 @@ export interface AgentOptions {
   /** Builds the prober for a config (called again when the probe type or port changes). */
   readonly createProber: (config: Config) => Prober;
   /** Builds the DNS provider for a config (called again when the zone changes). Dry-run wrapping is the caller's. */
-  readonly createProvider: (config: Config) => DnsProvider;
+  readonly createProvider: (config: Config, settled?: (e: DnsChangeSettledEvent) => void) => DnsProvider;
   /** The cluster transport; absent in single-node mode. */
   readonly gossip?: Gossip;
   /** This agent's id in quorum (its peer id); default "self". */
@@ -54,6 +54,7 @@ export class Agent {
   private readonly controller: Controller;
   private readonly loop: ReconcileLoop;
   private readonly abort = new AbortController();
+  private lastSettled: DnsChangeSettledEvent | undefined;
   private startedAt: number | undefined;
   private started = false;
   private stopped = false;
@@ -88,7 +89,7 @@ export class Agent {
         },
       },
       this.config,
-      this.instrument(opts.createProvider(this.config)),
+      this.instrument(opts.createProvider(this.config, this.settled)),
     );
     this.loop = new ReconcileLoop(this.controller, {
       scheduler: this.scheduler,
@@ -142,7 +143,7 @@ export class Agent {
     const prev = this.config;
     this.config = next;
     const zoneChanged = zoneOf(next) !== zoneOf(prev);
-    this.controller.reconfigure(next, zoneChanged ? this.instrument(this.opts.createProvider(next)) : undefined);
+    this.controller.reconfigure(next, zoneChanged ? this.instrument(this.opts.createProvider(next, this.settled)) : undefined);
     const { added, removed } = this.observer.reload(next);
     if (membersChanged(prev, next)) {
       this.opts.logger.warn('[Members] changes (peers, local_addr, crypto_key, key_file) take effect after a restart; min_peers_agree applies now');
@@ -155,7 +156,13 @@ export class Agent {
   }
 
   status(): AgentStatus {
-    const meta = { dryRun: this.opts.dryRun, startedAt: this.startedAt, configFile: this.config.file, running: this.started && !this.stopped };
+    const meta = {
+      dryRun: this.opts.dryRun,
+      startedAt: this.startedAt,
+      configFile: this.config.file,
+      running: this.started && !this.stopped,
+      lastChangeSettled: this.lastSettled,
+    };
     return agentStatus(meta, this.observer.state(), this.controller.state(), this.scheduler.now());
   }
 
@@ -171,6 +178,12 @@ export class Agent {
   requestReconcile(reason: string): void {
     this.loop.request(reason);
   }
+
+  /** A written change became live everywhere (Route 53 INSYNC): for /status and the event watchers. */
+  private readonly settled = (e: DnsChangeSettledEvent): void => {
+    this.lastSettled = e;
+    this.events.dnsChangeSettled?.(e);
+  };
 
   private instrument(p: DnsProvider): DnsProvider {
     return new InstrumentedProvider(p, this.events, () => this.scheduler.now());

@@ -6,6 +6,9 @@ import { managedRecords, type Config, type ConfigIssue } from '../config/schema.
 // The Cloudflare SDK (~55 MB, ~1 s of CPU) and libp2p (~30 MB) are loaded
 // only when used: with credentials, and in cluster mode.
 import type { CloudflareCredentials, CloudflareProvider } from '../dns/cloudflare.js';
+// So is the AWS SDK (~19 MB): only with dns_provider = "route53".
+import type * as Route53Module from '../dns/route53.js';
+import type { DnsChangeSettledEvent } from '../events.js';
 import { DryRunProvider } from '../dns/dryrun.js';
 import { fanOut, type AgentEvents } from '../events.js';
 import { createNotifier, type Notifier } from '../notify/index.js';
@@ -30,6 +33,11 @@ export interface MonitorFlags {
   readonly debug: boolean;
   readonly probeType: 'ip' | 'tcp' | undefined;
   readonly dnsProvider: 'cloudflare' | 'route53' | undefined;
+}
+
+/** `-p` is seen by validation too: it decides which provider table is checked (and required). */
+function providerOverride(flags: MonitorFlags): { dnsProvider?: 'cloudflare' | 'route53' } {
+  return flags.dnsProvider === undefined ? {} : { dnsProvider: flags.dnsProvider };
 }
 
 /** Command-line flags win over the file, on start and on every reload. */
@@ -76,12 +84,93 @@ export function makeProviderFactory(
   };
 }
 
+/** What the Route 53 factory needs from start-up: the SDK module, whether credentials were found, the zone found. */
+export interface Route53Start {
+  readonly module: typeof Route53Module;
+  readonly credentials: boolean;
+  /** The zone id found at start-up for `domain` (no second lookup). */
+  readonly found?: { readonly domain: string; readonly zoneId: string } | undefined;
+}
+
+/**
+ * The Route 53 provider for a config: the real one when credentials were
+ * found, wrapped in dry-run unless --no-dry-run; without credentials a dry
+ * run plans against a simulated zone and never builds an SDK provider.
+ */
+export function makeRoute53ProviderFactory(
+  logger: Logger,
+  dryRun: boolean,
+  start: Route53Start,
+): (config: Config, settled?: (e: DnsChangeSettledEvent) => void) => DnsProvider {
+  return (config, settled) => {
+    const aws = config.aws;
+    let real: DnsProvider | undefined;
+    if (aws && start.credentials) {
+      const m = start.module;
+      const zoneId = aws.zoneId ?? (start.found?.domain === aws.domain ? start.found.zoneId : undefined);
+      real = new m.Route53Provider({
+        zoneName: aws.domain,
+        zoneId,
+        api: m.sdkRoute53Api(m.createRoute53Client({ region: aws.region })),
+        logger: logger.child({ component: 'route53' }),
+        ttl: aws.ttl,
+        onChangeSettled: settled,
+      });
+    }
+    if (!dryRun && real) return real;
+    return new DryRunProvider(real, seedRecords(config));
+  };
+}
+
+/**
+ * Route 53 start-up: load the SDK, look for credentials with the default
+ * chain (never logged), and find the zone once. Exit code on a refusal:
+ * --no-dry-run without credentials, or a zone name that several zones share.
+ */
+async function startRoute53(config: Config, flags: MonitorFlags, logger: Logger): Promise<Route53Start | number> {
+  const aws = config.aws;
+  if (!aws) return EXIT.usage;
+  const module = await import('../dns/route53.js');
+  const client = module.createRoute53Client({ region: aws.region });
+  const credentials = await module.hasCredentials(client);
+  if (!flags.dryRun && !credentials) {
+    process.stderr.write(
+      'goavail: --no-dry-run needs AWS credentials and none were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), or AWS_PROFILE with ~/.aws/credentials, or run with an instance or container role\n',
+    );
+    return EXIT.usage;
+  }
+  logger.info({ provider: 'route53', credentials: credentials ? 'present' : 'absent' }, 'Route 53 provider');
+  if (!credentials) return { module, credentials };
+  const probe = new module.Route53Provider({
+    zoneName: aws.domain,
+    zoneId: aws.zoneId,
+    api: module.sdkRoute53Api(client),
+    logger: logger.child({ component: 'route53' }),
+    ttl: aws.ttl,
+    retry: { attempts: 2 },
+  });
+  try {
+    const zoneId = await probe.zoneId(AbortSignal.timeout(20_000));
+    return { module, credentials, found: { domain: aws.domain, zoneId } };
+  } catch (err) {
+    if (err instanceof module.AmbiguousZoneError) {
+      process.stderr.write(`goavail: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    // Anything else (the API unreachable, credentials refused) heals or is reported by the reconcile loop.
+    logger.warn({ err: errorLine(err) }, 'Route 53: cannot find the hosted zone yet; the reconcile loop will keep trying');
+    return { module, credentials };
+  } finally {
+    client.destroy();
+  }
+}
+
 /** `goavail monitor`: runs until SIGTERM/SIGINT; returns the exit code. */
 export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise<number> {
   const logger = createLogger({ debug: flags.debug });
   let config: Config;
   try {
-    const loaded = await within(loadConfig(flags.configFile), RELOAD_TIMEOUT_MS, `reading ${flags.configFile}`);
+    const loaded = await within(loadConfig(flags.configFile, providerOverride(flags)), RELOAD_TIMEOUT_MS, `reading ${flags.configFile}`);
     warnAll(logger, loaded.config.file, loaded.warnings);
     config = withFlags(loaded.config, flags);
   } catch (err) {
@@ -93,18 +182,29 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
     return EXIT.failure;
   }
 
-  const cloudflare = CREDENTIAL_ENV.some((k) => (process.env[k] ?? '') !== '') ? await import('../dns/cloudflare.js') : undefined;
-  const credentials = cloudflare?.credentialsFromEnv(process.env);
-  if (!flags.dryRun && !credentials) {
-    process.stderr.write(
-      'goavail: --no-dry-run needs Cloudflare credentials: set CLOUDFLARE_API_TOKEN (Zone:Read and DNS:Edit on the zone), or CF_API_KEY and CF_API_EMAIL\n',
-    );
-    return EXIT.usage;
+  let createProvider: (config: Config, settled?: (e: DnsChangeSettledEvent) => void) => DnsProvider;
+  let hasCredentials: boolean;
+  if (config.dnsProvider === 'route53') {
+    const r53 = await startRoute53(config, flags, logger);
+    if (typeof r53 === 'number') return r53;
+    createProvider = makeRoute53ProviderFactory(logger, flags.dryRun, r53);
+    hasCredentials = r53.credentials;
+  } else {
+    const cloudflare = CREDENTIAL_ENV.some((k) => (process.env[k] ?? '') !== '') ? await import('../dns/cloudflare.js') : undefined;
+    const credentials = cloudflare?.credentialsFromEnv(process.env);
+    if (!flags.dryRun && !credentials) {
+      process.stderr.write(
+        'goavail: --no-dry-run needs Cloudflare credentials: set CLOUDFLARE_API_TOKEN (Zone:Read and DNS:Edit on the zone), or CF_API_KEY and CF_API_EMAIL\n',
+      );
+      return EXIT.usage;
+    }
+    createProvider = makeProviderFactory(logger, flags.dryRun, credentials, cloudflare?.CloudflareProvider);
+    hasCredentials = credentials !== undefined;
   }
   if (flags.dryRun) {
     logger.info(
-      { credentials: credentials ? 'present' : 'absent' },
-      credentials
+      { credentials: hasCredentials ? 'present' : 'absent' },
+      hasCredentials
         ? 'dry-run: reading real DNS records, changing nothing (pass --no-dry-run to act)'
         : 'dry-run without credentials: planning against a simulated zone that holds every configured record',
     );
@@ -146,7 +246,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
         }
         return createProberFor(c);
       },
-      createProvider: makeProviderFactory(logger, flags.dryRun, credentials, cloudflare?.CloudflareProvider),
+      createProvider,
       gossip,
       selfId: gossip?.selfId,
       events,
@@ -179,7 +279,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
   // SIGHUP: the read is bounded in time and never runs twice at once (see reload.ts).
   const reloader = createReloader({
     logger,
-    read: () => loadConfig(flags.configFile),
+    read: () => loadConfig(flags.configFile, providerOverride(flags)),
     apply: (loaded) => {
       warnAll(logger, loaded.config.file, loaded.warnings);
       const next = withFlags(loaded.config, flags);

@@ -271,7 +271,10 @@ export const ROUTE53_LIMITS = { resourceRecords: 1000, valueCharacters: 32_000 }
  * | ResourceRecord elements     | 1,000  |
  * | characters of all Values    | 32,000 |
  */
-export function packBatches(groups: readonly (readonly SetChange[])[], limits: { resourceRecords: number; valueCharacters: number } = ROUTE53_LIMITS): SetChange[][] {
+export function packBatches(
+  groups: readonly (readonly SetChange[])[],
+  limits: { resourceRecords: number; valueCharacters: number } = ROUTE53_LIMITS,
+): SetChange[][] {
   const size = (g: readonly SetChange[]): { n: number; chars: number } => {
     let n = 0;
     let chars = 0;

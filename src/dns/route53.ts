@@ -68,7 +68,10 @@ export function sdkRoute53Api(client: Route53Client): Route53Api {
       client.send(
         new ChangeResourceRecordSetsCommand({
           HostedZoneId: p.HostedZoneId,
-          ChangeBatch: { Comment: p.ChangeBatch.Comment, Changes: p.ChangeBatch.Changes.map((c) => ({ Action: c.Action, ResourceRecordSet: c.ResourceRecordSet as ResourceRecordSet })) },
+          ChangeBatch: {
+            Comment: p.ChangeBatch.Comment,
+            Changes: p.ChangeBatch.Changes.map((c) => ({ Action: c.Action, ResourceRecordSet: c.ResourceRecordSet as ResourceRecordSet })),
+          },
         }),
         opts(signal),
       ),
@@ -120,7 +123,10 @@ export class AmbiguousZoneError extends DnsError {
     readonly zoneName: string,
     readonly ids: readonly string[],
   ) {
-    super('bad-request', `${ids.length} Route 53 hosted zones are named ${zoneName} (${ids.join(', ')}, e.g. a public and a private one): set aws_zoneid in [Route53] to the one to manage`);
+    super(
+      'bad-request',
+      `${ids.length} Route 53 hosted zones are named ${zoneName} (${ids.join(', ')}, e.g. a public and a private one): set aws_zoneid in [Route53] to the one to manage`,
+    );
     this.name = 'AmbiguousZoneError';
   }
 }
@@ -245,12 +251,14 @@ export class Route53Provider implements DnsProvider {
       const sets = answer.ResourceRecordSets;
       if (!Array.isArray(sets)) throw new DnsError('bad-response', `Route 53 ListResourceRecordSets (${name}): the answer holds no ResourceRecordSets list`);
       for (const s of sets) {
-        if (typeof s?.Name !== 'string' || typeof s.Type !== 'string') throw new DnsError('bad-response', `Route 53 ListResourceRecordSets (${name}): a set without Name or Type`);
+        if (typeof s?.Name !== 'string' || typeof s.Type !== 'string')
+          throw new DnsError('bad-response', `Route 53 ListResourceRecordSets (${name}): a set without Name or Type`);
         if (normaliseSetName(s.Name) !== name) return out;
         if (s.Type === 'A' || s.Type === 'AAAA') out.push(s);
       }
       if (answer.IsTruncated !== true) return out;
-      if (typeof answer.NextRecordName !== 'string') throw new DnsError('bad-response', `Route 53 ListResourceRecordSets (${name}): truncated without NextRecordName`);
+      if (typeof answer.NextRecordName !== 'string')
+        throw new DnsError('bad-response', `Route 53 ListResourceRecordSets (${name}): truncated without NextRecordName`);
       if (page > 10_000) throw new DnsError('bad-response', `Route 53 ListResourceRecordSets (${name}): more than 10,000 pages`);
       start = { StartRecordName: answer.NextRecordName, StartRecordType: answer.NextRecordType, StartRecordIdentifier: answer.NextRecordIdentifier };
       if (start.StartRecordIdentifier === undefined) delete start.StartRecordIdentifier;
@@ -327,7 +335,8 @@ export class Route53Provider implements DnsProvider {
         ...this.o.retry,
         signal,
         retryIf: (e) => e.kind !== 'conflict',
-        onRetry: (e, delayMs, attempt) => this.o.logger.warn({ call: what, kind: e.kind, attempt, delayMs }, `Route 53 ${what} failed (${e.message}); retrying`),
+        onRetry: (e, delayMs, attempt) =>
+          this.o.logger.warn({ call: what, kind: e.kind, attempt, delayMs }, `Route 53 ${what} failed (${e.message}); retrying`),
       },
     );
   }
@@ -380,7 +389,8 @@ export function route53Error(err: unknown, what: string): DnsError {
   if (name === 'InvalidChangeBatch') return says('conflict', `the change batch was refused (a record set changed since it was read?): ${message}`);
   if (name === 'NoSuchHostedZone' || name === 'NoSuchChange') return says('not-found', `${name}: ${message}`);
   if (name === 'TimeoutError' || name === 'RequestTimeout' || name === 'RequestTimeoutException' || code === 'ETIMEDOUT') return says('timeout', message);
-  if (['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code)) return says('network', `${code}: ${message}`);
+  if (['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code))
+    return says('network', `${code}: ${message}`);
   if ((status !== undefined && status >= 500) || e.$fault === 'server' || name === 'ServiceUnavailable' || name === 'InternalFailure')
     return says('server', `${name || `HTTP ${status}`}: ${message}`);
   if (name === 'SyntaxError' || /Deserialization|Unexpected|parse/i.test(message)) return says('bad-response', message);

@@ -4,6 +4,7 @@ import type {
   AgentEvents,
   ClusterVerdictEvent,
   DnsCallEvent,
+  DnsChangeSettledEvent,
   DnsChangeEvent,
   ReconcileEvent,
   SelfCheckEvent,
@@ -67,6 +68,7 @@ export const RECONCILE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
  * | goavail_self_check                             | gauge     | state           | selfCheck, one-hot (1 for the current state) |
  * | goavail_dns_api_calls_total                    | counter   | operation, result | dnsCall (list/apply; ok or error kind) |
  * | goavail_dns_api_call_duration_seconds          | histogram | operation       | dnsCall                     |
+ * | goavail_dns_change_insync_seconds              | histogram | status          | dnsChangeSettled (Route 53 GetChange) |
  * | goavail_dns_changes_total                      | counter   | op, dry_run     | dnsChange (create/delete)   |
  * | goavail_reconcile_duration_seconds             | histogram | result          | reconcile (ok/failed)       |
  * | goavail_reconcile_consecutive_failures         | gauge     |                 | reconcile                   |
@@ -102,6 +104,7 @@ export class Metrics implements AgentEvents {
   private readonly lastRound: Gauge;
   private readonly dnsCalls: Counter<'operation' | 'result'>;
   private readonly dnsCallDuration: Histogram<'operation'>;
+  private readonly changeInsync: Histogram<'status'>;
   private readonly dnsChanges: Counter<'op' | 'dry_run'>;
   private readonly reconcileDuration: Histogram<'result'>;
   private readonly reconcileFailures: Gauge;
@@ -151,6 +154,13 @@ export class Metrics implements AgentEvents {
       name: 'goavail_dns_api_call_duration_seconds',
       help: 'Duration of DNS provider calls, retries included',
       labelNames: ['operation'],
+      buckets: RECONCILE_BUCKETS,
+      registers,
+    });
+    this.changeInsync = new Histogram({
+      name: 'goavail_dns_change_insync_seconds',
+      help: 'From a DNS write to the provider saying it is live everywhere (Route 53: GetChange INSYNC); status="unknown": polling gave up',
+      labelNames: ['status'],
       buckets: RECONCILE_BUCKETS,
       registers,
     });
@@ -323,6 +333,10 @@ export class Metrics implements AgentEvents {
 
   selfCheck(e: SelfCheckEvent): void {
     this.selfCheckState = e.to;
+  }
+
+  dnsChangeSettled(e: DnsChangeSettledEvent): void {
+    this.changeInsync.observe({ status: e.status }, e.ms / 1000);
   }
 
   dnsCall(e: DnsCallEvent): void {

@@ -7,7 +7,10 @@ import { scratch, type Scratch } from './kit.js';
  * in a scratch folder, and Route 53 calls go to the local stand-in.
  * `credentials: false` leaves the access key out (the chain then finds none).
  */
-export async function awsEnv(endpoint: string, o: { credentials?: boolean; accessKeyId?: string } = {}): Promise<{ env: Record<string, string>; dir: Scratch }> {
+export async function awsEnv(
+  endpoint: string,
+  o: { credentials?: boolean; accessKeyId?: string } = {},
+): Promise<{ env: Record<string, string>; dir: Scratch }> {
   const dir = await scratch('aws');
   const config = await dir.write('aws-config', '');
   const creds = await dir.write('aws-credentials', '');

@@ -157,7 +157,8 @@ function writeSet(s: FakeSet): Record<string, unknown> {
 
 /** Route 53's "exactly as read": every field and the same values (in any order). */
 function sameSet(a: FakeSet, b: FakeSet): boolean {
-  const norm = (s: FakeSet) => JSON.stringify(writeSet({ ...s, Name: fqdn(s.Name), ResourceRecords: [...s.ResourceRecords].sort((x, y) => x.Value.localeCompare(y.Value)) }));
+  const norm = (s: FakeSet) =>
+    JSON.stringify(writeSet({ ...s, Name: fqdn(s.Name), ResourceRecords: [...s.ResourceRecords].sort((x, y) => x.Value.localeCompare(y.Value)) }));
   return norm(a) === norm(b);
 }
 
@@ -226,7 +227,11 @@ export async function startFakeRoute53(opts: FakeRoute53Options = {}): Promise<F
         if (next.has(k)) messages.push(`Tried to create resource record set ${where} but it already exists`);
         else if (s.ResourceRecords.length === 0) messages.push(`Resource record set ${where} must have at least one ResourceRecord`);
         else if (s.MultiValueAnswer === true && s.ResourceRecords.length !== 1) messages.push(`Multivalue answer set ${where} must hold exactly one value`);
-        else if ([...next.values()].some((o) => fqdn(o.Name) === fqdn(s.Name) && o.Type === s.Type && (o.SetIdentifier === undefined) !== (s.SetIdentifier === undefined)))
+        else if (
+          [...next.values()].some(
+            (o) => fqdn(o.Name) === fqdn(s.Name) && o.Type === s.Type && (o.SetIdentifier === undefined) !== (s.SetIdentifier === undefined),
+          )
+        )
           messages.push(`RRSet ${where} cannot mix simple routing with sets that have a SetIdentifier`);
         else next.set(k, s);
       } else {
@@ -245,7 +250,11 @@ export async function startFakeRoute53(opts: FakeRoute53Options = {}): Promise<F
   const changeInfo = (id: string) => {
     const c = changes.get(id);
     if (!c) throw new Refused(404, 'NoSuchChange', `A change with the specified change ID does not exist: ${id}`);
-    return { Id: `/change/${id}`, Status: Date.now() - c.submittedAt >= insyncAfterMs ? 'INSYNC' : 'PENDING', SubmittedAt: new Date(c.submittedAt).toISOString() };
+    return {
+      Id: `/change/${id}`,
+      Status: Date.now() - c.submittedAt >= insyncAfterMs ? 'INSYNC' : 'PENDING',
+      SubmittedAt: new Date(c.submittedAt).toISOString(),
+    };
   };
 
   const route = (method: string, path: string, q: Record<string, string>, body: unknown): string => {
@@ -289,7 +298,11 @@ export async function startFakeRoute53(opts: FakeRoute53Options = {}): Promise<F
           ResourceRecordSets: { ResourceRecordSet: page.map(writeSet) },
           IsTruncated: next !== undefined,
           ...(next !== undefined
-            ? { NextRecordName: next.Name, NextRecordType: next.Type, ...(next.SetIdentifier !== undefined ? { NextRecordIdentifier: next.SetIdentifier } : {}) }
+            ? {
+                NextRecordName: next.Name,
+                NextRecordType: next.Type,
+                ...(next.SetIdentifier !== undefined ? { NextRecordIdentifier: next.SetIdentifier } : {}),
+              }
             : {}),
           MaxItems: max,
         });

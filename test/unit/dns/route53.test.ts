@@ -49,7 +49,10 @@ function provider(extra: Partial<Route53ProviderOptions> = {}): Route53Provider 
 }
 
 const del = (record: DnsRecord): Change => ({ op: 'delete', record });
-const add = (name: string, ip: string): Change => ({ op: 'create', record: { type: ip.includes(':') ? 'AAAA' : 'A', name, content: ip, proxied: false, ttl: 60 } });
+const add = (name: string, ip: string): Change => ({
+  op: 'create',
+  record: { type: ip.includes(':') ? 'AAAA' : 'A', name, content: ip, proxied: false, ttl: 60 },
+});
 
 async function caught(p: Promise<unknown>): Promise<DnsError> {
   try {
@@ -63,7 +66,14 @@ async function caught(p: Promise<unknown>): Promise<DnsError> {
 
 describe('Route 53 provider through the SDK', () => {
   it('finds the zone by name and reads a weighted set of the original shape as one record per value', async () => {
-    r53.putSet(zone, { Name: 'test.example.com', Type: 'A', SetIdentifier: 'test', Weight: 0, TTL: 30, ResourceRecords: [{ Value: '198.18.0.1' }, { Value: '198.18.0.2' }] });
+    r53.putSet(zone, {
+      Name: 'test.example.com',
+      Type: 'A',
+      SetIdentifier: 'test',
+      Weight: 0,
+      TTL: 30,
+      ResourceRecords: [{ Value: '198.18.0.1' }, { Value: '198.18.0.2' }],
+    });
     r53.putSet(zone, { Name: 'test.example.com', Type: 'TXT', TTL: 30, ResourceRecords: [{ Value: '"x"' }] });
     const p = provider();
     const records = await p.listRecords(['test.example.com']);
@@ -87,13 +97,29 @@ describe('Route 53 provider through the SDK', () => {
   });
 
   it('removing a value from a weighted set: DELETE as read + CREATE without it, one batch; other fields kept', async () => {
-    r53.putSet(zone, { Name: 'test.example.com', Type: 'A', SetIdentifier: 'test', Weight: 0, TTL: 30, HealthCheckId: 'hc-1', ResourceRecords: [{ Value: '198.18.0.1' }, { Value: '198.18.0.2' }, { Value: '198.51.100.9' }] });
+    r53.putSet(zone, {
+      Name: 'test.example.com',
+      Type: 'A',
+      SetIdentifier: 'test',
+      Weight: 0,
+      TTL: 30,
+      HealthCheckId: 'hc-1',
+      ResourceRecords: [{ Value: '198.18.0.1' }, { Value: '198.18.0.2' }, { Value: '198.51.100.9' }],
+    });
     const p = provider();
     const records = await p.listRecords(['test.example.com']);
     await p.apply([del(records.find((r) => r.content === '198.18.0.2')!)]);
     expect(r53.changeCalls()).toHaveLength(1);
     const [set] = r53.sets(zone);
-    expect(set).toEqual({ Name: 'test.example.com.', Type: 'A', SetIdentifier: 'test', Weight: 0, TTL: 30, HealthCheckId: 'hc-1', ResourceRecords: [{ Value: '198.18.0.1' }, { Value: '198.51.100.9' }] });
+    expect(set).toEqual({
+      Name: 'test.example.com.',
+      Type: 'A',
+      SetIdentifier: 'test',
+      Weight: 0,
+      TTL: 30,
+      HealthCheckId: 'hc-1',
+      ResourceRecords: [{ Value: '198.18.0.1' }, { Value: '198.51.100.9' }],
+    });
     // Back: into the same set.
     await p.listRecords(['test.example.com']);
     await p.apply([add('test.example.com', '198.18.0.2')]);
@@ -115,8 +141,24 @@ describe('Route 53 provider through the SDK', () => {
   });
 
   it('a multivalue set is deleted whole and re-created as it was (identifier, health check)', async () => {
-    r53.putSet(zone, { Name: 'm.example.com', Type: 'A', SetIdentifier: 'one', MultiValueAnswer: true, TTL: 60, HealthCheckId: 'hc-1', ResourceRecords: [{ Value: '198.18.0.1' }] });
-    r53.putSet(zone, { Name: 'm.example.com', Type: 'A', SetIdentifier: 'two', MultiValueAnswer: true, TTL: 60, HealthCheckId: 'hc-2', ResourceRecords: [{ Value: '198.18.0.2' }] });
+    r53.putSet(zone, {
+      Name: 'm.example.com',
+      Type: 'A',
+      SetIdentifier: 'one',
+      MultiValueAnswer: true,
+      TTL: 60,
+      HealthCheckId: 'hc-1',
+      ResourceRecords: [{ Value: '198.18.0.1' }],
+    });
+    r53.putSet(zone, {
+      Name: 'm.example.com',
+      Type: 'A',
+      SetIdentifier: 'two',
+      MultiValueAnswer: true,
+      TTL: 60,
+      HealthCheckId: 'hc-2',
+      ResourceRecords: [{ Value: '198.18.0.2' }],
+    });
     const before = r53.sets(zone);
     const p = provider();
     const records = await p.listRecords(['m.example.com']);
@@ -132,7 +174,12 @@ describe('Route 53 provider through the SDK', () => {
     const p = provider();
     const records = await p.listRecords(['test.example.com']);
     // Someone else edits the set.
-    r53.putSet(zone, { Name: 'test.example.com', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '198.18.0.1' }, { Value: '198.18.0.2' }, { Value: '198.18.0.3' }] });
+    r53.putSet(zone, {
+      Name: 'test.example.com',
+      Type: 'A',
+      TTL: 60,
+      ResourceRecords: [{ Value: '198.18.0.1' }, { Value: '198.18.0.2' }, { Value: '198.18.0.3' }],
+    });
     const err = await caught(p.apply([del(records.find((r) => r.content === '198.18.0.2')!)]));
     expect(err.kind).toBe('conflict');
     expect(err.message).toMatch(/InvalidChangeBatch|refused/);
