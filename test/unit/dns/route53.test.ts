@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRoute53Client, hasCredentials, Route53Provider, sdkRoute53Api, type Route53ProviderOptions } from '../../../src/dns/route53.js';
 import { silentLogger } from '../../../src/log.js';
 import { DnsError, type Change, type DnsRecord } from '../../../src/dns/types.js';
