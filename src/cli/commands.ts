@@ -283,6 +283,10 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
     apply: (loaded) => {
       warnAll(logger, loaded.config.file, loaded.warnings);
       const next = withFlags(loaded.config, flags);
+      if (next.dnsProvider !== current.dnsProvider) {
+        // The provider's SDK, credentials and zone are set up at start.
+        throw new Error(`dns_provider changed from "${current.dnsProvider}" to "${next.dnsProvider}": a provider change needs a restart`);
+      }
       if (next.statusAddr !== current.statusAddr) logger.warn({ statusAddr: current.statusAddr ?? '' }, 'status_addr changes take effect after a restart');
       managed = new Set(managedRecords(next).ipAddresses);
       current = next;
