@@ -191,6 +191,27 @@ describe('Route 53 end to end (ICMP, namespaces, Route 53 stand-in)', () => {
     }
   }, 60_000);
 
+  it('credentials Route 53 refuses: logged as an auth error, the agent keeps probing and retries at the reconcile interval', async () => {
+    const wrong = await awsEnv(r53.url, { accessKeyId: 'AKIDREFUSED' });
+    try {
+      seed([ip(0)]);
+      const file = await dir.write('refused.toml', config([ip(0)]));
+      const agent = new GoavailProcess(['monitor', '-p', 'route53', '-f', file, '--no-dry-run'], { env: wrong.env });
+      procs.push(agent);
+      const refused = await agent.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('DNS API refused our credentials'));
+      expect(refused.msg).toContain('InvalidClientTokenId');
+      await agent.waitForLog((l) => l.msg === `local verdict: ${ip(0)} is up`);
+      const before = r53.count((c) => c.accessKeyId === 'AKIDREFUSED');
+      await sleep(2500); // reconcile_interval = 1 s: a few more tries, no crash
+      expect(r53.count((c) => c.accessKeyId === 'AKIDREFUSED')).toBeGreaterThan(before);
+      expect(agent.child.exitCode).toBeNull();
+      expect(agent.stdout).not.toContain('stand-in-secret-not-a-real-key');
+      expect((await agent.stop()).code).toBe(0);
+    } finally {
+      await wrong.dir.cleanup();
+    }
+  }, 60_000);
+
   it('two hosted zones of the name: exits 2 naming their ids and asking for aws_zoneid', async () => {
     const other = r53.addZone(ZONE, { private: true });
     const file = await dir.write('ambiguous.toml', config([ip(0)]));
