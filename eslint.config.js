@@ -13,6 +13,7 @@ const io = [
   'node:child_process',
   'raw-socket',
   'cloudflare',
+  '@aws-sdk/client-route-53',
   'libp2p',
   'pino',
 ];
@@ -57,6 +58,7 @@ export default tseslint.config(
       'src/dns/plan.ts',
       'src/dns/policies.ts',
       'src/dns/batch.ts',
+      'src/dns/route53-sets.ts',
       'src/backoff.ts',
       'src/gossip/codec.ts',
       'src/gossip/validate.ts',

@@ -1,9 +1,9 @@
-import type { Config } from './config/schema.js';
+import { managedRecords, type Config } from './config/schema.js';
 import { Controller } from './controller/controller.js';
 import { ReconcileLoop } from './controller/loop.js';
 import { InstrumentedProvider } from './dns/instrumented.js';
 import type { DnsProvider } from './dns/types.js';
-import type { AgentEvents } from './events.js';
+import type { AgentEvents, DnsChangeSettledEvent } from './events.js';
 import type { Gossip } from './gossip/types.js';
 import type { Logger } from './log.js';
 import type { Scheduler, Verdict } from './model.js';
@@ -21,7 +21,7 @@ export interface AgentOptions {
   /** Builds the prober for a config (called again when the probe type or port changes). */
   readonly createProber: (config: Config) => Prober;
   /** Builds the DNS provider for a config (called again when the zone changes). Dry-run wrapping is the caller's. */
-  readonly createProvider: (config: Config) => DnsProvider;
+  readonly createProvider: (config: Config, settled?: (e: DnsChangeSettledEvent) => void) => DnsProvider;
   /** The cluster transport; absent in single-node mode. */
   readonly gossip?: Gossip;
   /** This agent's id in quorum (its peer id); default "self". */
@@ -53,6 +53,7 @@ export class Agent {
   private readonly controller: Controller;
   private readonly loop: ReconcileLoop;
   private readonly abort = new AbortController();
+  private lastSettled: DnsChangeSettledEvent | undefined;
   private startedAt: number | undefined;
   private started = false;
   private stopped = false;
@@ -87,7 +88,7 @@ export class Agent {
         },
       },
       this.config,
-      this.instrument(opts.createProvider(this.config)),
+      this.instrument(opts.createProvider(this.config, this.settled)),
     );
     this.loop = new ReconcileLoop(this.controller, {
       scheduler: this.scheduler,
@@ -105,8 +106,8 @@ export class Agent {
     const c = this.config;
     this.opts.logger.info(
       {
-        ips: c.cloudflare.ipAddresses,
-        hostnames: c.cloudflare.hostnames,
+        ips: managedRecords(c).ipAddresses,
+        hostnames: managedRecords(c).hostnames,
         interval: c.intervalMs / 1000,
         failureThreshold: c.failureThreshold,
         recoveryThreshold: c.recoveryThreshold,
@@ -140,8 +141,8 @@ export class Agent {
   reload(next: Config): void {
     const prev = this.config;
     this.config = next;
-    const zoneChanged = next.cloudflare.dnsDomain !== prev.cloudflare.dnsDomain || next.cloudflare.zoneId !== prev.cloudflare.zoneId;
-    this.controller.reconfigure(next, zoneChanged ? this.instrument(this.opts.createProvider(next)) : undefined);
+    const zoneChanged = zoneOf(next) !== zoneOf(prev);
+    this.controller.reconfigure(next, zoneChanged ? this.instrument(this.opts.createProvider(next, this.settled)) : undefined);
     const { added, removed } = this.observer.reload(next);
     if (membersChanged(prev, next)) {
       this.opts.logger.warn('[Members] changes (peers, local_addr, crypto_key, key_file) take effect after a restart; min_peers_agree applies now');
@@ -154,7 +155,13 @@ export class Agent {
   }
 
   status(): AgentStatus {
-    const meta = { dryRun: this.opts.dryRun, startedAt: this.startedAt, configFile: this.config.file, running: this.started && !this.stopped };
+    const meta = {
+      dryRun: this.opts.dryRun,
+      startedAt: this.startedAt,
+      configFile: this.config.file,
+      running: this.started && !this.stopped,
+      lastChangeSettled: this.lastSettled,
+    };
     return agentStatus(meta, this.observer.state(), this.controller.state(), this.scheduler.now());
   }
 
@@ -171,6 +178,12 @@ export class Agent {
     this.loop.request(reason);
   }
 
+  /** A written change became live everywhere (Route 53 INSYNC): for /status and the event watchers. */
+  private readonly settled = (e: DnsChangeSettledEvent): void => {
+    this.lastSettled = e;
+    this.events.dnsChangeSettled?.(e);
+  };
+
   private instrument(p: DnsProvider): DnsProvider {
     return new InstrumentedProvider(p, this.events, () => this.scheduler.now());
   }
@@ -180,4 +193,11 @@ function membersChanged(a: Config, b: Config): boolean {
   const x = a.members;
   const y = b.members;
   return x.localAddr !== y.localAddr || x.keyFile !== y.keyFile || x.peers.join() !== y.peers.join() || x.cryptoKeys.join() !== y.cryptoKeys.join();
+}
+
+/** Which zone the provider works on: a change means a new provider. */
+function zoneOf(c: Config): string {
+  return c.dnsProvider === 'route53'
+    ? `route53 ${c.aws?.domain} ${c.aws?.zoneId ?? ''} ${c.aws?.region ?? ''}`
+    : `cloudflare ${c.cloudflare?.dnsDomain} ${c.cloudflare?.zoneId ?? ''}`;
 }

@@ -14,6 +14,8 @@ export interface AgentEvents {
   dnsChange?(e: DnsChangeEvent): void;
   /** One DNS API call through the provider seam. */
   dnsCall?(e: DnsCallEvent): void;
+  /** A written change the provider follows until it is live everywhere (Route 53: GetChange until INSYNC). */
+  dnsChangeSettled?(e: DnsChangeSettledEvent): void;
   reconcile?(e: ReconcileEvent): void;
   configReload?(e: { ok: boolean; error?: string; at: number }): void;
   selfCheck?(e: SelfCheckEvent): void;
@@ -62,6 +64,15 @@ export interface DnsCallEvent {
   /** 'ok' or the error kind. */
   readonly result: 'ok' | DnsErrorKind | 'error';
   readonly durationMs: number;
+}
+
+export interface DnsChangeSettledEvent {
+  readonly changeId: string;
+  /** INSYNC, or unknown when polling gave up. */
+  readonly status: 'INSYNC' | 'unknown';
+  /** From the write's answer to INSYNC (or to giving up). */
+  readonly ms: number;
+  readonly at: number;
 }
 
 export interface ReconcileEvent {

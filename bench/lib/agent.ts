@@ -201,11 +201,14 @@ export interface AgentConfig {
     readonly keyFile: string;
   };
   readonly zone?: string;
+  /** Route 53: a [Route53] table in the original's shape (and dns_provider = "route53") instead of [Cloudflare]. */
+  readonly provider?: 'cloudflare' | 'route53';
 }
 
 /** A goavail.toml for a benchmark agent; the status listener is off so parallel agents never collide on its port. */
 export function configToml(c: AgentConfig): string {
   const lines = [
+    ...(c.provider === 'route53' ? ['dns_provider = "route53"'] : []),
     `failure_threshold = ${c.failureThreshold}`,
     `recovery_threshold = ${c.recoveryThreshold ?? c.failureThreshold}`,
     `interval = ${c.interval}`,
@@ -223,6 +226,16 @@ export function configToml(c: AgentConfig): string {
       `crypto_key = ${JSON.stringify(m.cryptoKey)}`,
       `key_file = ${JSON.stringify(m.keyFile)}`,
     );
+  }
+  if (c.provider === 'route53') {
+    lines.push(
+      '[Route53]',
+      `aws_domain = ${JSON.stringify(c.zone ?? 'example.com')}`,
+      'hostnames = ["www"]',
+      `ip_addresses = [${c.ips.map((ip) => JSON.stringify(ip)).join(', ')}]`,
+      'ttl = 60',
+    );
+    return `${lines.join('\n')}\n`;
   }
   lines.push(
     '[Cloudflare]',

@@ -1,7 +1,8 @@
 /**
  * 1. Failover latency: three agent processes (min_peers_agree = 1) gossip
  * over libp2p on 127.0.0.1, probe three network-namespace hosts by ICMP and
- * write to the local Cloudflare stand-in. One host at a time stops
+ * write to the local Cloudflare stand-in (or, `latency-route53`, the Route 53
+ * stand-in through the real AWS SDK). One host at a time stops
  * answering pings (icmp_echo_ignore_all) and comes back, `cycles` times.
  *
  * After the threshold: from the moment the quorum becomes possible (the
@@ -11,7 +12,9 @@
  */
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
+import { awsEnv } from '../../test/support/aws-env.js';
 import { startFakeCloudflare, type FakeCall } from '../../test/support/fake-cloudflare.js';
+import { startFakeRoute53, type FakeRoute53Call } from '../../test/support/fake-route53.js';
 import { createNsLab, labSubnet } from '../../test/support/netns.js';
 import { scratch, sleep, waitFor } from '../../test/support/kit.js';
 import { LABS } from '../../test/support/labs.js';
@@ -44,27 +47,111 @@ function isCreateOf(c: FakeCall, ip: string): boolean {
   return posts.some((p) => p.content === ip);
 }
 
-const isMutating = (c: FakeCall): boolean => c.method !== 'GET';
+/** A call the stand-in logged: when it arrived, how it was answered, whether it writes. */
+interface ApiCall {
+  readonly at: number;
+  readonly status: number;
+  readonly method: string;
+}
 
-export async function runLatency(ctx: RunContext): Promise<ScenarioResult> {
+/**
+ * The DNS API the agents write to: a stand-in on 127.0.0.1, seeded with one
+ * value per host, and how to spot the write that removes or restores one.
+ */
+interface DnsBackend<C extends ApiCall> {
+  readonly calls: C[];
+  readonly env: Record<string, string>;
+  readonly provider: 'cloudflare' | 'route53';
+  /** The write that takes `ip` out (after the value was seen in DNS). */
+  deleteMatcher(ip: string): (c: C) => boolean;
+  isCreateOf(c: C, ip: string): boolean;
+  isMutating(c: C): boolean;
+  close(): Promise<void>;
+}
+
+async function cloudflareBackend(ips: readonly string[]): Promise<DnsBackend<FakeCall>> {
+  const cf = await startFakeCloudflare({ zones: [ZONE], token: TOKEN });
+  for (const ip of ips) cf.addRecord(ZONE, { type: 'A', name: WWW, content: ip });
+  return {
+    calls: cf.calls,
+    env: { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_BASE_URL: cf.baseURL },
+    provider: 'cloudflare',
+    deleteMatcher: (ip) => {
+      const rec = cf.records(ZONE).find((r) => r.name === WWW && r.content === ip);
+      if (!rec) throw new Error(`no record for ${ip}`);
+      return (c) => isDeleteOf(c, rec.id);
+    },
+    isCreateOf,
+    isMutating: (c) => c.method !== 'GET',
+    close: () => cf.close(),
+  };
+}
+
+/** The values of the DELETE and CREATE of one ChangeResourceRecordSets body (one set per change here). */
+function setValues(c: FakeRoute53Call, action: 'DELETE' | 'CREATE'): string[] {
+  type Body = {
+    ChangeResourceRecordSetsRequest?: {
+      ChangeBatch?: { Changes?: { Change?: { Action?: string; ResourceRecordSet?: { ResourceRecords?: { ResourceRecord?: { Value?: string }[] } } }[] } };
+    };
+  };
+  const changes = (c.body as Body | undefined)?.ChangeResourceRecordSetsRequest?.ChangeBatch?.Changes?.Change ?? [];
+  return changes.filter((x) => x.Action === action).flatMap((x) => (x.ResourceRecordSet?.ResourceRecords?.ResourceRecord ?? []).map((r) => String(r.Value)));
+}
+
+async function route53Backend(ips: readonly string[]): Promise<DnsBackend<FakeRoute53Call>> {
+  const r53 = await startFakeRoute53({ zones: [ZONE] });
+  // The original goavail's shape: one weighted set named after the short hostname.
+  r53.putSet(r53.zoneId(ZONE), { Name: WWW, Type: 'A', SetIdentifier: 'www', Weight: 0, TTL: 60, ResourceRecords: ips.map((Value) => ({ Value })) });
+  const aws = await awsEnv(r53.url);
+  const isChange = (c: FakeRoute53Call): boolean => c.method === 'POST' && c.path.endsWith('/rrset');
+  return {
+    calls: r53.calls,
+    env: aws.env,
+    provider: 'route53',
+    deleteMatcher: (ip) => (c) => isChange(c) && setValues(c, 'DELETE').includes(ip) && !setValues(c, 'CREATE').includes(ip),
+    isCreateOf: (c, ip) => isChange(c) && setValues(c, 'CREATE').includes(ip) && !setValues(c, 'DELETE').includes(ip),
+    isMutating: isChange,
+    close: async () => {
+      await r53.close();
+      await aws.dir.cleanup();
+    },
+  };
+}
+
+export function runLatency(ctx: RunContext): Promise<ScenarioResult> {
+  return runLatencyWith(ctx, 'bench/latency', cloudflareBackend);
+}
+
+/** The same scenario with the Route 53 provider and its stand-in (threshold → ChangeResourceRecordSets). */
+export function runLatencyRoute53(ctx: RunContext): Promise<ScenarioResult> {
+  return runLatencyWith(ctx, 'bench/latency-route53', route53Backend);
+}
+
+async function runLatencyWith<C extends ApiCall>(
+  ctx: RunContext,
+  slot: 'bench/latency' | 'bench/latency-route53',
+  backend: (ips: readonly string[]) => Promise<DnsBackend<C>>,
+): Promise<ScenarioResult> {
   const started = Date.now();
   const cycles = ctx.quick ? 4 : 20;
   const names = ['a', 'b', 'c'];
-  const dir = await scratch('bench-latency');
-  const lab = await createNsLab({ ...LABS['bench/latency'], count: 3 });
-  const cf = await startFakeCloudflare({ zones: [ZONE], token: TOKEN });
+  const id = slot === 'bench/latency' ? 'latency' : 'latency-route53';
+  const dir = await scratch(`bench-${id}`);
+  const lab = await createNsLab({ ...LABS[slot], count: 3 });
+  const ips = lab.hosts.map((h) => h.ip);
+  let api: DnsBackend<C> | undefined;
   const agents: AgentProcess[] = [];
   const cleanup = async (): Promise<void> => {
     await Promise.all(agents.map((a) => a.stop()));
-    if (ctx.logsDir) for (const a of agents) await a.saveLogs(ctx.logsDir, 'latency');
-    await cf.close();
+    if (ctx.logsDir) for (const a of agents) await a.saveLogs(ctx.logsDir, id);
+    await api?.close();
     await lab.cleanup();
     await dir.cleanup();
   };
   const unregister = ctx.onCleanup(cleanup);
   try {
-    const ips = lab.hosts.map((h) => h.ip);
-    for (const ip of ips) cf.addRecord(ZONE, { type: 'A', name: WWW, content: ip });
+    api = await backend(ips);
+    const cf = api;
     const ports = await Promise.all(names.map(() => freePort()));
     for (const [i, n] of names.entries()) {
       const home = join(dir.dir, n);
@@ -76,6 +163,7 @@ export async function runLatency(ctx: RunContext): Promise<ScenarioResult> {
           interval: INTERVAL_S,
           timeout: TIMEOUT_S,
           failureThreshold: THRESHOLD,
+          provider: cf.provider,
           members: {
             localAddr: `127.0.0.1:${ports[i]}`,
             peers: ports.filter((_, j) => j !== i).map((p) => `127.0.0.1:${p}`),
@@ -89,14 +177,14 @@ export async function runLatency(ctx: RunContext): Promise<ScenarioResult> {
         new AgentProcess(n, ['monitor', '--config-file', file, '--no-dry-run'], {
           cli: ctx.cli,
           cwd: home,
-          env: { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_BASE_URL: cf.baseURL, HOME: home },
+          env: { ...cf.env, HOME: home },
         }),
       );
     }
-    ctx.log(`latency: 3 agents up, waiting for the cluster to agree on ${ips.length} hosts`);
+    ctx.log(`${id}: 3 agents up, waiting for the cluster to agree on ${ips.length} hosts`);
     for (const a of agents) for (const ip of ips) await a.waitForLog(clusterVerdict(ip, 'up'), 60_000);
     await sleep(1000);
-    const mutationsBefore = cf.calls.filter(isMutating).length;
+    const mutationsBefore = cf.calls.filter((c) => cf.isMutating(c)).length;
 
     const afterDown: number[] = [];
     const afterDownFirst: number[] = [];
@@ -107,7 +195,7 @@ export async function runLatency(ctx: RunContext): Promise<ScenarioResult> {
     const toggleMs: number[] = [];
     const slow: string[] = [];
 
-    const transition = async (ip: string, verdict: 'down' | 'up', toggle: () => Promise<void>, isWrite: (c: FakeCall) => boolean) => {
+    const transition = async (ip: string, verdict: 'down' | 'up', toggle: () => Promise<void>, isWrite: (c: C) => boolean) => {
       const marks = agents.map((a) => a.logs.length);
       const callMark = cf.calls.length;
       const t0 = Date.now();
@@ -129,13 +217,12 @@ export async function runLatency(ctx: RunContext): Promise<ScenarioResult> {
 
     for (let k = 0; k < cycles; k++) {
       const host = lab.hosts[k % lab.hosts.length]!;
-      const rec = cf.records(ZONE).find((r) => r.name === WWW && r.content === host.ip);
-      if (!rec) throw new Error(`no record for ${host.ip} before cycle ${k}`);
+      const isDelete = cf.deleteMatcher(host.ip);
       const d = await transition(
         host.ip,
         'down',
         () => host.down(),
-        (c) => isDeleteOf(c, rec.id),
+        (c) => isDelete(c),
       );
       afterDown.push(d.afterThreshold);
       afterDownFirst.push(d.afterFirst);
@@ -146,17 +233,17 @@ export async function runLatency(ctx: RunContext): Promise<ScenarioResult> {
         host.ip,
         'up',
         () => host.up(),
-        (c) => isCreateOf(c, host.ip),
+        (c) => cf.isCreateOf(c, host.ip),
       );
       afterUp.push(u.afterThreshold);
       afterUpFirst.push(u.afterFirst);
       outageEndToBack.push(u.fromToggle);
       await sleep(200 + Math.random() * INTERVAL_S * 1000);
-      ctx.log(`latency: cycle ${k + 1}/${cycles}: delete ${d.afterThreshold} ms, restore ${u.afterThreshold} ms after the threshold`);
+      ctx.log(`${id}: cycle ${k + 1}/${cycles}: delete ${d.afterThreshold} ms, restore ${u.afterThreshold} ms after the threshold`);
     }
     // Past the writer grace period: a second writer would show up now.
     await sleep(Math.max(3 * INTERVAL_S * 1000, 3000) + 1000);
-    const writeCalls = cf.calls.filter(isMutating).slice(mutationsBefore);
+    const writeCalls = cf.calls.filter((c) => cf.isMutating(c)).slice(mutationsBefore);
     const writes = writeCalls.length;
     const failedWrites = writeCalls.filter((c) => c.status >= 400).length;
 
@@ -168,11 +255,13 @@ export async function runLatency(ctx: RunContext): Promise<ScenarioResult> {
     const floorDown = THRESHOLD * intervalMs + TIMEOUT_S * 1000;
     const floorUp = THRESHOLD * intervalMs;
     return {
-      id: 'latency',
-      title: '1. Failover latency',
+      id,
+      title: cf.provider === 'route53' ? '1b. Failover latency, Route 53' : '1. Failover latency',
       setup: [
         `3 agent processes (\`monitor --no-dry-run\`), libp2p on 127.0.0.1, min_peers_agree = ${MIN_PEERS_AGREE}, failure_threshold = recovery_threshold = ${THRESHOLD}, interval = ${INTERVAL_S} s, timeout = ${TIMEOUT_S} s, crypto_key set`,
-        `3 namespace hosts (${labSubnet(LABS['bench/latency'].subnetIndex)}.0/24 veth pairs), ICMP probes; the Cloudflare stand-in (test/support/fake-cloudflare.ts) on 127.0.0.1 holds one A record per host`,
+        cf.provider === 'route53'
+          ? `3 namespace hosts (${labSubnet(LABS[slot].subnetIndex)}.0/24 veth pairs), ICMP probes; the Route 53 stand-in (test/support/fake-route53.ts) on 127.0.0.1, the real AWS SDK, holds one weighted set (the original's shape) with one value per host; a write is one ChangeResourceRecordSets (DELETE + CREATE of the set)`
+          : `3 namespace hosts (${labSubnet(LABS[slot].subnetIndex)}.0/24 veth pairs), ICMP probes; the Cloudflare stand-in (test/support/fake-cloudflare.ts) on 127.0.0.1 holds one A record per host`,
         `${cycles} cycles, one host at a time: \`icmp_echo_ignore_all=1\` (down), wait for the delete and all 3 local verdicts, random pause, \`=0\` (up), wait for the create`,
       ],
       rows: [

@@ -127,7 +127,7 @@ describe('agent configs', () => {
       expect(config.intervalMs).toBe(500);
       expect(config.timeoutMs).toBe(250);
       expect(config.members.minPeersAgree).toBe(1);
-      expect(config.cloudflare.ipAddresses).toEqual(['127.10.0.1', '198.18.0.2']);
+      expect(config.cloudflare!.ipAddresses).toEqual(['127.10.0.1', '198.18.0.2']);
       expect(config.statusAddr).toBeUndefined();
     } finally {
       await cleanup();

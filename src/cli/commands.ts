@@ -3,11 +3,14 @@ import { Agent } from '../agent.js';
 import { AuditLog } from '../audit/log.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { printableConfig } from '../config/print.js';
-import type { Config, ConfigIssue } from '../config/schema.js';
+import { managedRecords, type Config, type ConfigIssue } from '../config/schema.js';
 import type { ConfigOverrides } from '../config/validate.js';
 // The Cloudflare SDK (~55 MB, ~1 s of CPU) and libp2p (~30 MB) are loaded
 // only when used: with credentials, and in cluster mode.
 import type { CloudflareCredentials, CloudflareProvider } from '../dns/cloudflare.js';
+// So is the AWS SDK (~19 MB): only with dns_provider = "route53".
+import type * as Route53Module from '../dns/route53.js';
+import type { DnsChangeSettledEvent } from '../events.js';
 import { DryRunProvider } from '../dns/dryrun.js';
 import { fanOut, type AgentEvents } from '../events.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
@@ -32,10 +35,10 @@ export interface MonitorFlags {
   readonly dryRun: boolean;
   readonly debug: boolean;
   readonly probeType: 'ip' | 'tcp' | undefined;
-  readonly dnsProvider: 'cloudflare' | undefined;
+  readonly dnsProvider: 'cloudflare' | 'route53' | undefined;
 }
 
-/** Command-line flags win over the file, on start and on every reload; validation sees them. */
+/** Command-line flags win over the file, on start and on every reload; validation sees them (`-p` decides which provider table is checked and required). */
 function overridesOf(flags: MonitorFlags): ConfigOverrides {
   return { probeType: flags.probeType, dnsProvider: flags.dnsProvider };
 }
@@ -50,8 +53,8 @@ function errorLine(err: unknown): string {
 
 /** Every configured record, for the dry-run simulation without credentials. */
 function seedRecords(config: Config) {
-  const cf = config.cloudflare;
-  return cf.hostnames.flatMap((name) => cf.ipAddresses.map((ip) => ({ type: recordTypeOf(ip), name, content: ip, proxied: cf.dnsProxied, ttl: cf.dnsTtl })));
+  const m = managedRecords(config);
+  return m.hostnames.flatMap((name) => m.ipAddresses.map((ip) => ({ type: recordTypeOf(ip), name, content: ip, proxied: m.proxied, ttl: m.ttl })));
 }
 
 /** Env names that may carry Cloudflare credentials (see credentialsFromEnv). */
@@ -64,11 +67,12 @@ export function makeProviderFactory(
   Provider: typeof CloudflareProvider | undefined,
 ): (config: Config) => DnsProvider {
   return (config) => {
+    const cf = config.cloudflare;
     const real =
-      credentials && Provider
+      credentials && Provider && cf
         ? new Provider({
-            zoneName: config.cloudflare.dnsDomain,
-            zoneId: config.cloudflare.zoneId,
+            zoneName: cf.dnsDomain,
+            zoneId: cf.zoneId,
             credentials,
             logger: logger.child({ component: 'cloudflare' }),
           })
@@ -76,6 +80,87 @@ export function makeProviderFactory(
     if (!dryRun && real) return real;
     return new DryRunProvider(real, seedRecords(config));
   };
+}
+
+/** What the Route 53 factory needs from start-up: the SDK module, whether credentials were found, the zone found. */
+export interface Route53Start {
+  readonly module: typeof Route53Module;
+  readonly credentials: boolean;
+  /** The zone id found at start-up for `domain` (no second lookup). */
+  readonly found?: { readonly domain: string; readonly zoneId: string } | undefined;
+}
+
+/**
+ * The Route 53 provider for a config: the real one when credentials were
+ * found, wrapped in dry-run unless --no-dry-run; without credentials a dry
+ * run plans against a simulated zone and never builds an SDK provider.
+ */
+export function makeRoute53ProviderFactory(
+  logger: Logger,
+  dryRun: boolean,
+  start: Route53Start,
+): (config: Config, settled?: (e: DnsChangeSettledEvent) => void) => DnsProvider {
+  return (config, settled) => {
+    const aws = config.aws;
+    let real: DnsProvider | undefined;
+    if (aws && start.credentials) {
+      const m = start.module;
+      const zoneId = aws.zoneId ?? (start.found?.domain === aws.domain ? start.found.zoneId : undefined);
+      real = new m.Route53Provider({
+        zoneName: aws.domain,
+        zoneId,
+        api: m.sdkRoute53Api(m.createRoute53Client({ region: aws.region })),
+        logger: logger.child({ component: 'route53' }),
+        ttl: aws.ttl,
+        onChangeSettled: settled,
+      });
+    }
+    if (!dryRun && real) return real;
+    return new DryRunProvider(real, seedRecords(config));
+  };
+}
+
+/**
+ * Route 53 start-up: load the SDK, look for credentials with the default
+ * chain (never logged), and find the zone once. Exit code on a refusal:
+ * --no-dry-run without credentials, or a zone name that several zones share.
+ */
+async function startRoute53(config: Config, flags: MonitorFlags, logger: Logger): Promise<Route53Start | number> {
+  const aws = config.aws;
+  if (!aws) return EXIT.usage;
+  const module = await import('../dns/route53.js');
+  const client = module.createRoute53Client({ region: aws.region });
+  const credentials = await module.hasCredentials(client);
+  if (!flags.dryRun && !credentials) {
+    process.stderr.write(
+      'goavail: --no-dry-run needs AWS credentials and none were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), or AWS_PROFILE with ~/.aws/credentials, or run with an instance or container role\n',
+    );
+    return EXIT.usage;
+  }
+  logger.info({ provider: 'route53', credentials: credentials ? 'present' : 'absent' }, 'Route 53 provider');
+  if (!credentials) return { module, credentials };
+  const probe = new module.Route53Provider({
+    zoneName: aws.domain,
+    zoneId: aws.zoneId,
+    api: module.sdkRoute53Api(client),
+    logger: logger.child({ component: 'route53' }),
+    ttl: aws.ttl,
+    retry: { attempts: 2 },
+  });
+  try {
+    const zoneId = await probe.zoneId(AbortSignal.timeout(20_000));
+    return { module, credentials, found: { domain: aws.domain, zoneId } };
+  } catch (err) {
+    if (err instanceof module.AmbiguousZoneError) {
+      process.stderr.write(`goavail: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    // Anything else (the API unreachable, credentials refused) heals or is reported by the reconcile loop.
+    logger.warn({ err: errorLine(err) }, 'Route 53: cannot find the hosted zone yet; the reconcile loop will keep trying');
+    return { module, credentials };
+  } finally {
+    client.destroy();
+  }
 }
 
 /** `goavail monitor`: runs until SIGTERM/SIGINT; returns the exit code. */
@@ -95,18 +180,29 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
     return EXIT.failure;
   }
 
-  const cloudflare = CREDENTIAL_ENV.some((k) => (process.env[k] ?? '') !== '') ? await import('../dns/cloudflare.js') : undefined;
-  const credentials = cloudflare?.credentialsFromEnv(process.env);
-  if (!flags.dryRun && !credentials) {
-    process.stderr.write(
-      'goavail: --no-dry-run needs Cloudflare credentials: set CLOUDFLARE_API_TOKEN (Zone:Read and DNS:Edit on the zone), or CF_API_KEY and CF_API_EMAIL\n',
-    );
-    return EXIT.usage;
+  let createProvider: (config: Config, settled?: (e: DnsChangeSettledEvent) => void) => DnsProvider;
+  let hasCredentials: boolean;
+  if (config.dnsProvider === 'route53') {
+    const r53 = await startRoute53(config, flags, logger);
+    if (typeof r53 === 'number') return r53;
+    createProvider = makeRoute53ProviderFactory(logger, flags.dryRun, r53);
+    hasCredentials = r53.credentials;
+  } else {
+    const cloudflare = CREDENTIAL_ENV.some((k) => (process.env[k] ?? '') !== '') ? await import('../dns/cloudflare.js') : undefined;
+    const credentials = cloudflare?.credentialsFromEnv(process.env);
+    if (!flags.dryRun && !credentials) {
+      process.stderr.write(
+        'goavail: --no-dry-run needs Cloudflare credentials: set CLOUDFLARE_API_TOKEN (Zone:Read and DNS:Edit on the zone), or CF_API_KEY and CF_API_EMAIL\n',
+      );
+      return EXIT.usage;
+    }
+    createProvider = makeProviderFactory(logger, flags.dryRun, credentials, cloudflare?.CloudflareProvider);
+    hasCredentials = credentials !== undefined;
   }
   if (flags.dryRun) {
     logger.info(
-      { credentials: credentials ? 'present' : 'absent' },
-      credentials
+      { credentials: hasCredentials ? 'present' : 'absent' },
+      hasCredentials
         ? 'dry-run: reading real DNS records, changing nothing (pass --no-dry-run to act)'
         : 'dry-run without credentials: planning against a simulated zone that holds every configured record',
     );
@@ -118,7 +214,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
   let events: AgentEvents;
   let notifier: Notifier | undefined;
   // The managed IPs follow reloads; the gossip layer drops observations of other IPs.
-  let managed = new Set(config.cloudflare.ipAddresses);
+  let managed = new Set(managedRecords(config).ipAddresses);
   // The config in force (reloads swap it); metrics drop the series of IPs it no longer has.
   let current = config;
   // Closed if start-up fails later: an open ICMP session kept the process alive ~15 s after the error.
@@ -132,7 +228,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
     if (isClustered(config)) {
       gossip = await startGossip(config, logger, (ip) => managed.has(ip));
     }
-    metrics = new Metrics({ gossip, config: () => current, processMetrics: true });
+    metrics = new Metrics({ gossip, config: () => ({ ipAddresses: managedRecords(current).ipAddresses, canaries: current.canaries }), processMetrics: true });
     // Watchers of the agent's events; each is isolated from the others and from the agent.
     notifier = createNotifier(config, { logger: logger.child({ component: 'notify' }), agentId: () => gossip?.selfId ?? hostname(), dryRun: flags.dryRun });
     const sinks: AgentEvents[] = [metrics, notifier];
@@ -163,7 +259,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
         }
         return createProberFor(c);
       },
-      createProvider: makeProviderFactory(logger, flags.dryRun, credentials, cloudflare?.CloudflareProvider),
+      createProvider,
       gossip,
       selfId: gossip?.selfId,
       events,
@@ -209,9 +305,13 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
     apply: (loaded) => {
       warnAll(logger, loaded.config.file, loaded.warnings);
       const next = loaded.config;
+      if (next.dnsProvider !== current.dnsProvider) {
+        // The provider's SDK, credentials and zone are set up at start.
+        throw new Error(`dns_provider changed from "${current.dnsProvider}" to "${next.dnsProvider}": a provider change needs a restart`);
+      }
       if (next.statusAddr !== current.statusAddr) logger.warn({ statusAddr: current.statusAddr ?? '' }, 'status_addr changes take effect after a restart');
       if (next.auditFile !== current.auditFile) logger.warn({ auditFile: current.auditFile ?? '' }, 'audit_file changes take effect after a restart');
-      managed = new Set(next.cloudflare.ipAddresses);
+      managed = new Set(managedRecords(next).ipAddresses);
       current = next;
       notifier?.update(next);
       agent.reload(next); // reports the successful reload to the event watchers itself
@@ -265,7 +365,7 @@ async function startGossip(config: Config, logger: Logger, isKnownIp: (ip: strin
 export interface CheckConfigFlags {
   readonly configFile: string;
   readonly probeType: 'ip' | 'tcp' | undefined;
-  readonly dnsProvider: 'cloudflare' | undefined;
+  readonly dnsProvider: 'cloudflare' | 'route53' | undefined;
 }
 
 /**

@@ -48,12 +48,12 @@ export function buildProgram(): Command {
     .option('--no-dry-run', 'really change DNS')
     .option('-b, --debug', 'log every probe', false)
     .addOption(new Option('-t, --type <type>', 'probe type (overrides the config file)').choices(['ip', 'tcp']))
-    .addOption(new Option('-p, --dns-provider <provider>', 'DNS provider (overrides the config file)').choices(['cloudflare']))
+    .addOption(new Option('-p, --dns-provider <provider>', 'DNS provider (overrides the config file)').choices(['cloudflare', 'route53']))
     .exitOverride()
     .action(
       async (
         positional: string | undefined,
-        opts: { configFile?: string | boolean; dryRun: boolean; debug: boolean; type?: 'ip' | 'tcp'; dnsProvider?: 'cloudflare' },
+        opts: { configFile?: string | boolean; dryRun: boolean; debug: boolean; type?: 'ip' | 'tcp'; dnsProvider?: 'cloudflare' | 'route53' },
       ) => {
         const flags: MonitorFlags = {
           configFile: configPath(opts.configFile, positional),
@@ -80,9 +80,9 @@ export function buildProgram(): Command {
     .argument('[config]', 'config file')
     .option('-f, --config-file <path>', 'config file')
     .addOption(new Option('-t, --type <type>', 'probe type (overrides the config file, as in monitor)').choices(['ip', 'tcp']))
-    .addOption(new Option('-p, --dns-provider <provider>', 'DNS provider (overrides the config file, as in monitor)').choices(['cloudflare']))
+    .addOption(new Option('-p, --dns-provider <provider>', 'DNS provider (overrides the config file, as in monitor)').choices(['cloudflare', 'route53']))
     .exitOverride()
-    .action(async (positional: string | undefined, opts: { configFile?: string; type?: 'ip' | 'tcp'; dnsProvider?: 'cloudflare' }) => {
+    .action(async (positional: string | undefined, opts: { configFile?: string; type?: 'ip' | 'tcp'; dnsProvider?: 'cloudflare' | 'route53' }) => {
       const { checkConfig } = await import('./commands.js');
       process.exitCode = await checkConfig({ configFile: configPath(opts.configFile, positional), probeType: opts.type, dnsProvider: opts.dnsProvider });
     });

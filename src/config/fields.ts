@@ -17,15 +17,28 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { checkDnsName } from '../net/dnsname.js';
 import { checkPeerAddress, splitHostPort } from '../net/hostport.js';
 import { parseTargetIp } from '../net/ip.js';
-import { DEFAULTS, type CloudflareConfig, type Config, type ConfigIssue, type MembersConfig, type ProbeType } from './schema.js';
+import {
+  DEFAULTS,
+  managedRecords,
+  type CloudflareConfig,
+  type Config,
+  type ConfigIssue,
+  type DnsProviderName,
+  type MembersConfig,
+  type ProbeType,
+  type Route53Config,
+} from './schema.js';
 import { describe, kindOf, quoteList, show } from './text.js';
 
 /** The tables whose keys are checked ('' is the top level). */
-export type TableName = '' | 'Members' | 'Cloudflare';
+export type TableName = '' | 'Members' | 'Cloudflare' | 'Route53';
 
 /** A `Config` field, dotted for the nested tables. */
 export type Target =
-  Exclude<keyof Config, 'file' | 'members' | 'cloudflare' | 'route53'> | `members.${keyof MembersConfig}` | `cloudflare.${keyof CloudflareConfig}`;
+  | Exclude<keyof Config, 'file' | 'members' | 'cloudflare' | 'route53' | 'aws'>
+  | `members.${keyof MembersConfig}`
+  | `cloudflare.${keyof CloudflareConfig}`
+  | `aws.${keyof Route53Config}`;
 
 export interface Out {
   readonly errors: ConfigIssue[];
@@ -77,8 +90,7 @@ function field<T>(f: Field<T>): Field<T> {
 
 const MAX_PORT = 65535;
 const MIN_KEY_LENGTH = 16;
-const SUPPORTED_PROVIDERS = ['cloudflare'] as const;
-const NOT_YET_PROVIDERS: Readonly<Record<string, string>> = { route53: 'Route53' };
+const SUPPORTED_PROVIDERS = ['cloudflare', 'route53'] as const;
 /** How printed secrets look: nothing of the secret, not even its length. */
 export const MASK = '********';
 
@@ -192,21 +204,15 @@ function listenAddress(value: unknown, c: FieldContext): string | null {
 // Readers: one key each
 // ===========================================================================
 
-function provider(value: unknown, c: FieldContext): 'cloudflare' | null {
+function provider(value: unknown, c: FieldContext): DnsProviderName | null {
   if (typeof value !== 'string') {
     c.out.errors.push({ key: c.key, message: `must be a string, one of ${quoteList(SUPPORTED_PROVIDERS)}; got ${describe(value)}` });
     return null;
   }
-  if ((SUPPORTED_PROVIDERS as readonly string[]).includes(value)) return value as 'cloudflare';
-  const later = NOT_YET_PROVIDERS[value.toLowerCase()];
-  if (later !== undefined) {
-    c.out.errors.push({
-      key: c.key,
-      message: `the ${later} provider is not implemented yet (supported: ${quoteList(SUPPORTED_PROVIDERS)}), got ${show(value)}`,
-    });
-  } else {
-    c.out.errors.push({ key: c.key, message: `unsupported DNS provider ${show(value)}; supported: ${quoteList(SUPPORTED_PROVIDERS)}` });
-  }
+  if ((SUPPORTED_PROVIDERS as readonly string[]).includes(value)) return value as DnsProviderName;
+  const near = SUPPORTED_PROVIDERS.find((p) => p === value.toLowerCase().replace(/[-_ ]/g, ''));
+  const hint = near === undefined ? '' : `; did you mean ${show(near)}? (provider names are lower case)`;
+  c.out.errors.push({ key: c.key, message: `unsupported DNS provider ${show(value)}; supported: ${quoteList(SUPPORTED_PROVIDERS)}${hint}` });
   return null;
 }
 
@@ -472,15 +478,19 @@ function uniqueStrings(value: unknown, c: FieldContext, rules: UniqueListRules):
   return ok ? out : null;
 }
 
-/** `hostnames`: fully qualified, within dns_domain, no duplicates. */
-function hostnameList(value: unknown, c: FieldContext): string[] | null {
-  const domain = c.value(dnsDomain) ?? null;
+/** `hostnames` of a provider table, resolved against that table's zone field. */
+function hostnameListIn(zone: () => Field<string>): (value: unknown, c: FieldContext) => string[] | null {
+  return (value, c) => hostnameList(value, c, c.value(zone()) ?? null, zone().key);
+}
+
+/** `hostnames`: fully qualified, within the zone, no duplicates. */
+function hostnameList(value: unknown, c: FieldContext, domain: string | null, domainKey: string): string[] | null {
   const fqdns = uniqueStrings(value, c, {
     list: 'names',
     empty: 'must not be empty: list at least one name (use "@" for the zone apex)',
     item: 'must be a string',
     parse: (h) => {
-      const r = resolveHostname(h, domain);
+      const r = resolveHostname(h, domain, domainKey);
       // an fqdn of undefined: dns_domain is invalid, the syntax was checked, nothing more to do
       return typeof r === 'object' ? { value: r.fqdn } : { error: `${r}; got ${show(h)}` };
     },
@@ -501,7 +511,7 @@ function hostnameList(value: unknown, c: FieldContext): string[] | null {
  * | "www.example.org." | example.com | error: in another zone                 |
  * | "*"                | example.com | error: no wildcards                    |
  */
-function resolveHostname(entry: string, domain: string | null): { fqdn: string | undefined } | string {
+function resolveHostname(entry: string, domain: string | null, domainKey: string): { fqdn: string | undefined } | string {
   if (entry === '@') return { fqdn: domain ?? undefined };
   const lower = entry.toLowerCase();
   if (lower.endsWith('.')) {
@@ -510,7 +520,7 @@ function resolveHostname(entry: string, domain: string | null): { fqdn: string |
     if (reason) return `is not a valid DNS name: ${reason}`;
     if (domain === null) return { fqdn: undefined };
     if (name !== domain && !name.endsWith(`.${domain}`)) {
-      return `the fully qualified name is outside dns_domain "${domain}" (it would belong to another zone)`;
+      return `the fully qualified name is outside ${domainKey} "${domain}" (it would belong to another zone)`;
     }
     return { fqdn: name };
   }
@@ -519,7 +529,7 @@ function resolveHostname(entry: string, domain: string | null): { fqdn: string |
   if (domain === null) return { fqdn: undefined };
   if (lower === domain || lower.endsWith(`.${domain}`)) return { fqdn: lower };
   const fqdn = `${lower}.${domain}`;
-  if (fqdn.length > 253) return `is too long: ${fqdn.length} characters once dns_domain is appended (at most 253)`;
+  if (fqdn.length > 253) return `is too long: ${fqdn.length} characters once ${domainKey} is appended (at most 253)`;
   return { fqdn };
 }
 
@@ -564,6 +574,37 @@ function zoneId(value: unknown, c: FieldContext): string | null {
 // ===========================================================================
 
 /** A probe must end before the next round starts. */
+/**
+ * `aws_zoneid`: a Route 53 hosted zone id (upper-case letters and digits, as
+ * the console shows it, e.g. "Z1D633PJN98FT9"), with or without the
+ * "/hostedzone/" prefix the API puts in front; kept without it.
+ */
+function route53ZoneId(value: unknown, c: FieldContext): string | null {
+  const s = string()(value, c);
+  if (s === null) return null;
+  const id = s.trim().replace(/^\/?hostedzone\//, '');
+  if (/^[A-Z0-9]{1,32}$/.test(id)) return id;
+  c.out.errors.push({
+    key: c.key,
+    message: `must be a Route 53 hosted zone id, upper-case letters and digits (e.g. "Z1D633PJN98FT9", optionally with the "/hostedzone/" prefix); got ${show(s)}`,
+  });
+  return null;
+}
+
+/** `aws_region`: the SDK's region (Route 53 is global; the region only picks the signing endpoint). */
+function awsRegion(value: unknown, c: FieldContext): string | null {
+  const s = string()(value, c);
+  if (s === null) return null;
+  if (/^[a-z]{2}(-[a-z]+)+-\d+$/.test(s.trim())) return s.trim();
+  c.out.errors.push({ key: c.key, message: `must be an AWS region name such as "us-east-1"; got ${show(s)}` });
+  return null;
+}
+
+/** Route 53 TTLs: 0 to 2147483647 seconds; goavail refuses 0 (resolvers would ask on every query) and keeps the Cloudflare upper bound. */
+function route53Ttl(value: unknown, c: FieldContext): number | null {
+  return integer({ min: 1, max: 86400 })(value, c);
+}
+
 function timeoutBelowInterval(timeout: Duration | undefined | null, c: FieldContext): Duration | undefined | null {
   if (!timeout) return timeout;
   const iv = c.value(interval);
@@ -644,12 +685,13 @@ function ttlIgnoredWhenProxied(ttl: number | undefined | null, c: FieldContext):
 
 /** A canary is an address this agent should always reach, so it cannot be one it manages. */
 export function canariesNotManaged(config: Config): ConfigIssue | undefined {
-  const managed = new Set(config.cloudflare.ipAddresses);
+  const managed = new Set(managedRecords(config).ipAddresses);
+  const table = config.dnsProvider === 'route53' ? 'Route53' : 'Cloudflare';
   for (const [i, ip] of config.canaries.entries()) {
     if (managed.has(ip)) {
       return {
         key: `${canaries.key}[${i}]`,
-        message: `${ip} is also in Cloudflare.${ipAddresses.key}: a canary must be an address this agent should always reach, not a managed one`,
+        message: `${ip} is also in ${table}.${ipAddresses.key}: a canary must be an address this agent should always reach, not a managed one`,
       };
     }
   }
@@ -822,7 +864,7 @@ const dnsDomain: Field<string> = field({
 const hostnames = field({
   key: 'hostnames',
   table: 'Cloudflare',
-  read: hostnameList,
+  read: hostnameListIn(() => dnsDomain),
   target: 'cloudflare.hostnames',
   required: 'is required: the names whose records goavail manages, e.g. ["www"] or ["@"]',
 });
@@ -843,18 +885,60 @@ const dnsTtl = field({
 });
 const cloudflareZoneId = field({ key: 'zone_id', table: 'Cloudflare', read: zoneId, target: 'cloudflare.zoneId', omitUnset: true });
 
+// ---- [Route53] (the original's keys) -----------------------------------
+const awsDomain: Field<string> = field({
+  key: 'aws_domain',
+  table: 'Route53',
+  read: zoneName,
+  target: 'aws.domain',
+  required: 'is required (the Route 53 hosted zone, e.g. "example.com")',
+});
+const awsHostnames = field({
+  key: 'hostnames',
+  table: 'Route53',
+  read: hostnameListIn(() => awsDomain),
+  target: 'aws.hostnames',
+  required: 'is required: the names whose record sets goavail manages, e.g. ["www"] or ["@"]',
+});
+const awsIpAddresses = field({
+  key: 'ip_addresses',
+  table: 'Route53',
+  read: managedIpList,
+  target: 'aws.ipAddresses',
+  required: 'is required: the addresses to probe and publish',
+});
+const awsTtl = field({ key: 'ttl', table: 'Route53', read: route53Ttl, target: 'aws.ttl', default: DEFAULTS.route53Ttl });
+const awsZoneId = field({ key: 'aws_zoneid', table: 'Route53', read: route53ZoneId, target: 'aws.zoneId', omitUnset: true });
+const awsRegionField = field({ key: 'aws_region', table: 'Route53', read: awsRegion, target: 'aws.region', omitUnset: true });
+
 export interface TableSpec {
-  readonly name: TableName | 'Route53';
+  readonly name: TableName;
   /** The keys of the table, in the order they are read and printed; none: free-form, kept as is. */
   readonly fields?: readonly Field<unknown>[];
   /** Why the table may not be absent, given the top-level values; undefined when it may. */
   required?(c: FieldContext): string | undefined;
+  /**
+   * Whether the fields are read, given the top-level values (default: always).
+   * A provider's table is checked only when that provider is chosen; otherwise
+   * it is kept as written, so a config for one provider never fails on the other's table.
+   */
+  active?(c: FieldContext): boolean;
 }
 
-/** The [Cloudflare] table is needed by the Cloudflare provider (the only one). */
-function cloudflareForProvider(c: FieldContext): string | undefined {
+/** The provider chosen (the flag already applied); cloudflare when unset. */
+function chosenProvider(c: FieldContext): DnsProviderName | null {
   const p = c.value(dnsProvider);
-  return p === undefined || p === 'cloudflare' ? `the [Cloudflare] table is required when ${dnsProvider.key} is "cloudflare"` : undefined;
+  return p === undefined ? 'cloudflare' : p;
+}
+
+/** The [Cloudflare] table is needed by the Cloudflare provider. */
+function cloudflareForProvider(c: FieldContext): string | undefined {
+  return chosenProvider(c) === 'cloudflare' ? `the [Cloudflare] table is required when ${dnsProvider.key} is "cloudflare"` : undefined;
+}
+
+/** The [Route53] table is needed by the Route 53 provider. */
+function route53ForProvider(c: FieldContext): string | undefined {
+  return chosenProvider(c) === 'route53' ? `the [Route53] table is required when ${dnsProvider.key} is "route53"` : undefined;
 }
 
 /** Every table, in the order it is read; '' (top level) first. */
@@ -890,9 +974,18 @@ export const TABLES: readonly TableSpec[] = [
     ],
   },
   { name: 'Members', fields: [peers, localAddr, membersPort, minPeersAgree, cryptoKey, keyFile] },
-  // Accepted for compatibility with the original and kept; no provider uses it yet.
-  { name: 'Route53' },
-  { name: 'Cloudflare', fields: [dnsProxied, dnsDomain, hostnames, ipAddresses, dnsTtl, cloudflareZoneId], required: cloudflareForProvider },
+  {
+    name: 'Route53',
+    fields: [awsDomain, awsHostnames, awsIpAddresses, awsTtl, awsZoneId, awsRegionField],
+    required: route53ForProvider,
+    active: (c) => chosenProvider(c) === 'route53',
+  },
+  {
+    name: 'Cloudflare',
+    fields: [dnsProxied, dnsDomain, hostnames, ipAddresses, dnsTtl, cloudflareZoneId],
+    required: cloudflareForProvider,
+    active: (c) => chosenProvider(c) !== 'route53',
+  },
 ];
 
 /** The keys a checked table understands (for the top level: its keys and the table names). */

@@ -19,6 +19,8 @@ export function printableConfig(config: Config): Record<string, unknown> {
   // Checked tables in table order; the free-form ones (kept as written) last.
   for (const spec of TABLES) {
     if (spec.fields === undefined) continue;
+    // Another provider's table (not checked, so not in the Config): not printed from fields.
+    if (!spec.fields.some((f) => holderOf(f, config) !== undefined)) continue;
     const table: Record<string, unknown> = spec.name === '' ? out : {};
     for (const f of spec.fields) {
       const value = printed(f, config);
@@ -30,12 +32,19 @@ export function printableConfig(config: Config): Record<string, unknown> {
   return out;
 }
 
-/** A field's printed value; undefined: not printed (no such Config field, or unset). */
-function printed(f: Field<unknown>, config: Config): unknown {
+/** The object of `config` that holds a field's value (config itself, or a nested table); undefined when absent. */
+function holderOf(f: Field<unknown>, config: Config): Record<string, unknown> | undefined {
   if (f.target === undefined) return undefined;
   const [head, tail] = f.target.split('.') as [keyof Config, string | undefined];
-  const holder = tail === undefined ? config : (config[head] as unknown as Record<string, unknown>);
-  const value = holder[(tail ?? head) as keyof typeof holder] as unknown;
+  return tail === undefined ? (config as unknown as Record<string, unknown>) : (config[head] as unknown as Record<string, unknown> | undefined);
+}
+
+/** A field's printed value; undefined: not printed (no such Config field, or unset). */
+function printed(f: Field<unknown>, config: Config): unknown {
+  const holder = holderOf(f, config);
+  if (f.target === undefined || holder === undefined) return undefined;
+  const tail = f.target.split('.')[1];
+  const value = holder[tail ?? f.target];
   if (f.print) return f.print(value);
   if (value === undefined) return undefined;
   if (f.secret) return Array.isArray(value) ? value.map(() => MASK) : MASK;

@@ -27,9 +27,12 @@ export interface Config {
   /** Full reconcile period in ms (`reconcile_interval`, seconds, default 60). */
   readonly reconcileIntervalMs: number;
   /** DNS provider (`dns_provider`, overridden by `--dns-provider`). */
-  readonly dnsProvider: 'cloudflare';
+  readonly dnsProvider: DnsProviderName;
   readonly members: MembersConfig;
-  readonly cloudflare: CloudflareConfig;
+  /** The [Cloudflare] table, read and checked when the provider is cloudflare; undefined otherwise. */
+  readonly cloudflare: CloudflareConfig | undefined;
+  /** The [Route53] table, read and checked when the provider is route53; undefined otherwise. */
+  readonly aws: Route53Config | undefined;
   /** HTTP listener for /status, /metrics, /healthz (`status_addr`, default 127.0.0.1:9470, not 9100 which node_exporter owns; "" disables). */
   readonly statusAddr: string | undefined;
   /** Whether the file sets `status_addr`: only the default address may be skipped when it is taken. */
@@ -61,8 +64,51 @@ export interface Config {
   readonly freezeMinTargets: number;
   /** Above this share of IPs down at once, this agent's down votes abstain (`freeze_share`, default 0.5). */
   readonly freezeShare: number;
-  /** `[Route53]` is accepted and kept for compatibility; no provider uses it yet. */
+  /** The `[Route53]` table as written, kept when another provider is chosen (not checked then). */
   readonly route53: Readonly<Record<string, unknown>> | undefined;
+}
+
+export type DnsProviderName = 'cloudflare' | 'route53';
+
+/** The original's `[Route53]` table, checked. */
+export interface Route53Config {
+  /** Hosted zone name (`aws_domain`), lower case, no trailing dot. */
+  readonly domain: string;
+  /** Fully qualified names (lower case, no trailing dot) derived from `hostnames`. */
+  readonly hostnames: readonly string[];
+  /** The IPs to probe and whose values are managed, normalised, no duplicates. */
+  readonly ipAddresses: readonly string[];
+  /** TTL of record sets goavail creates (`ttl`, seconds, default 60: what Route 53 recommends for failover records). */
+  readonly ttl: number;
+  /** Hosted zone id without the "/hostedzone/" prefix (`aws_zoneid`); absent: looked up from `domain`. */
+  readonly zoneId?: string | undefined;
+  /** SDK region (`aws_region`); absent: the SDK's own (AWS_REGION, profile), else us-east-1. */
+  readonly region?: string | undefined;
+}
+
+/**
+ * What every stage after the config needs, whichever provider is chosen:
+ * the names and IPs goavail manages, and how records it creates look.
+ */
+export interface ManagedRecords {
+  readonly domain: string;
+  readonly hostnames: readonly string[];
+  readonly ipAddresses: readonly string[];
+  readonly ttl: number;
+  /** Cloudflare's proxy flag; always false for Route 53. */
+  readonly proxied: boolean;
+}
+
+const NOTHING_MANAGED: ManagedRecords = { domain: '', hostnames: [], ipAddresses: [], ttl: 1, proxied: false };
+
+/** The managed records of the chosen provider's table (validate() guarantees it is there). */
+export function managedRecords(config: Pick<Config, 'dnsProvider' | 'cloudflare' | 'aws'>): ManagedRecords {
+  if (config.dnsProvider === 'route53') {
+    const a = config.aws;
+    return a ? { domain: a.domain, hostnames: a.hostnames, ipAddresses: a.ipAddresses, ttl: a.ttl, proxied: false } : NOTHING_MANAGED;
+  }
+  const cf = config.cloudflare;
+  return cf ? { domain: cf.dnsDomain, hostnames: cf.hostnames, ipAddresses: cf.ipAddresses, ttl: cf.dnsTtl, proxied: cf.dnsProxied } : NOTHING_MANAGED;
 }
 
 export type ProbeType = 'ip' | 'tcp';
@@ -114,6 +160,8 @@ export const DEFAULTS = {
   port: 80,
   reconcileIntervalSeconds: 60,
   dnsTtl: 1,
+  /** Route 53 recommends 60 s for failover records. */
+  route53Ttl: 60,
   minPeersAgree: 0,
   keyFileName: 'goavail.key',
   statusAddr: '127.0.0.1:9470',

@@ -53,6 +53,11 @@ export function validate(raw: unknown, file: string, overrides: ConfigOverrides 
   for (const spec of TABLES) {
     const t = spec.name === '' ? raw : readTable(out, raw, spec.name);
     if (t === null) continue;
+    // Another provider's table: kept as written, not checked.
+    if (spec.active && !spec.active(context(spec.name))) {
+      if (t !== undefined) freeForm.set(spec.name, t);
+      continue;
+    }
     if (t === undefined && spec.required) {
       const why = spec.required(context(spec.name));
       if (why !== undefined) out.errors.push({ key: spec.name, message: `${why}${typoHint(raw, spec.name, knownKeys(''))}` });
@@ -106,9 +111,16 @@ function readFields(
 function buildConfig(file: string, values: Map<Field<unknown>, unknown>, context: (key: string) => FieldContext, freeForm: Map<string, Table>): Config {
   const route53 = freeForm.get('Route53');
   const config: Record<string, unknown> = { file };
-  const members: Record<string, unknown> = {};
-  const cloudflare: Record<string, unknown> = {};
+  const nested: Record<string, Record<string, unknown> | undefined> = { members: {}, cloudflare: undefined, aws: undefined };
+  const holder = { Cloudflare: 'cloudflare', Route53: 'aws' } as const;
   for (const spec of TABLES) {
+    // A table kept as written fills no Config field.
+    if (spec.name !== '' && freeForm.has(spec.name)) continue;
+    const into = spec.name === 'Cloudflare' || spec.name === 'Route53' ? holder[spec.name] : undefined;
+    if (into !== undefined) {
+      if (spec.active && !spec.active(context(spec.name))) continue;
+      nested[into] = {};
+    }
     for (const f of spec.fields ?? []) {
       if (f.target === undefined) continue;
       const v = values.get(f) ?? undefined;
@@ -117,11 +129,12 @@ function buildConfig(file: string, values: Map<Field<unknown>, unknown>, context
       if (value === undefined && f.omitUnset) continue;
       const [head, tail] = f.target.split('.') as [string, string | undefined];
       if (tail === undefined) config[head] = value;
-      else (head === 'members' ? members : cloudflare)[tail] = value;
+      else (nested[head] ??= {})[tail] = value;
     }
   }
-  config.members = members;
-  config.cloudflare = cloudflare;
+  config.members = nested.members;
+  config.cloudflare = nested.cloudflare;
+  config.aws = nested.aws;
   config.route53 = route53 ? (plainCopy(route53) as Record<string, unknown>) : undefined;
   return config as unknown as Config;
 }
@@ -165,7 +178,10 @@ function warnUnknownKeys(out: Out, t: Table, tableName: TableName): void {
 
 /** The table (other than `current`) that knows key `k`, '' for top level. */
 function homeOf(k: string, current: TableName): TableName | undefined {
+  const providers: readonly TableName[] = ['Cloudflare', 'Route53'];
   for (const table of CHECKED_TABLES) {
+    // One provider's key is no hint for the other's table (`ttl` under [Cloudflare] is not a Route 53 key misplaced).
+    if (providers.includes(table) && providers.includes(current)) continue;
     if (table !== current && knownKeys(table).includes(k)) return table;
   }
   return undefined;

@@ -1,4 +1,4 @@
-import type { Config } from '../config/schema.js';
+import { managedRecords, type Config } from '../config/schema.js';
 import { describeChange, plan, recordTypeOf, type HeldRemoval } from '../dns/plan.js';
 import { electWriter, writerGraceMs, writerSettleMs } from '../dns/policies.js';
 import { APPLIED, DnsError, type Applied, type Change, type DnsProvider, type DnsRecord } from '../dns/types.js';
@@ -65,13 +65,13 @@ export class Controller implements Reconciler {
   reconfigure(config: Config, provider?: DnsProvider): void {
     this.config = config;
     if (provider) this.provider = provider;
-    const ips = new Set(config.cloudflare.ipAddresses);
+    const ips = new Set(managedRecords(config).ipAddresses);
     for (const ip of this.lastActions.keys()) if (!ips.has(ip)) this.lastActions.delete(ip);
   }
 
   state(): ControllerState {
     return {
-      hostnames: this.config.cloudflare.hostnames,
+      hostnames: managedRecords(this.config).hostnames,
       lastRead: this.lastRead,
       lastActions: this.lastActions,
       lastReconcile: this.lastReconcile,
@@ -88,7 +88,7 @@ export class Controller implements Reconciler {
    */
   async runOnce(reason: string, stop: AbortSignal): Promise<PassOutcome> {
     const { config, provider } = this;
-    const cf = config.cloudflare;
+    const cf = managedRecords(config);
     const now = (): number => this.o.scheduler.now();
     const started = now();
     this.passStartedAt = started;
@@ -97,7 +97,7 @@ export class Controller implements Reconciler {
       const current = await provider.listRecords(cf.hostnames, pass.signal);
       const read = byName(cf.hostnames, current);
       this.lastRead = read;
-      const p = plan({ hostnames: cf.hostnames, ips: cf.ipAddresses, verdicts: this.o.desired.verdicts(), current, proxied: cf.dnsProxied, ttl: cf.dnsTtl });
+      const p = plan({ hostnames: cf.hostnames, ips: cf.ipAddresses, verdicts: this.o.desired.verdicts(), current, proxied: cf.proxied, ttl: cf.ttl });
       this.reportHeld(p.held);
       const at0 = now();
       const writer = this.o.desired.writer;

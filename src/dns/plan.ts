@@ -112,8 +112,9 @@ export function plan(input: PlanInput): Plan {
   return keepLastRecord(calculate(input), input);
 }
 
-/** `would remove A test.example.com 203.0.113.7` — the one-line form used in logs. */
+/** `would remove A test.example.com 203.0.113.7` — the one-line form used in logs (Route 53 adds `(set test, weighted)`). */
 export function describeChange(change: Change): string {
   const verb = change.op === 'create' ? 'add' : 'remove';
-  return `${verb} ${change.record.type} ${change.record.name} ${change.record.content}`;
+  const note = change.record.note === undefined ? '' : ` (${change.record.note})`;
+  return `${verb} ${change.record.type} ${change.record.name} ${change.record.content}${note}`;
 }

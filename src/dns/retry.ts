@@ -36,6 +36,8 @@ export interface WithRetryOptions extends RetryOptions {
   signal?: AbortSignal;
   /** Called before each wait; `attempt` is the 1-based attempt that just failed. */
   onRetry?: (err: DnsError, delayMs: number, attempt: number) => void;
+  /** Which retryable errors are retried here (default all); the others go up at once. */
+  retryIf?: (err: DnsError) => boolean;
 }
 
 /**
@@ -78,7 +80,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Wi
       return await fn(attempt);
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      if (!(err instanceof DnsError) || !err.retryable || attempt >= attempts) throw err;
+      if (!(err instanceof DnsError) || !err.retryable || attempt >= attempts || (opts.retryIf && !opts.retryIf(err))) throw err;
       const delayMs = retryDelayMs(err, attempt, opts);
       opts.onRetry?.(err, delayMs, attempt);
       await sleep(delayMs, signal);

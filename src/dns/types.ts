@@ -12,6 +12,12 @@ export interface DnsRecord {
   readonly content: string;
   readonly proxied: boolean;
   readonly ttl: number;
+  /**
+   * Where the provider keeps this record, in words for logs (Route 53: the
+   * record set, `set test, weighted`); absent for Cloudflare, whose records
+   * stand alone.
+   */
+  readonly note?: string;
 }
 
 /** A record to create: everything but the id the provider assigns. */

@@ -1,4 +1,4 @@
-import type { Config } from '../config/schema.js';
+import { managedRecords, type Config } from '../config/schema.js';
 import { INITIAL, step as detect, type TargetState } from '../detect/detector.js';
 import { effectiveVote, selfCheck } from '../detect/selfcheck.js';
 import type { AgentEvents } from '../events.js';
@@ -94,9 +94,9 @@ export class Observer {
   ) {
     this.config = config;
     this.prober = o.createProber(config);
-    for (const ip of config.cloudflare.ipAddresses) this.targets.set(ip, INITIAL);
+    for (const ip of managedRecords(config).ipAddresses) this.targets.set(ip, INITIAL);
     for (const ip of config.canaries) this.canaries.set(ip, INITIAL);
-    this.quorum = initialQuorum(o.selfId, config.cloudflare.ipAddresses);
+    this.quorum = initialQuorum(o.selfId, managedRecords(config).ipAddresses);
   }
 
   get probeKind(): string {
@@ -140,15 +140,15 @@ export class Observer {
       void Promise.resolve(this.roundRunning).finally(() => old.close());
     }
     const targets = new Map<string, TargetState>();
-    for (const ip of next.cloudflare.ipAddresses) targets.set(ip, this.targets.get(ip) ?? INITIAL);
-    const added = next.cloudflare.ipAddresses.filter((ip) => !this.targets.has(ip));
+    for (const ip of managedRecords(next).ipAddresses) targets.set(ip, this.targets.get(ip) ?? INITIAL);
+    const added = managedRecords(next).ipAddresses.filter((ip) => !this.targets.has(ip));
     const removed = [...this.targets.keys()].filter((ip) => !targets.has(ip));
     this.targets = targets;
     const canaries = new Map<string, TargetState>();
     for (const ip of next.canaries) canaries.set(ip, this.canaries.get(ip) ?? INITIAL);
     this.canaries = canaries;
     for (const ip of removed) this.votes.delete(ip);
-    this.applyQuorum({ type: 'targets', ips: next.cloudflare.ipAddresses });
+    this.applyQuorum({ type: 'targets', ips: managedRecords(next).ipAddresses });
     this.updateVotes();
     return { added, removed };
   }

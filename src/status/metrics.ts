@@ -4,6 +4,7 @@ import type {
   AgentEvents,
   ClusterVerdictEvent,
   DnsCallEvent,
+  DnsChangeSettledEvent,
   DnsChangeEvent,
   ReconcileEvent,
   SelfCheckEvent,
@@ -16,7 +17,8 @@ import type { ProbeResult } from '../probe/types.js';
 
 /** The part of the config the metrics follow: which IPs may keep per-IP series. */
 export interface MetricsConfigView {
-  readonly cloudflare: { readonly ipAddresses: readonly string[] };
+  /** The managed IPs (src/config/schema.ts managedRecords). */
+  readonly ipAddresses: readonly string[];
   readonly canaries: readonly string[];
 }
 
@@ -68,6 +70,7 @@ const EVENT_LOOP_SAMPLE_MS = 100;
  * | goavail_self_check                             | gauge     | state           | selfCheck, one-hot (1 for the current state) |
  * | goavail_dns_api_calls_total                    | counter   | operation, result | dnsCall (list/apply; ok or error kind) |
  * | goavail_dns_api_call_duration_seconds          | histogram | operation       | dnsCall                     |
+ * | goavail_dns_change_insync_seconds              | histogram | status          | dnsChangeSettled (Route 53 GetChange) |
  * | goavail_dns_changes_total                      | counter   | op, dry_run     | dnsChange (create/delete)   |
  * | goavail_reconcile_duration_seconds             | histogram | result          | reconcile (ok/failed)       |
  * | goavail_reconcile_consecutive_failures         | gauge     |                 | reconcile                   |
@@ -100,6 +103,7 @@ export class Metrics implements AgentEvents {
   private readonly lastRound: Gauge;
   private readonly dnsCalls: Counter<'operation' | 'result'>;
   private readonly dnsCallDuration: Histogram<'operation'>;
+  private readonly changeInsync: Histogram<'status'>;
   private readonly dnsChanges: Counter<'op' | 'dry_run'>;
   private readonly reconcileDuration: Histogram<'result'>;
   private readonly reconcileFailures: Gauge;
@@ -150,6 +154,13 @@ export class Metrics implements AgentEvents {
       name: 'goavail_dns_api_call_duration_seconds',
       help: 'Duration of DNS provider calls, retries included',
       labelNames: ['operation'],
+      buckets: RECONCILE_BUCKETS,
+      registers,
+    });
+    this.changeInsync = new Histogram({
+      name: 'goavail_dns_change_insync_seconds',
+      help: 'From a DNS write to the provider saying it is live everywhere (Route 53: GetChange INSYNC); status="unknown": polling gave up',
+      labelNames: ['status'],
       buckets: RECONCILE_BUCKETS,
       registers,
     });
@@ -330,6 +341,10 @@ export class Metrics implements AgentEvents {
     this.selfCheckState = e.to;
   }
 
+  dnsChangeSettled(e: DnsChangeSettledEvent): void {
+    this.changeInsync.observe({ status: e.status }, e.ms / 1000);
+  }
+
   dnsCall(e: DnsCallEvent): void {
     this.dnsCalls.inc({ operation: e.op, result: e.result });
     this.dnsCallDuration.observe({ operation: e.op }, e.durationMs / 1000);
@@ -359,7 +374,7 @@ export class Metrics implements AgentEvents {
 
   /** [ip, local, cluster] for every target (unknown until an event says otherwise). */
   private verdictRows(): Array<[string, Verdict, Verdict]> {
-    const ips = this.opts.config ? this.opts.config().cloudflare.ipAddresses : [...new Set([...this.local.keys(), ...this.cluster.keys()])];
+    const ips = this.opts.config ? this.opts.config().ipAddresses : [...new Set([...this.local.keys(), ...this.cluster.keys()])];
     return ips.map((ip) => [ip, this.local.get(ip) ?? 'unknown', this.cluster.get(ip) ?? 'unknown']);
   }
 
@@ -367,11 +382,11 @@ export class Metrics implements AgentEvents {
   private prune(): void {
     if (!this.opts.config) return;
     const c = this.opts.config();
-    const keep = new Set([...c.cloudflare.ipAddresses, ...c.canaries]);
+    const keep = new Set([...c.ipAddresses, ...c.canaries]);
     for (const map of [this.missCounts, this.lastRtt]) {
       for (const ip of map.keys()) if (!keep.has(ip)) map.delete(ip);
     }
-    const targets = new Set(c.cloudflare.ipAddresses);
+    const targets = new Set(c.ipAddresses);
     for (const map of [this.local, this.cluster]) {
       for (const ip of map.keys()) if (!targets.has(ip)) map.delete(ip);
     }

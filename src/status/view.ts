@@ -1,6 +1,7 @@
 import type { TargetState } from '../detect/detector.js';
 import type { PeerStatus } from '../gossip/types.js';
 import type { SelfCheckState, Verdict } from '../model.js';
+import type { DnsChangeSettledEvent } from '../events.js';
 import { clusterVerdict, type ClusterVerdict, type QuorumState } from '../quorum/quorum.js';
 
 /**
@@ -72,6 +73,8 @@ export interface AgentStatus {
   readonly lastReconcile: DnsActivity | undefined;
   readonly consecutiveReconcileFailures: number;
   readonly held: readonly string[];
+  /** Route 53: the last change polled to INSYNC (or given up on) and the time it took; absent until one is. */
+  readonly lastChangeSettled?: DnsChangeSettledEvent;
 }
 
 /** The observer's plain state (probe loop, detectors, self-check, votes, quorum). */
@@ -105,6 +108,8 @@ export interface ControllerState {
 }
 
 export interface AgentMeta {
+  /** The last written change the provider saw become live (Route 53: INSYNC), and how long it took. */
+  readonly lastChangeSettled?: DnsChangeSettledEvent | undefined;
   readonly dryRun: boolean;
   readonly startedAt: number | undefined;
   readonly configFile: string;
@@ -140,6 +145,7 @@ export function agentStatus(meta: AgentMeta, o: ObserverState, c: ControllerStat
     lastReconcile: c.lastReconcile,
     consecutiveReconcileFailures: c.consecutiveReconcileFailures,
     held: c.held,
+    ...(meta.lastChangeSettled ? { lastChangeSettled: meta.lastChangeSettled } : {}),
   };
 }
 

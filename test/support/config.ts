@@ -44,6 +44,7 @@ export function testConfig(
       ipAddresses: over.ips ?? ['203.0.113.1', '203.0.113.2'],
       dnsTtl: 1,
     },
+    aws: undefined,
     route53: undefined,
     statusAddr: undefined,
     statusAddrExplicit: false,

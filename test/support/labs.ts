@@ -21,6 +21,8 @@ export interface LabSlot {
 export const LABS = {
   'e2e/single-node': { prefix: 'gae', subnetIndex: 11 },
   'e2e/cluster': { prefix: 'gcl', subnetIndex: 21 },
+  'e2e/route53': { prefix: 'gr5', subnetIndex: 41 },
+  'e2e/route53-cluster': { prefix: 'gr5c', subnetIndex: 42 },
   /** IPv4 and IPv6 (2001:db8:47::/48) on each host. */
   'e2e/ipv6': { prefix: 'gv6', subnetIndex: 71 },
   /** Canaries and a dead target that nobody holds. */
@@ -31,6 +33,7 @@ export const LABS = {
   'e2e/audit': { subnetIndex: 139 },
   'bench/latency': { prefix: 'gbl', subnetIndex: 300 },
   'bench/gossip': { prefix: 'gbg', subnetIndex: 301 },
+  'bench/latency-route53': { prefix: 'gbr', subnetIndex: 303 },
   /** One namespace holding 250 addresses of the /24 (not createNsLab's /30s); host 0's names. */
   'bench/dead': { prefix: 'gbd', subnetIndex: 316 },
   'probe/icmp': { prefix: 'upicmp', subnetIndex: 500 },

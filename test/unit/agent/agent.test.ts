@@ -25,7 +25,7 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
-function setup(config: Config, seed = config.cloudflare.ipAddresses.map((ip) => rec(ip))) {
+function setup(config: Config, seed = config.cloudflare!.ipAddresses.map((ip) => rec(ip))) {
   // every record is under www
   const prober = new FakeProber();
   const dns = new FakeDns(seed);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Agent } from '../../../src/agent.js';
-import { makeProviderFactory } from '../../../src/cli/commands.js';
+import { makeProviderFactory, makeRoute53ProviderFactory, type Route53Start } from '../../../src/cli/commands.js';
+import type { Config } from '../../../src/config/schema.js';
 import type { CloudflareProvider } from '../../../src/dns/cloudflare.js';
 import { DryRunProvider } from '../../../src/dns/dryrun.js';
 import { silentLogger } from '../../../src/log.js';
@@ -29,7 +30,7 @@ describe('the DNS provider the CLI builds', () => {
   ])('%s', (_name, zoneId) => {
     const { built, Provider } = recordingProvider();
     const base = testConfig();
-    const config = { ...base, cloudflare: { ...base.cloudflare, zoneId } };
+    const config = { ...base, cloudflare: { ...base.cloudflare!, zoneId } };
     makeProviderFactory(silentLogger(), false, { apiToken: 't' } as never, Provider)(config);
     expect(built).toHaveLength(1);
     expect(built[0]).toMatchObject({ zoneName: 'example.com', zoneId });
@@ -55,8 +56,52 @@ describe('the DNS provider the CLI builds', () => {
     });
     agent.reload({ ...base, failureThreshold: 5 });
     expect(builds).toBe(1);
-    agent.reload({ ...base, cloudflare: { ...base.cloudflare, zoneId: ZONE_ID } });
+    agent.reload({ ...base, cloudflare: { ...base.cloudflare!, zoneId: ZONE_ID } });
     expect(builds).toBe(2);
     await agent.stop();
+  });
+
+  describe('route53', () => {
+    const r53Config = (zoneId?: string): Config => ({
+      ...testConfig(),
+      dnsProvider: 'route53',
+      cloudflare: undefined,
+      aws: { domain: 'example.com', hostnames: ['www.example.com'], ipAddresses: ['198.18.0.1'], ttl: 60, zoneId },
+    });
+    /** Stands in for the Route 53 module: remembers what the provider was built with. */
+    function route53Start(credentials: boolean, found?: Route53Start['found']) {
+      const built: Array<Record<string, unknown>> = [];
+      class Recording extends FakeDns {
+        constructor(opts: Record<string, unknown>) {
+          super();
+          built.push(opts);
+        }
+      }
+      const module = { Route53Provider: Recording, sdkRoute53Api: () => ({}), createRoute53Client: () => ({}) } as unknown as Route53Start['module'];
+      return { built, start: { module, credentials, found } satisfies Route53Start };
+    }
+
+    it('with credentials and --no-dry-run: the real provider, on the zone found at start-up (no second lookup)', () => {
+      const { built, start } = route53Start(true, { domain: 'example.com', zoneId: 'ZFOUND' });
+      const p = makeRoute53ProviderFactory(silentLogger(), false, start)(r53Config());
+      expect(p).not.toBeInstanceOf(DryRunProvider);
+      expect(built[0]).toMatchObject({ zoneName: 'example.com', zoneId: 'ZFOUND', ttl: 60 });
+    });
+
+    it('aws_zoneid wins over the zone found', () => {
+      const { built, start } = route53Start(true, { domain: 'example.com', zoneId: 'ZFOUND' });
+      makeRoute53ProviderFactory(silentLogger(), false, start)(r53Config('ZGIVEN'));
+      expect(built[0]).toMatchObject({ zoneId: 'ZGIVEN' });
+    });
+
+    it('dry-run wraps it; without credentials no SDK provider is built and a simulated zone is planned on', () => {
+      const { built, start } = route53Start(true);
+      expect(makeRoute53ProviderFactory(silentLogger(), true, start)(r53Config())).toBeInstanceOf(DryRunProvider);
+      expect(built).toHaveLength(1);
+      const none = route53Start(false);
+      const dry = makeRoute53ProviderFactory(silentLogger(), true, none.start)(r53Config()) as DryRunProvider;
+      expect(none.built).toHaveLength(0);
+      expect(dry.simulatedRecords()?.map((r) => `${r.name} ${r.content} ${r.ttl}`)).toEqual(['www.example.com 198.18.0.1 60']);
+    });
   });
 });

@@ -100,8 +100,8 @@ describe('loadConfig: valid files', () => {
       cryptoKeys: [],
       keyFile: join(FIXTURES, 'goavail.key'),
     });
-    expect(config.cloudflare.hostnames).toEqual(['www.example.com']);
-    expect(config.cloudflare.ipAddresses).toEqual(['127.0.0.1', '127.0.0.2']);
+    expect(config.cloudflare?.hostnames).toEqual(['www.example.com']);
+    expect(config.cloudflare?.ipAddresses).toEqual(['127.0.0.1', '127.0.0.2']);
     expect(config.failureThreshold).toBe(3);
     expect(config.recoveryThreshold).toBe(3);
   });
@@ -174,8 +174,14 @@ const BAD_CASES: ReadonlyArray<readonly [file: string, key: string, fragment: st
   ['port-out-of-range', 'port', 'between 1 and 65535, got 70000'],
   ['port-zero', 'port', 'between 1 and 65535, got 0'],
   ['ports-bad-entry', 'ports[0]', 'between 1 and 65535, got 0'],
-  ['provider-route53', 'dns_provider', 'Route53 provider is not implemented yet'],
-  ['provider-unknown', 'dns_provider', 'unsupported DNS provider "powerdns"; supported: "cloudflare"'],
+  ['provider-unknown', 'dns_provider', 'unsupported DNS provider "powerdns"; supported: "cloudflare" or "route53"'],
+  ['provider-capitalised', 'dns_provider', 'did you mean "route53"? (provider names are lower case)'],
+  ['route53-missing', 'Route53', 'the [Route53] table is required when dns_provider is "route53"'],
+  ['route53-lowercase', 'Route53', 'found `route53`'],
+  ['route53-domain-typo', 'Route53.aws_domain', 'found `aws_domian`'],
+  ['route53-zoneid-invalid', 'Route53.aws_zoneid', 'must be a Route 53 hosted zone id'],
+  ['route53-ttl-zero', 'Route53.ttl', 'between 1 and 86400, got 0'],
+  ['route53-hostname-outside-zone', 'Route53.hostnames[0]', 'outside aws_domain "example.com"'],
   ['slack-not-string', 'slack_addr', 'must be a string, got an integer'],
   ['cloudflare-missing', 'Cloudflare', 'the [Cloudflare] table is required'],
   ['cloudflare-lowercase', 'Cloudflare', 'found `cloudflare`'],

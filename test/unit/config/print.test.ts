@@ -10,6 +10,23 @@ const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixture
 const FILE = '/etc/goavail/goavail.toml';
 
 describe('printableConfig', () => {
+  it('route53: prints the checked [Route53] table (defaults filled, zone id without prefix), no [Cloudflare]', async () => {
+    const { config } = await loadConfig(join(FIXTURES, 'original.toml'), { dnsProvider: 'route53' });
+    const printed = printableConfig(config);
+    expect(printed.dns_provider).toBe('route53');
+    expect(printed.Cloudflare).toBeUndefined();
+    expect(printed.Route53).toEqual({
+      aws_domain: 'example.com',
+      hostnames: ['test.example.com'],
+      ip_addresses: ['203.0.113.10'],
+      ttl: 30,
+      aws_zoneid: 'ZZZZZZZZZZZZZ',
+      aws_region: 'us-west-2',
+    });
+    const r = validate(parse('dns_provider = "route53"\n[Route53]\naws_domain = "example.com"\nhostnames = ["@"]\nip_addresses = ["198.18.0.1"]\n'), FILE);
+    expect(r.ok && printableConfig(r.config).Route53).toEqual({ aws_domain: 'example.com', hostnames: ['example.com'], ip_addresses: ['198.18.0.1'], ttl: 60 });
+  });
+
   it('prints the original file in its own key names, defaults filled, secrets masked', async () => {
     const { config } = await loadConfig(join(FIXTURES, 'original.toml'));
     expect(printableConfig(config)).toEqual({

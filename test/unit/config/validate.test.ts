@@ -1,6 +1,6 @@
 import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
-import type { ConfigIssue } from '../../../src/config/schema.js';
+import { managedRecords, type ConfigIssue } from '../../../src/config/schema.js';
 import { editDistance, suggest, validate, type ValidateResult } from '../../../src/config/validate.js';
 
 const FILE = '/etc/goavail/goavail.toml';
@@ -212,7 +212,7 @@ describe('other warnings', () => {
 
   it('warns that Cloudflare ignores dns_ttl on proxied records', () => {
     const { config, warnings } = ok(`${CF}dns_proxied = true\ndns_ttl = 300\n`);
-    expect(config.cloudflare.dnsTtl).toBe(300);
+    expect(config.cloudflare?.dnsTtl).toBe(300);
     expect(warnings.map((w) => w.key)).toEqual(['Cloudflare.dns_ttl']);
   });
 });
@@ -260,7 +260,7 @@ describe('hostnames', () => {
   ];
   it.each(good)('zone %s, %j → %j', (domain, hostnames, fqdns) => {
     const { config } = ok(`[Cloudflare]\ndns_domain = "${domain}"\nhostnames = ${JSON.stringify(hostnames)}\nip_addresses = ["192.0.2.1"]\n`);
-    expect(config.cloudflare.hostnames).toEqual(fqdns);
+    expect(config.cloudflare?.hostnames).toEqual(fqdns);
   });
 
   // [hostnames, error key, message fragment]
@@ -295,7 +295,7 @@ describe('ip_addresses', () => {
       '[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\n' +
         'ip_addresses = ["203.0.113.5", "2001:0DB8:0000:0000:0000:0000:0000:0001", "2001:db8:0:0:1:0:0:1", "::FFFF:C000:0201"]\n',
     );
-    expect(config.cloudflare.ipAddresses).toEqual(['203.0.113.5', '2001:db8::1', '2001:db8::1:0:0:1', '::ffff:192.0.2.1']);
+    expect(config.cloudflare?.ipAddresses).toEqual(['203.0.113.5', '2001:db8::1', '2001:db8::1:0:0:1', '::ffff:192.0.2.1']);
   });
 });
 
@@ -339,12 +339,69 @@ describe('structure errors', () => {
     expect(errors(`Route53 = 1\n${CF}`)).toEqual([{ key: 'Route53', message: 'must be a table (a [Route53] section), got an integer 1' }]);
   });
 
-  it('route53 provider: says it is not implemented, does not also ask for [Cloudflare]', () => {
+  it('route53 provider: checks [Route53] with its own key names, does not ask for [Cloudflare]', () => {
     expect(validate(parse('dns_provider = "route53"\n[Route53]\naws_domain = "example.com"\n'), FILE)).toEqual({
       ok: false,
-      errors: [{ key: 'dns_provider', message: 'the Route53 provider is not implemented yet (supported: "cloudflare"), got "route53"' }],
+      errors: [
+        { key: 'Route53.hostnames', message: 'is required: the names whose record sets goavail manages, e.g. ["www"] or ["@"]' },
+        { key: 'Route53.ip_addresses', message: 'is required: the addresses to probe and publish' },
+      ],
       warnings: [],
     });
+  });
+
+  it('route53 provider: the [Route53] table fills Config.aws; [Cloudflare] is neither checked nor used', () => {
+    const r = validate(
+      parse(
+        'dns_provider = "route53"\n[Cloudflare]\ndns_domain = 7\n[Route53]\naws_domain = "Example.COM."\nhostnames = ["test", "@"]\nip_addresses = ["198.18.0.1", "2001:db8::1"]\naws_zoneid = "/hostedzone/Z1D633PJN98FT9"\naws_region = "us-west-2"\n',
+      ),
+      FILE,
+    );
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.dnsProvider).toBe('route53');
+    expect(r.config.cloudflare).toBeUndefined();
+    expect(r.config.aws).toEqual({
+      domain: 'example.com',
+      hostnames: ['test.example.com', 'example.com'],
+      ipAddresses: ['198.18.0.1', '2001:db8::1'],
+      ttl: 60,
+      zoneId: 'Z1D633PJN98FT9',
+      region: 'us-west-2',
+    });
+    expect(managedRecords(r.config)).toEqual({
+      domain: 'example.com',
+      hostnames: ['test.example.com', 'example.com'],
+      ipAddresses: ['198.18.0.1', '2001:db8::1'],
+      ttl: 60,
+      proxied: false,
+    });
+  });
+
+  it('--dns-provider route53 overrides the file: [Route53] is checked, [Cloudflare] is not required', () => {
+    const r = validate(parse('[Route53]\naws_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["198.18.0.1"]\nttl = 30\n'), FILE, {
+      dnsProvider: 'route53',
+    });
+    expect(r.ok && r.config.aws?.ttl).toBe(30);
+  });
+
+  it('cloudflare provider: [Route53] is kept as written and not checked', () => {
+    const r = validate(parse(`[Route53]\naws_zoneid = 7\n${CF}`), FILE);
+    expect(r.ok && r.config.route53).toEqual({ aws_zoneid: 7 });
+    expect(r.ok && r.config.aws).toBeUndefined();
+  });
+
+  it('a canary that is a managed Route 53 IP names the [Route53] key', () => {
+    const r = validate(
+      parse('dns_provider = "route53"\ncanaries = ["198.18.0.1"]\n[Route53]\naws_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["198.18.0.1"]\n'),
+      FILE,
+    );
+    expect(r.ok ? [] : r.errors).toEqual([
+      {
+        key: 'canaries[0]',
+        message: '198.18.0.1 is also in Route53.ip_addresses: a canary must be an address this agent should always reach, not a managed one',
+      },
+    ]);
   });
 
   it('min_peers_agree may equal the number of peers', () => {

@@ -34,8 +34,8 @@ async function scrape(m: Metrics): Promise<Map<string, number>> {
 }
 
 function mutableConfig(ips: string[], canaries: string[] = []): { view: () => MetricsConfigView; set(ips: string[], canaries?: string[]): void } {
-  let current: MetricsConfigView = { cloudflare: { ipAddresses: ips }, canaries };
-  return { view: () => current, set: (i, c = []) => (current = { cloudflare: { ipAddresses: i }, canaries: c }) };
+  let current: MetricsConfigView = { ipAddresses: ips, canaries };
+  return { view: () => current, set: (i, c = []) => (current = { ipAddresses: i, canaries: c }) };
 }
 
 interface Case {
@@ -269,6 +269,39 @@ describe('Metrics: series after events', () => {
     for (const key of c.absent ?? []) expect(got.has(key), `${key} present`).toBe(false);
   });
 
+  it('Route 53 INSYNC times: a histogram by status', async () => {
+    const m = new Metrics();
+    m.dnsChangeSettled({ changeId: '/change/C1', status: 'INSYNC', ms: 40_000, at: 1 });
+    m.dnsChangeSettled({ changeId: '/change/C2', status: 'unknown', ms: 900_000, at: 2 });
+    const got = await scrape(m);
+    expect(got.get('goavail_dns_change_insync_seconds_count{status="INSYNC"}')).toBe(1);
+    expect(got.get('goavail_dns_change_insync_seconds_sum{status="INSYNC"}')).toBe(40);
+    expect(got.get('goavail_dns_change_insync_seconds_bucket{le="60",status="INSYNC"}')).toBe(1);
+    expect(got.get('goavail_dns_change_insync_seconds_bucket{le="30",status="INSYNC"}')).toBe(0);
+    expect(got.get('goavail_dns_change_insync_seconds_count{status="unknown"}')).toBe(1);
+  });
+
+  it('the agent reports a settled change in /status and to its watchers', async () => {
+    const seen: string[] = [];
+    let settle: ((e: { changeId: string; status: 'INSYNC' | 'unknown'; ms: number; at: number }) => void) | undefined;
+    const agent = new Agent({
+      config: testConfig(),
+      logger: silentLogger(),
+      dryRun: false,
+      createProber: () => new FakeProber(),
+      createProvider: (_c, settled) => {
+        settle = settled;
+        return new FakeDns();
+      },
+      events: { dnsChangeSettled: (e) => seen.push(e.changeId) },
+    });
+    expect(agent.status().lastChangeSettled).toBeUndefined();
+    settle!({ changeId: '/change/C9', status: 'INSYNC', ms: 1234, at: 5 });
+    expect(agent.status().lastChangeSettled).toEqual({ changeId: '/change/C9', status: 'INSYNC', ms: 1234, at: 5 });
+    expect(seen).toEqual(['/change/C9']);
+    await agent.stop();
+  });
+
   it('without a config the verdict gauge lists only IPs with a verdict event', async () => {
     const m = new Metrics();
     m.localVerdict({ ip: A, from: 'unknown', to: 'up', at: T });
@@ -438,7 +471,7 @@ describe("Metrics as the agent's event sink", () => {
     const prober = new FakeProber();
     prober.down.add(B);
     const dns = new FakeDns([A, B].map((content) => ({ type: 'A' as const, name: 'www.example.com', content, proxied: false, ttl: 1 })));
-    const metrics = new Metrics({ config: () => config });
+    const metrics = new Metrics({ config: () => ({ ipAddresses: config.cloudflare!.ipAddresses, canaries: config.canaries }) });
     const agent = new Agent({
       config,
       logger: silentLogger(),
@@ -467,7 +500,7 @@ describe("Metrics as the agent's event sink", () => {
 describe('Metrics at scale', () => {
   it('10,000 IPs: a scrape stays small and each IP has exactly its four series', async () => {
     const ips = Array.from({ length: 10_000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
-    const m = new Metrics({ config: () => ({ cloudflare: { ipAddresses: ips }, canaries: [] }) });
+    const m = new Metrics({ config: () => ({ ipAddresses: ips, canaries: [] }) });
     m.probeRound(
       ips.map((ip, i) => ({ ip, ok: i % 10 !== 0, rttMs: 1 })),
       T,
