@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Agent } from '../agent.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { printableConfig } from '../config/print.js';
-import type { Config, ConfigIssue } from '../config/schema.js';
+import type { Config, ConfigIssue, ProbeType } from '../config/schema.js';
 // The Cloudflare SDK (~55 MB, ~1 s of CPU) and libp2p (~30 MB) are loaded
 // only when used: with credentials, and in cluster mode.
 import type { CloudflareCredentials, CloudflareProvider } from '../dns/cloudflare.js';
@@ -28,13 +28,18 @@ export interface MonitorFlags {
   readonly configFile: string;
   readonly dryRun: boolean;
   readonly debug: boolean;
-  readonly probeType: 'ip' | 'tcp' | undefined;
+  readonly probeType: ProbeType | undefined;
   readonly dnsProvider: 'cloudflare' | undefined;
 }
 
 /** Command-line flags win over the file, on start and on every reload. */
 function withFlags(config: Config, flags: MonitorFlags): Config {
   return { ...config, probeType: flags.probeType ?? config.probeType, dnsProvider: flags.dnsProvider ?? config.dnsProvider };
+}
+
+/** The flags as validation overrides: the rules that depend on the type (the [HTTP] keys, the https port) see the type in force. */
+function overridesOf(flags: MonitorFlags): { probeType?: ProbeType; dnsProvider?: 'cloudflare' } {
+  return { probeType: flags.probeType, dnsProvider: flags.dnsProvider };
 }
 
 function warnAll(logger: Logger, file: string, warnings: readonly ConfigIssue[]): void {
@@ -80,7 +85,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
   const logger = createLogger({ debug: flags.debug });
   let config: Config;
   try {
-    const loaded = await within(loadConfig(flags.configFile), RELOAD_TIMEOUT_MS, `reading ${flags.configFile}`);
+    const loaded = await within(loadConfig(flags.configFile, overridesOf(flags)), RELOAD_TIMEOUT_MS, `reading ${flags.configFile}`);
     warnAll(logger, loaded.config.file, loaded.warnings);
     config = withFlags(loaded.config, flags);
   } catch (err) {
@@ -121,7 +126,8 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
   // Closed if start-up fails later: an open ICMP session kept the process alive ~15 s after the error.
   let firstProber: ReturnType<typeof createProber> | undefined;
   try {
-    const createProberFor = (c: Config) => createProber(c.probeType, { logger: logger.child({ component: 'probe' }), port: c.port });
+    const createProberFor = (c: Config) =>
+      createProber(c.probeType, { logger: logger.child({ component: 'probe' }), port: c.port, http: c.http, canaries: c.canaries });
     // Fail on raw-socket permission before anything else starts.
     firstProber = createProberFor(config);
     const first = firstProber;
@@ -178,7 +184,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
   // SIGHUP: the read is bounded in time and never runs twice at once (see reload.ts).
   const reloader = createReloader({
     logger,
-    read: () => loadConfig(flags.configFile),
+    read: () => loadConfig(flags.configFile, overridesOf(flags)),
     apply: (loaded) => {
       warnAll(logger, loaded.config.file, loaded.warnings);
       const next = withFlags(loaded.config, flags);
@@ -236,7 +242,7 @@ async function startGossip(config: Config, logger: Logger, isKnownIp: (ip: strin
 
 export interface CheckConfigFlags {
   readonly configFile: string;
-  readonly probeType: 'ip' | 'tcp' | undefined;
+  readonly probeType: ProbeType | undefined;
   readonly dnsProvider: 'cloudflare' | undefined;
 }
 

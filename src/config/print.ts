@@ -18,7 +18,7 @@ export function printableConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   // Checked tables in table order; the free-form ones (kept as written) last.
   for (const spec of TABLES) {
-    if (spec.fields === undefined) continue;
+    if (spec.fields === undefined || spec.printed?.(config) === false) continue;
     const table: Record<string, unknown> = spec.name === '' ? out : {};
     for (const f of spec.fields) {
       const value = printed(f, config);

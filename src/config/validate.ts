@@ -108,6 +108,8 @@ function buildConfig(file: string, values: Map<Field<unknown>, unknown>, context
   const config: Record<string, unknown> = { file };
   const members: Record<string, unknown> = {};
   const cloudflare: Record<string, unknown> = {};
+  const http: Record<string, unknown> = {};
+  const nested: Record<string, Record<string, unknown>> = { members, cloudflare, http };
   for (const spec of TABLES) {
     for (const f of spec.fields ?? []) {
       if (f.target === undefined) continue;
@@ -116,11 +118,13 @@ function buildConfig(file: string, values: Map<Field<unknown>, unknown>, context
       if (value === undefined && f.omitUnset) continue;
       const [head, tail] = f.target.split('.') as [string, string | undefined];
       if (tail === undefined) config[head] = value;
-      else (head === 'members' ? members : cloudflare)[tail] = value;
+      else nested[head]![tail] = value;
     }
   }
   config.members = members;
   config.cloudflare = cloudflare;
+  // Only the types that use it carry it: an ip or tcp Config is what it always was.
+  if (config.probeType === 'http' || config.probeType === 'https') config.http = http;
   config.route53 = route53 ? (plainCopy(route53) as Record<string, unknown>) : undefined;
   return config as unknown as Config;
 }

@@ -1,8 +1,17 @@
-import type { AgentEvents, ClusterVerdictEvent, DnsChangeEvent, SelfCheckEvent } from '../events.js';
+import type { AgentEvents, CertExpiryEvent, ClusterVerdictEvent, DnsChangeEvent, SelfCheckEvent } from '../events.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { DELIVERY_DEFAULTS, Target, type DeliveryCounters, type DeliveryOptions, type Job, type TargetKind } from './delivery.js';
-import { clusterVerdictPayload, dnsChangePayload, selfCheckPayload, slackPayload, slackUrl, type VerdictContext, type WebhookPayload } from './message.js';
+import {
+  certExpiryPayload,
+  clusterVerdictPayload,
+  dnsChangePayload,
+  selfCheckPayload,
+  slackPayload,
+  slackUrl,
+  type VerdictContext,
+  type WebhookPayload,
+} from './message.js';
 
 /**
  * Tells people (Slack) and programs (webhooks) what goavail did and why:
@@ -98,6 +107,13 @@ export class Notifier implements AgentEvents {
     this.safely('selfCheck', () => {
       if (this.targets.length === 0) return;
       this.emit(selfCheckPayload(this.opts.agentId(), this.opts.dryRun, e));
+    });
+  }
+
+  certExpiry(e: CertExpiryEvent): void {
+    this.safely('certExpiry', () => {
+      if (this.targets.length === 0) return;
+      this.emit(certExpiryPayload(this.opts.agentId(), this.opts.dryRun, e));
     });
   }
 
