@@ -9,7 +9,7 @@
 import { X509Certificate } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import type { Config, ConfigIssue } from './schema.js';
 import { validate, type ConfigOverrides } from './validate.js';
@@ -83,20 +83,23 @@ async function withCaFile(file: string, config: Config): Promise<Config> {
   const path = http?.caFile;
   if (http === undefined || path === undefined || config.probeType !== 'https') return config;
   const key = 'HTTP.ca_file';
+  // Named as the operator wrote it when it sits beside the config file (the absolute path otherwise).
+  const rel = relative(dirname(file), path);
+  const shown = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
   let text: string;
   try {
-    text = await readRegularFile(path, MAX_CA_FILE_BYTES, (message) => new ConfigError(file, [{ key, message: `${path}: ${message}` }]));
+    text = await readRegularFile(path, MAX_CA_FILE_BYTES, (message) => new ConfigError(file, [{ key, message: `${shown}: ${message}` }]));
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError(file, [{ key, message: `cannot read ${path}: ${caReadFailure(err)}` }]);
+    throw new ConfigError(file, [{ key, message: `cannot read ${shown}: ${caReadFailure(err)}` }]);
   }
   const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) throw new ConfigError(file, [{ key, message: `${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)` }]);
+  if (blocks.length === 0) throw new ConfigError(file, [{ key, message: `${shown} holds no PEM certificate (-----BEGIN CERTIFICATE-----)` }]);
   for (const [i, block] of blocks.entries()) {
     try {
       new X509Certificate(block);
     } catch (err) {
-      throw new ConfigError(file, [{ key, message: `${path}: certificate ${i + 1} cannot be parsed: ${err instanceof Error ? err.message : String(err)}` }]);
+      throw new ConfigError(file, [{ key, message: `${shown}: certificate ${i + 1} cannot be parsed: ${err instanceof Error ? err.message : String(err)}` }]);
     }
   }
   return { ...config, http: { ...http, caPem: blocks.join('\n') + '\n' } };
