@@ -21,16 +21,21 @@ export interface LabSlot {
 export const LABS = {
   'e2e/single-node': { prefix: 'gae', subnetIndex: 11 },
   'e2e/cluster': { prefix: 'gcl', subnetIndex: 21 },
+  /** HTTP(S) servers inside the namespaces, one behaviour per host. */
+  'e2e/http': { prefix: 'ght', subnetIndex: 51 },
   /** Canaries and a dead target that nobody holds. */
   'e2e/operations': { subnetIndex: 131 },
   /** A dead target that nobody holds. */
   'e2e/status': { subnetIndex: 137 },
   'bench/latency': { prefix: 'gbl', subnetIndex: 300 },
   'bench/gossip': { prefix: 'gbg', subnetIndex: 301 },
+  'bench/http': { prefix: 'gbh', subnetIndex: 302 },
   /** One namespace holding 250 addresses of the /24 (not createNsLab's /30s); host 0's names. */
   'bench/dead': { prefix: 'gbd', subnetIndex: 316 },
   'probe/icmp': { prefix: 'upicmp', subnetIndex: 500 },
   'probe/tcp': { prefix: 'uptcp', subnetIndex: 501 },
+  /** A silent host (link down) for connect timeouts, and the blackhole. */
+  'probe/http': { prefix: 'uphttp', subnetIndex: 506 },
   /** A /24 put on probe/icmp's first host link: addresses on-link that nobody answers for. */
   'probe/icmp on-link': { subnetIndex: 502 },
   'probe/netns': { prefix: 'upns', subnetIndex: 503 },
