@@ -33,7 +33,7 @@ export interface ObserverOptions {
   readonly scheduler: Scheduler;
   /** Aborted at stop: the round in flight ends and is not an observation. */
   readonly signal: AbortSignal;
-  /** Builds the prober for a config (called again when the probe type or port changes). */
+  /** Builds the prober for a config (called again when what it is built from changes: see proberKey in src/observer/observer.ts). */
   readonly createProber: (config: Config) => Prober;
   /** The cluster transport; absent in single-node mode. */
   readonly gossip?: Gossip;
