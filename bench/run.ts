@@ -2,7 +2,7 @@
  * `npm run bench`: measures how fast goavail fails over and what it costs,
  * on loopback and network-namespace hosts only, and prints one table.
  *
- *   npm run bench -- [--only latency,latency-route53,scale,dead,gossip,startup] [--quick] [--write]
+ *   npm run bench -- [--only latency,latency-route53,scale,dead,gossip,startup,http] [--quick] [--write]
  *
  * --quick   shorter windows and fewer cycles (a smoke run; figures are noisier)
  * --logs D  save the agents' JSON logs of the cluster scenarios in D
@@ -22,6 +22,7 @@ import { loadavg, machine } from './lib/proc.js';
 import { markdownTable, spliceGenerated, textTable, type RunContext, type ScenarioResult } from './lib/report.js';
 import { runDead } from './scenarios/dead.js';
 import { runGossip } from './scenarios/gossip.js';
+import { runHttp } from './scenarios/http.js';
 import { runLatency, runLatencyRoute53 } from './scenarios/latency.js';
 import { runScale } from './scenarios/scale.js';
 import { runStartup } from './scenarios/startup.js';
@@ -33,6 +34,7 @@ const SCENARIOS: Record<string, (ctx: RunContext) => Promise<ScenarioResult>> = 
   dead: runDead,
   gossip: runGossip,
   startup: runStartup,
+  http: runHttp,
 };
 
 function usage(): string {

@@ -18,7 +18,7 @@ export interface AgentOptions {
   readonly config: Config;
   readonly logger: Logger;
   readonly dryRun: boolean;
-  /** Builds the prober for a config (called again when the probe type or port changes). */
+  /** Builds the prober for a config (called again when what it is built from changes: see proberKey in src/observer/observer.ts). */
   readonly createProber: (config: Config) => Prober;
   /** Builds the DNS provider for a config (called again when the zone changes). Dry-run wrapping is the caller's. */
   readonly createProvider: (config: Config, settled?: (e: DnsChangeSettledEvent) => void) => DnsProvider;

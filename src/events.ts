@@ -19,6 +19,8 @@ export interface AgentEvents {
   reconcile?(e: ReconcileEvent): void;
   configReload?(e: { ok: boolean; error?: string; at: number }): void;
   selfCheck?(e: SelfCheckEvent): void;
+  /** An https target's certificate now expires within `cert_min_days` (a warning: the check does not fail for it). */
+  certExpiry?(e: CertExpiryEvent): void;
   /** The set of removals held back by keep-last changed (it may now be empty). */
   heldRemovals?(e: HeldRemovalsEvent): void;
 }
@@ -93,6 +95,19 @@ export interface SelfCheckEvent {
   readonly at: number;
 }
 
+export interface CertExpiryEvent {
+  readonly ip: string;
+  /** The name the certificate was asked for (`[HTTP] host`). */
+  readonly host: string;
+  /** The certificate's notAfter (ms since the epoch). */
+  readonly expiresAt: number;
+  /** Whole days left (negative: expired, seen with tls_verify = false). */
+  readonly daysLeft: number;
+  /** `cert_min_days`. */
+  readonly minDays: number;
+  readonly at: number;
+}
+
 /** Calls every sink's hook; a throwing sink is isolated from the others and from the agent. */
 export function fanOut(sinks: readonly AgentEvents[], onError: (err: unknown) => void = () => undefined): AgentEvents {
   const call = <K extends keyof AgentEvents>(key: K) =>
@@ -116,5 +131,6 @@ export function fanOut(sinks: readonly AgentEvents[], onError: (err: unknown) =>
     reconcile: call('reconcile'),
     configReload: call('configReload'),
     selfCheck: call('selfCheck'),
+    certExpiry: call('certExpiry'),
   };
 }

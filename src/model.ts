@@ -18,6 +18,9 @@ export type Verdict = 'unknown' | 'up' | 'down';
  */
 export type SelfCheckState = 'healthy' | 'no-observations' | 'canaries-failing' | 'too-many-down';
 
+/** What a probe asks (the config's `type`): ICMP echo, a TCP connect, or an HTTP(S) request. */
+export type ProbeType = 'ip' | 'tcp' | 'http' | 'https';
+
 /** A/AAAA only: goavail never looks at other record types. */
 export type RecordType = 'A' | 'AAAA';
 

@@ -3,7 +3,7 @@ import { Agent } from '../agent.js';
 import { AuditLog } from '../audit/log.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { printableConfig } from '../config/print.js';
-import { managedRecords, type Config, type ConfigIssue } from '../config/schema.js';
+import { managedRecords, type Config, type ConfigIssue, type ProbeType } from '../config/schema.js';
 import type { ConfigOverrides } from '../config/validate.js';
 // The Cloudflare SDK (~55 MB, ~1 s of CPU) and libp2p (~30 MB) are loaded
 // only when used: with credentials, and in cluster mode.
@@ -34,11 +34,15 @@ export interface MonitorFlags {
   readonly configFile: string;
   readonly dryRun: boolean;
   readonly debug: boolean;
-  readonly probeType: 'ip' | 'tcp' | undefined;
+  readonly probeType: ProbeType | undefined;
   readonly dnsProvider: 'cloudflare' | 'route53' | undefined;
 }
 
-/** Command-line flags win over the file, on start and on every reload; validation sees them (`-p` decides which provider table is checked and required). */
+/**
+ * Command-line flags win over the file, on start and on every reload, and
+ * validation sees them: `-p` decides which provider table is checked and
+ * required, `-t` which rules apply (the [HTTP] keys, the https port).
+ */
 function overridesOf(flags: MonitorFlags): ConfigOverrides {
   return { probeType: flags.probeType, dnsProvider: flags.dnsProvider };
 }
@@ -220,7 +224,8 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
   // Closed if start-up fails later: an open ICMP session kept the process alive ~15 s after the error.
   let firstProber: ReturnType<typeof createProber> | undefined;
   try {
-    const createProberFor = (c: Config) => createProber(c.probeType, { logger: logger.child({ component: 'probe' }), port: c.port });
+    const createProberFor = (c: Config) =>
+      createProber(c.probeType, { logger: logger.child({ component: 'probe' }), port: c.port, http: c.http, canaries: c.canaries });
     // Fail on raw-socket permission before anything else starts.
     firstProber = createProberFor(config);
     const first = firstProber;
@@ -364,7 +369,7 @@ async function startGossip(config: Config, logger: Logger, isKnownIp: (ip: strin
 
 export interface CheckConfigFlags {
   readonly configFile: string;
-  readonly probeType: 'ip' | 'tcp' | undefined;
+  readonly probeType: ProbeType | undefined;
   readonly dnsProvider: 'cloudflare' | 'route53' | undefined;
 }
 

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 // commands.js pulls in libp2p and the Cloudflare SDK (~2.5 s to load on a busy
 // machine): it is imported only by the commands that need it.
 import type { MonitorFlags } from './commands.js';
+import type { ProbeType } from '../model.js';
 import { endProcess, EXIT } from './exit.js';
 import { catchSignals } from './signals.js';
 import { DEFAULT_STATUS_ADDR, status } from './status.js';
@@ -47,13 +48,13 @@ export function buildProgram(): Command {
     .option('--dry-run', 'log the DNS changes it would make, change nothing (default)', true)
     .option('--no-dry-run', 'really change DNS')
     .option('-b, --debug', 'log every probe', false)
-    .addOption(new Option('-t, --type <type>', 'probe type (overrides the config file)').choices(['ip', 'tcp']))
+    .addOption(new Option('-t, --type <type>', 'probe type (overrides the config file)').choices(['ip', 'tcp', 'http', 'https']))
     .addOption(new Option('-p, --dns-provider <provider>', 'DNS provider (overrides the config file)').choices(['cloudflare', 'route53']))
     .exitOverride()
     .action(
       async (
         positional: string | undefined,
-        opts: { configFile?: string | boolean; dryRun: boolean; debug: boolean; type?: 'ip' | 'tcp'; dnsProvider?: 'cloudflare' | 'route53' },
+        opts: { configFile?: string | boolean; dryRun: boolean; debug: boolean; type?: ProbeType; dnsProvider?: 'cloudflare' | 'route53' },
       ) => {
         const flags: MonitorFlags = {
           configFile: configPath(opts.configFile, positional),
@@ -79,10 +80,10 @@ export function buildProgram(): Command {
     .description('validate a config file and print the effective config (secrets masked); exit 0 when valid, 2 otherwise')
     .argument('[config]', 'config file')
     .option('-f, --config-file <path>', 'config file')
-    .addOption(new Option('-t, --type <type>', 'probe type (overrides the config file, as in monitor)').choices(['ip', 'tcp']))
+    .addOption(new Option('-t, --type <type>', 'probe type (overrides the config file, as in monitor)').choices(['ip', 'tcp', 'http', 'https']))
     .addOption(new Option('-p, --dns-provider <provider>', 'DNS provider (overrides the config file, as in monitor)').choices(['cloudflare', 'route53']))
     .exitOverride()
-    .action(async (positional: string | undefined, opts: { configFile?: string; type?: 'ip' | 'tcp'; dnsProvider?: 'cloudflare' | 'route53' }) => {
+    .action(async (positional: string | undefined, opts: { configFile?: string; type?: ProbeType; dnsProvider?: 'cloudflare' | 'route53' }) => {
       const { checkConfig } = await import('./commands.js');
       process.exitCode = await checkConfig({ configFile: configPath(opts.configFile, positional), probeType: opts.type, dnsProvider: opts.dnsProvider });
     });

@@ -17,6 +17,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { checkDnsName } from '../net/dnsname.js';
 import { checkPeerAddress, splitHostPort } from '../net/hostport.js';
 import { parseTargetIp } from '../net/ip.js';
+import { formatStatusRange, MAX_BODY_BYTES, parseStatusRange, type StatusRange } from '../probe/http-check.js';
 import {
   DEFAULTS,
   managedRecords,
@@ -24,21 +25,23 @@ import {
   type Config,
   type ConfigIssue,
   type DnsProviderName,
+  type HttpConfig,
   type MembersConfig,
   type ProbeType,
   type Route53Config,
 } from './schema.js';
-import { describe, kindOf, quoteList, show } from './text.js';
+import { describe, isTable, join, kindOf, quoteList, show } from './text.js';
 
 /** The tables whose keys are checked ('' is the top level). */
-export type TableName = '' | 'Members' | 'Cloudflare' | 'Route53';
+export type TableName = '' | 'Members' | 'Cloudflare' | 'Route53' | 'HTTP';
 
 /** A `Config` field, dotted for the nested tables. */
 export type Target =
-  | Exclude<keyof Config, 'file' | 'members' | 'cloudflare' | 'route53' | 'aws'>
+  | Exclude<keyof Config, 'file' | 'members' | 'cloudflare' | 'route53' | 'aws' | 'http'>
   | `members.${keyof MembersConfig}`
   | `cloudflare.${keyof CloudflareConfig}`
-  | `aws.${keyof Route53Config}`;
+  | `aws.${keyof Route53Config}`
+  | `http.${keyof HttpConfig}`;
 
 export interface Out {
   readonly errors: ConfigIssue[];
@@ -570,6 +573,135 @@ function zoneId(value: unknown, c: FieldContext): string | null {
 }
 
 // ===========================================================================
+// Readers: the [HTTP] table
+// ===========================================================================
+
+/** `path`: absolute, printable ASCII without spaces (what an HTTP request line can carry). */
+function httpPath(value: unknown, c: FieldContext): string | null {
+  const s = string()(value, c);
+  if (s === null) return null;
+  if (!/^\/[\x21-\x7e]*$/.test(s)) {
+    c.out.errors.push({ key: c.key, message: `must start with "/" and hold no spaces or control characters (percent-encode them), got ${show(s)}` });
+    return null;
+  }
+  return s;
+}
+
+/** `host`: a DNS name (the Host header and the SNI name), lower case, no trailing dot. */
+function httpHost(value: unknown, c: FieldContext): string | null {
+  const s = string()(value, c);
+  if (s === null) return null;
+  const name = s.toLowerCase().replace(/\.$/, '');
+  const reason = checkDnsName(name);
+  if (reason) {
+    c.out.errors.push({ key: c.key, message: `must be a DNS name (the Host header and the TLS SNI name): ${reason}; got ${show(s)}` });
+    return null;
+  }
+  return name;
+}
+
+/** `expect_status = ["200", "2xx", "200-299"]`: a non-empty list; integers are accepted as codes. */
+function statusList(value: unknown, c: FieldContext): StatusRange[] | null {
+  if (!Array.isArray(value) || value.length === 0) {
+    c.out.errors.push({ key: c.key, message: `must be a non-empty list of status codes or ranges, e.g. ["200", "2xx", "200-299"]; got ${describe(value)}` });
+    return null;
+  }
+  let ok = true;
+  const ranges: StatusRange[] = [];
+  for (const [i, v] of value.entries()) {
+    const ik = `${c.key}[${i}]`;
+    const text = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? String(v) : undefined;
+    const r = text === undefined ? `must be a string such as "200", "2xx" or "200-299"` : parseStatusRange(text);
+    if (typeof r === 'string') {
+      c.out.errors.push({ key: ik, message: `${r}, got ${describe(v)}` });
+      ok = false;
+      continue;
+    }
+    ranges.push(r);
+  }
+  return ok ? ranges : null;
+}
+
+/** `expect_body`: non-empty, and short enough to fit in what a probe reads. */
+function expectBody(value: unknown, c: FieldContext): string | null {
+  const s = string()(value, c);
+  if (s === null) return null;
+  if (s === '') {
+    c.out.errors.push({ key: c.key, message: 'must not be empty (leave it out to accept any body)' });
+    return null;
+  }
+  const bytes = Buffer.byteLength(s, 'utf8');
+  if (bytes > MAX_BODY_BYTES) {
+    c.out.errors.push({ key: c.key, message: `is ${bytes} bytes: it can never match, a probe reads at most the first ${MAX_BODY_BYTES} bytes of the body` });
+    return null;
+  }
+  return s;
+}
+
+/** Header names a probe sets itself, or that would change how the answer is framed. */
+const RESERVED_HEADERS: Readonly<Record<string, string>> = {
+  host: 'set `host` in [HTTP] instead (it is also the TLS SNI name)',
+  connection: 'every probe uses a fresh connection and closes it',
+  'content-length': 'a probe sends no body',
+  'transfer-encoding': 'a probe sends no body',
+};
+
+/** `headers = { "User-Agent" = "…", Authorization = "…" }`: names are tokens, values are secrets (never echoed). */
+function headerTable(value: unknown, c: FieldContext): Record<string, string> | null {
+  if (!isTable(value)) {
+    c.out.errors.push({ key: c.key, message: `must be a table of header names to values, e.g. { "User-Agent" = "goavail" }; got ${kindOf(value)}` });
+    return null;
+  }
+  let ok = true;
+  const headers: Record<string, string> = {};
+  const seen = new Set<string>();
+  for (const name of Object.keys(value)) {
+    const hk = join(c.key, name);
+    const v = value[name];
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+      c.out.errors.push({ key: hk, message: "is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)" });
+      ok = false;
+      continue;
+    }
+    const reserved = RESERVED_HEADERS[name.toLowerCase()];
+    if (reserved !== undefined) {
+      c.out.errors.push({ key: hk, message: `cannot be set here: ${reserved}` });
+      ok = false;
+      continue;
+    }
+    if (seen.has(name.toLowerCase())) {
+      c.out.errors.push({ key: hk, message: 'is listed twice (header names are case-insensitive)' });
+      ok = false;
+      continue;
+    }
+    seen.add(name.toLowerCase());
+    if (typeof v !== 'string') {
+      c.out.errors.push({ key: hk, message: `must be a string, got ${kindOf(v)}` });
+      ok = false;
+      continue;
+    }
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(v)) {
+      c.out.errors.push({ key: hk, message: 'must not hold line breaks or other control characters' });
+      ok = false;
+      continue;
+    }
+    Object.defineProperty(headers, name, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  return ok ? headers : null;
+}
+
+/** `ca_file`: a path, relative to the config file's directory (loadConfig reads it). */
+function caFilePath(value: unknown, c: FieldContext): string | null {
+  const s = string()(value, c);
+  if (s === null) return null;
+  if (s.trim() === '') {
+    c.out.errors.push({ key: c.key, message: `must be the path of a PEM file of CA certificates, got ${show(s)}` });
+    return null;
+  }
+  return isAbsolute(s) ? resolve(s) : resolve(dirname(c.file), s);
+}
+
+// ===========================================================================
 // Cross-field rules
 // ===========================================================================
 
@@ -683,6 +815,34 @@ function ttlIgnoredWhenProxied(ttl: number | undefined | null, c: FieldContext):
   return ttl;
 }
 
+const HTTP_TYPES: readonly ProbeType[] = ['http', 'https'];
+
+/** The probe type in force (the `-t` override included); undefined when `type` itself was invalid. */
+function typeInForce(c: FieldContext): ProbeType | undefined {
+  const t = c.value(probeType);
+  return t === null ? undefined : (t ?? 'ip');
+}
+
+/** An [HTTP] key set with `type = "ip"` or `"tcp"` is a mistake, not a no-op: the operator thinks HTTP is checked. */
+function onlyForHttp<T>(v: T | undefined | null, c: FieldContext): T | undefined | null {
+  const t = typeInForce(c);
+  if (v === undefined || v === null || t === undefined || HTTP_TYPES.includes(t)) return v;
+  c.out.errors.push({
+    key: c.key,
+    message: `only applies to type = "http" or "https" (type is "${t}"): set ${c.keyOf(probeType)} = "http" or "https", or remove the [HTTP] table`,
+  });
+  return null;
+}
+
+/** The TLS keys mean nothing for plain http: a warning, since the file may switch type with `-t`. */
+function onlyForHttps<T>(v: T | undefined | null, c: FieldContext): T | undefined | null {
+  const checked = onlyForHttp(v, c);
+  if (checked !== undefined && checked !== null && typeInForce(c) === 'http') {
+    c.out.warnings.push({ key: c.key, message: 'only applies to type = "https"; ignored for "http"' });
+  }
+  return checked;
+}
+
 /** A canary is an address this agent should always reach, so it cannot be one it manages. */
 export function canariesNotManaged(config: Config): ConfigIssue | undefined {
   const managed = new Set(managedRecords(config).ipAddresses);
@@ -745,13 +905,14 @@ const timeout = field({
   toConfig: (v, c) => v?.ms ?? Math.round(Math.min(DEFAULTS.maxDefaultTimeoutSeconds, (c.value(interval)?.seconds ?? DEFAULTS.intervalSeconds) / 2) * 1000),
   print: seconds1000,
 });
-const probeType = field<ProbeType>({ key: 'type', table: '', read: oneOf<ProbeType>(['ip', 'tcp']), target: 'probeType', default: 'ip' });
+const probeType = field<ProbeType>({ key: 'type', table: '', read: oneOf<ProbeType>(['ip', 'tcp', 'http', 'https']), target: 'probeType', default: 'ip' });
 const port: Field<number> = field({
   key: 'port',
   table: '',
   read: integer({ min: 1, max: MAX_PORT }),
   target: 'port',
-  toConfig: (v, c) => v ?? c.value(ports) ?? DEFAULTS.port,
+  // https defaults to 443; everything else to 80, as before.
+  toConfig: (v, c) => v ?? c.value(ports) ?? (c.value(probeType) === 'https' ? DEFAULTS.httpsPort : DEFAULTS.port),
 });
 const ports: Field<number> = field({ key: 'ports', table: '', read: deprecatedPorts });
 const slackAddr = field({
@@ -911,6 +1072,57 @@ const awsTtl = field({ key: 'ttl', table: 'Route53', read: route53Ttl, target: '
 const awsZoneId = field({ key: 'aws_zoneid', table: 'Route53', read: route53ZoneId, target: 'aws.zoneId', omitUnset: true });
 const awsRegionField = field({ key: 'aws_region', table: 'Route53', read: awsRegion, target: 'aws.region', omitUnset: true });
 
+// ---- [HTTP] --------------------------------------------------------------
+const httpPathField = field({ key: 'path', table: 'HTTP', read: httpPath, check: onlyForHttp, target: 'http.path', default: DEFAULTS.httpPath });
+const httpMethod = field({
+  key: 'method',
+  table: 'HTTP',
+  read: oneOf<'GET' | 'HEAD'>(['GET', 'HEAD']),
+  check: onlyForHttp,
+  target: 'http.method',
+  default: DEFAULTS.httpMethod,
+});
+const httpHostField = field({
+  key: 'host',
+  table: 'HTTP',
+  read: httpHost,
+  check: onlyForHttp,
+  target: 'http.host',
+  // The first configured hostname, fully qualified: the name clients ask this IP for.
+  toConfig: (v, c) => v ?? c.value(hostnames)?.[0] ?? c.value(awsHostnames)?.[0],
+});
+const expectStatus = field({
+  key: 'expect_status',
+  table: 'HTTP',
+  read: statusList,
+  check: onlyForHttp,
+  target: 'http.expectStatus',
+  toConfig: (v) => v ?? [parseStatusRange(DEFAULTS.httpExpectStatus) as StatusRange],
+  print: (v) => (v as StatusRange[]).map(formatStatusRange),
+});
+const expectBodyField = field({ key: 'expect_body', table: 'HTTP', read: expectBody, check: onlyForHttp, target: 'http.expectBody' });
+const httpHeaders = field({
+  key: 'headers',
+  table: 'HTTP',
+  read: headerTable,
+  check: onlyForHttp,
+  secret: true,
+  target: 'http.headers',
+  default: {},
+  // The names are shown (they say what is sent), never the values (an auth header is a credential).
+  print: (v) => Object.fromEntries(Object.keys(v as Record<string, string>).map((k) => [k, MASK])),
+});
+const tlsVerify = field({ key: 'tls_verify', table: 'HTTP', read: boolean, check: onlyForHttps, target: 'http.tlsVerify', default: true });
+const caFile = field({ key: 'ca_file', table: 'HTTP', read: caFilePath, check: onlyForHttps, target: 'http.caFile' });
+const certMinDays = field({
+  key: 'cert_min_days',
+  table: 'HTTP',
+  read: integer({ min: 0 }),
+  check: onlyForHttps,
+  target: 'http.certMinDays',
+  default: DEFAULTS.certMinDays,
+});
+
 export interface TableSpec {
   readonly name: TableName;
   /** The keys of the table, in the order they are read and printed; none: free-form, kept as is. */
@@ -923,6 +1135,8 @@ export interface TableSpec {
    * it is kept as written, so a config for one provider never fails on the other's table.
    */
   active?(c: FieldContext): boolean;
+  /** Whether the effective config prints this table (default: always). */
+  printed?(config: Config): boolean;
 }
 
 /** The provider chosen (the flag already applied); cloudflare when unset. */
@@ -985,6 +1199,12 @@ export const TABLES: readonly TableSpec[] = [
     fields: [dnsProxied, dnsDomain, hostnames, ipAddresses, dnsTtl, cloudflareZoneId],
     required: cloudflareForProvider,
     active: (c) => chosenProvider(c) !== 'route53',
+  },
+  {
+    name: 'HTTP',
+    fields: [httpPathField, httpMethod, httpHostField, expectStatus, expectBodyField, httpHeaders, tlsVerify, caFile, certMinDays],
+    // Printed only when it is used: ip and tcp configs print as they always did.
+    printed: (config) => HTTP_TYPES.includes(config.probeType),
   },
 ];
 

@@ -6,9 +6,10 @@
  * issues by key, so the CLI prints `ConfigError.message` and exits without a
  * stack trace, and a SIGHUP reload can log it and keep the running config.
  */
+import { X509Certificate } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { describeRedefinition } from './redefinition.js';
 import type { Config, ConfigIssue } from './schema.js';
@@ -64,7 +65,76 @@ export async function loadConfig(path: string, overrides: ConfigOverrides = {}):
   }
   const result = validate(raw, file, overrides);
   if (!result.ok) throw new ConfigError(file, result.errors);
-  return { config: result.config, warnings: result.warnings };
+  const config = await withCaFile(file, result.config);
+  return { config, warnings: result.warnings };
+}
+
+/** A CA bundle above this size is refused (1 MiB; the whole Mozilla bundle is ~220 KB). */
+export const MAX_CA_FILE_BYTES = 1024 * 1024;
+
+/**
+ * `[HTTP] ca_file`, read here (validation does no I/O) when the https
+ * prober will use it: it must be a regular file holding at least one PEM
+ * certificate, every one of them parseable. Its text rides in the config
+ * (`http.caPem`), so a reload reads it again and a file that turns bad is
+ * refused like any other bad value.
+ */
+async function withCaFile(file: string, config: Config): Promise<Config> {
+  const http = config.http;
+  const path = http?.caFile;
+  if (http === undefined || path === undefined || config.probeType !== 'https') return config;
+  const key = 'HTTP.ca_file';
+  // Named as the operator wrote it when it sits beside the config file (the absolute path otherwise).
+  const rel = relative(dirname(file), path);
+  const shown = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+  let text: string;
+  try {
+    text = await readRegularFile(path, MAX_CA_FILE_BYTES, (message) => new ConfigError(file, [{ key, message: `${shown}: ${message}` }]));
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(file, [{ key, message: `cannot read ${shown}: ${caReadFailure(err)}` }]);
+  }
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new ConfigError(file, [{ key, message: `${shown} holds no PEM certificate (-----BEGIN CERTIFICATE-----)` }]);
+  for (const [i, block] of blocks.entries()) {
+    try {
+      new X509Certificate(block);
+    } catch (err) {
+      throw new ConfigError(file, [{ key, message: `${shown}: certificate ${i + 1} cannot be parsed: ${err instanceof Error ? err.message : String(err)}` }]);
+    }
+  }
+  return { ...config, http: { ...http, caPem: blocks.join('\n') + '\n' } };
+}
+
+function caReadFailure(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A regular file's text, at most `limit` bytes, opened as readConfigText does (a FIFO never blocks). */
+async function readRegularFile(path: string, limit: number, refuseWith: (message: string) => Error): Promise<string> {
+  const check = (st: Stats): void => {
+    if (!st.isFile()) throw refuseWith(`is ${fileKind(st)}, not a regular file`);
+    if (st.size > limit) throw refuseWith(`is ${st.size} bytes, more than ${limit}`);
+  };
+  check(await stat(path));
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  try {
+    check(await handle.stat());
+    const buf = Buffer.alloc(limit + 1);
+    let total = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, total, limit + 1 - total, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > limit) throw refuseWith(`grew past ${limit} bytes while being read`);
+    }
+    return buf.subarray(0, total).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 /** What a file that is not a regular file is, for the error message. */

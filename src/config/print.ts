@@ -18,7 +18,7 @@ export function printableConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   // Checked tables in table order; the free-form ones (kept as written) last.
   for (const spec of TABLES) {
-    if (spec.fields === undefined) continue;
+    if (spec.fields === undefined || spec.printed?.(config) === false) continue;
     // Another provider's table (not checked, so not in the Config): not printed from fields.
     if (!spec.fields.some((f) => holderOf(f, config) !== undefined)) continue;
     const table: Record<string, unknown> = spec.name === '' ? out : {};

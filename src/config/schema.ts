@@ -1,3 +1,6 @@
+import type { ProbeType } from '../model.js';
+import type { StatusRange } from '../probe/http-check.js';
+
 /**
  * The validated, typed configuration the agent runs on.
  *
@@ -20,7 +23,7 @@ export interface Config {
   readonly timeoutMs: number;
   /** Probe kind (`type`, overridden by `--type`). */
   readonly probeType: ProbeType;
-  /** TCP port for `type = "tcp"` probes (`port`; original `ports = [...]` uses its first entry). */
+  /** TCP port for `type = "tcp"`, `"http"` and `"https"` probes (`port`; original `ports = [...]` uses its first entry; default 80, 443 for https). */
   readonly port: number;
   /** Slack webhook (`slack_addr`), kept for the operations issue. */
   readonly slackAddr: string | undefined;
@@ -33,6 +36,8 @@ export interface Config {
   readonly cloudflare: CloudflareConfig | undefined;
   /** The [Route53] table, read and checked when the provider is route53; undefined otherwise. */
   readonly aws: Route53Config | undefined;
+  /** The `[HTTP]` table, defaults filled in: what an `http`/`https` probe asks and expects. Present only for those two types. */
+  readonly http?: HttpConfig;
   /** HTTP listener for /status, /metrics, /healthz (`status_addr`, default 127.0.0.1:9470, not 9100 which node_exporter owns; "" disables). */
   readonly statusAddr: string | undefined;
   /** Whether the file sets `status_addr`: only the default address may be skipped when it is taken. */
@@ -111,7 +116,7 @@ export function managedRecords(config: Pick<Config, 'dnsProvider' | 'cloudflare'
   return cf ? { domain: cf.dnsDomain, hostnames: cf.hostnames, ipAddresses: cf.ipAddresses, ttl: cf.dnsTtl, proxied: cf.dnsProxied } : NOTHING_MANAGED;
 }
 
-export type ProbeType = 'ip' | 'tcp';
+export type { ProbeType } from '../model.js';
 
 export interface MembersConfig {
   /** Other agents, `host:port` or a full multiaddr. Empty: single node. */
@@ -146,6 +151,33 @@ export interface CloudflareConfig {
   readonly zoneId?: string | undefined;
 }
 
+/**
+ * What an HTTP(S) probe sends and what counts as up. Why a table of its own:
+ * the same keys serve both schemes, and a file with `type = "ip"` must not
+ * carry them by mistake (validation refuses `[HTTP]` keys for ip and tcp).
+ */
+export interface HttpConfig {
+  /** Request path, with its query (`path`, default "/"). */
+  readonly path: string;
+  readonly method: 'GET' | 'HEAD';
+  /** The Host header and the TLS SNI name (`host`; default the first hostname, fully qualified). */
+  readonly host: string;
+  /** Status codes that count as up (`expect_status`, default 200-399). */
+  readonly expectStatus: readonly StatusRange[];
+  /** Text that must appear in the first 64 KiB of the body (`expect_body`); undefined: any body. */
+  readonly expectBody: string | undefined;
+  /** Extra request headers (`headers`); their values are secrets (masked when printed, never logged). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** https: the chain must verify and the certificate must match `host` (`tls_verify`, default true). */
+  readonly tlsVerify: boolean;
+  /** https: an extra CA bundle, absolute path (`ca_file`). */
+  readonly caFile: string | undefined;
+  /** The PEM text of `ca_file`, read by loadConfig (validation does no I/O): undefined until then. */
+  readonly caPem?: string | undefined;
+  /** https: a certificate that expires within this many days raises a warning (`cert_min_days`, default 7). */
+  readonly certMinDays: number;
+}
+
 /** One problem found in a config file; `key` is the dotted TOML path. */
 export interface ConfigIssue {
   readonly key: string;
@@ -170,4 +202,9 @@ export const DEFAULTS = {
   telegramApiUrl: 'https://api.telegram.org',
   freezeMinTargets: 4,
   freezeShare: 0.5,
+  httpsPort: 443,
+  httpPath: '/',
+  httpMethod: 'GET',
+  httpExpectStatus: '200-399',
+  certMinDays: 7,
 } as const;

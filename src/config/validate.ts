@@ -111,7 +111,7 @@ function readFields(
 function buildConfig(file: string, values: Map<Field<unknown>, unknown>, context: (key: string) => FieldContext, freeForm: Map<string, Table>): Config {
   const route53 = freeForm.get('Route53');
   const config: Record<string, unknown> = { file };
-  const nested: Record<string, Record<string, unknown> | undefined> = { members: {}, cloudflare: undefined, aws: undefined };
+  const nested: Record<string, Record<string, unknown> | undefined> = { members: {}, cloudflare: undefined, aws: undefined, http: {} };
   const holder = { Cloudflare: 'cloudflare', Route53: 'aws' } as const;
   for (const spec of TABLES) {
     // A table kept as written fills no Config field.
@@ -135,6 +135,8 @@ function buildConfig(file: string, values: Map<Field<unknown>, unknown>, context
   config.members = nested.members;
   config.cloudflare = nested.cloudflare;
   config.aws = nested.aws;
+  // Only the types that use it carry it: an ip or tcp Config is what it always was.
+  if (config.probeType === 'http' || config.probeType === 'https') config.http = nested.http;
   config.route53 = route53 ? (plainCopy(route53) as Record<string, unknown>) : undefined;
   return config as unknown as Config;
 }

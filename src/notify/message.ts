@@ -1,4 +1,4 @@
-import type { ClusterVerdictEvent, DnsChangeEvent, SelfCheckEvent } from '../events.js';
+import type { CertExpiryEvent, ClusterVerdictEvent, DnsChangeEvent, SelfCheckEvent } from '../events.js';
 
 /**
  * What goavail tells people and other programs, as pure functions: the one
@@ -12,7 +12,7 @@ const PAYLOAD_VERSION = 1;
 
 const SLACK_HOOKS_BASE = 'https://hooks.slack.com/services/';
 
-export type NotificationType = 'dns_change' | 'cluster_verdict' | 'self_check';
+export type NotificationType = 'dns_change' | 'cluster_verdict' | 'self_check' | 'cert_expiry';
 
 /**
  * The JSON body POSTed to every webhook. The event's own fields are spread
@@ -23,7 +23,8 @@ export type NotificationType = 'dns_change' | 'cluster_verdict' | 'self_check';
 export type WebhookPayload =
   | (PayloadBase & { readonly type: 'dns_change' } & DnsChangeFields)
   | (PayloadBase & { readonly type: 'cluster_verdict' } & Omit<ClusterVerdictEvent, 'at'>)
-  | (PayloadBase & { readonly type: 'self_check' } & Omit<SelfCheckEvent, 'at'>);
+  | (PayloadBase & { readonly type: 'self_check' } & Omit<SelfCheckEvent, 'at'>)
+  | (PayloadBase & { readonly type: 'cert_expiry' } & Omit<CertExpiryEvent, 'at' | 'expiresAt'> & { readonly expiresAt: string });
 
 interface PayloadBase {
   readonly version: typeof PAYLOAD_VERSION;
@@ -126,6 +127,17 @@ export function selfCheckText(agent: string, e: SelfCheckEvent): string {
     return `${ICON.healthy} goavail ${agent}: self-check healthy again (was ${e.from}): ${e.detail}; its down votes count again`;
   }
   return `${ICON.sick} goavail ${agent}: self-check ${e.to} (was ${e.from}): ${e.detail}; its down votes now abstain`;
+}
+
+/** `:warning: goavail a: the certificate of 203.0.113.7 for www.example.com expires in 3 days (2026-12-05T00:00:00.000Z), below cert_min_days = 7` */
+export function certExpiryText(agent: string, e: CertExpiryEvent): string {
+  const when = e.daysLeft < 0 ? `expired ${-e.daysLeft} day${e.daysLeft === -1 ? '' : 's'} ago` : `expires in ${e.daysLeft} day${e.daysLeft === 1 ? '' : 's'}`;
+  return `${ICON.sick} goavail ${agent}: the certificate of ${e.ip} for ${e.host} ${when} (${iso(e.expiresAt)}), below cert_min_days = ${e.minDays}`;
+}
+
+export function certExpiryPayload(agent: string, dryRun: boolean, e: CertExpiryEvent): WebhookPayload {
+  const { at, expiresAt, ...fields } = e;
+  return { version: PAYLOAD_VERSION, type: 'cert_expiry', agent, ...fields, expiresAt: iso(expiresAt), at: iso(at), dryRun, text: certExpiryText(agent, e) };
 }
 
 function iso(at: number): string {

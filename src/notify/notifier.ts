@@ -1,9 +1,18 @@
-import type { AgentEvents, ClusterVerdictEvent, DnsChangeEvent, HeldRecord, HeldRemovalsEvent, SelfCheckEvent } from '../events.js';
+import type { AgentEvents, CertExpiryEvent, ClusterVerdictEvent, DnsChangeEvent, HeldRecord, HeldRemovalsEvent, SelfCheckEvent } from '../events.js';
 import { DEFAULTS, type Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { DELIVERY_DEFAULTS, Target, type DeliveryCounters, type DeliveryOptions, type Job, type TargetKind } from './delivery.js';
 import { discordRequest, opsgenieRequest, pagerdutyRequest, teamsRequest, telegramRequest, type AlertEvent, type ChannelRequest } from './channels.js';
-import { clusterVerdictPayload, dnsChangePayload, selfCheckPayload, slackPayload, slackUrl, type VerdictContext, type WebhookPayload } from './message.js';
+import {
+  certExpiryPayload,
+  clusterVerdictPayload,
+  dnsChangePayload,
+  selfCheckPayload,
+  slackPayload,
+  slackUrl,
+  type VerdictContext,
+  type WebhookPayload,
+} from './message.js';
 
 /** The alert channels beside Slack and webhooks (config keys in the README). */
 export interface AlertChannels {
@@ -148,6 +157,13 @@ export class Notifier implements AgentEvents {
       }
       this.held = next;
       for (const ev of events) this.send(ev, 'held_removal');
+    });
+  }
+
+  certExpiry(e: CertExpiryEvent): void {
+    this.safely('certExpiry', () => {
+      if (this.targets.length === 0) return;
+      this.emit(certExpiryPayload(this.opts.agentId(), this.opts.dryRun, e));
     });
   }
 

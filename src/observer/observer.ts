@@ -5,6 +5,7 @@ import type { AgentEvents } from '../events.js';
 import type { Gossip, ObservationBatch } from '../gossip/types.js';
 import type { Logger } from '../log.js';
 import type { Observation, Scheduler, TimerHandle, Verdict, WriterStanding } from '../model.js';
+import { certWarning } from '../probe/http-check.js';
 import { localErrorCode } from '../probe/local.js';
 import type { Prober, ProbeResult } from '../probe/types.js';
 import {
@@ -18,7 +19,7 @@ import {
   type QuorumOptions,
   type QuorumState,
 } from '../quorum/quorum.js';
-import type { ObserverState, SelfCheckView } from '../status/view.js';
+import type { CertView, ObserverState, SelfCheckView } from '../status/view.js';
 
 /**
  * The observer: probe loop → detect → self-check → votes → quorum →
@@ -32,7 +33,7 @@ export interface ObserverOptions {
   readonly scheduler: Scheduler;
   /** Aborted at stop: the round in flight ends and is not an observation. */
   readonly signal: AbortSignal;
-  /** Builds the prober for a config (called again when the probe type or port changes). */
+  /** Builds the prober for a config (called again when what it is built from changes: see proberKey in src/observer/observer.ts). */
   readonly createProber: (config: Config) => Prober;
   /** The cluster transport; absent in single-node mode. */
   readonly gossip?: Gossip;
@@ -63,6 +64,18 @@ function fullStateIntervalMs(config: Config): number {
  */
 const NO_OBSERVATION_LOG_MS = 60_000;
 
+/**
+ * What the prober is built from: when any of it changes on reload, a new
+ * prober is made. ICMP: only a change of type (two ICMP probers alive at
+ * once would share session ids); TCP: the port; HTTP(S): the port, the
+ * [HTTP] settings and the canaries (probed by TCP beside them).
+ */
+export function proberKey(c: Config): string {
+  if (c.probeType === 'ip') return 'ip';
+  if (c.probeType === 'tcp') return `tcp:${c.port}`;
+  return JSON.stringify([c.probeType, c.port, c.http, c.canaries]);
+}
+
 /** Gossip delays remembered for the writer's settle. */
 const DELAY_SAMPLES = 20;
 
@@ -71,6 +84,8 @@ export class Observer {
   private prober: Prober;
   private targets = new Map<string, TargetState>();
   private canaries = new Map<string, TargetState>();
+  /** https: the certificate each target served at its last handshake. */
+  private certs = new Map<string, CertView>();
   /** The vote last fed to quorum and gossip, per IP. */
   private votes = new Map<string, Verdict>();
   private selfState: SelfCheckView = { state: 'healthy', since: undefined, detail: 'ok' };
@@ -132,9 +147,8 @@ export class Observer {
   reload(next: Config): { added: string[]; removed: string[] } {
     const prev = this.config;
     this.config = next;
-    // Only a change of kind, or of the TCP port, needs a new prober (two ICMP
-    // probers alive at once would share session ids).
-    if (next.probeType !== prev.probeType || (next.probeType === 'tcp' && next.port !== prev.port)) {
+    // Only a change of what the prober is built from needs a new one (see proberKey).
+    if (proberKey(next) !== proberKey(prev)) {
       const old = this.prober;
       this.prober = this.o.createProber(next);
       void Promise.resolve(this.roundRunning).finally(() => old.close());
@@ -148,6 +162,7 @@ export class Observer {
     for (const ip of next.canaries) canaries.set(ip, this.canaries.get(ip) ?? INITIAL);
     this.canaries = canaries;
     for (const ip of removed) this.votes.delete(ip);
+    for (const ip of [...this.certs.keys()]) if (!targets.has(ip) || next.probeType !== 'https') this.certs.delete(ip);
     this.applyQuorum({ type: 'targets', ips: managedRecords(next).ipAddresses });
     this.updateVotes();
     return { added, removed };
@@ -171,6 +186,7 @@ export class Observer {
       targets: this.targets,
       votes: this.votes,
       canaries: this.canaries,
+      certs: this.certs,
       quorum: this.quorum,
       peers: this.o.gossip?.peers() ?? [],
     };
@@ -255,9 +271,20 @@ export class Observer {
       const { state, changedFrom } = detect(before, r, now, this.config);
       this.targets.set(r.ip, state);
       this.o.logger.debug(
-        { ip: r.ip, ok: r.ok, rttMs: r.rttMs, error: r.error, local: r.local, misses: state.misses, successes: state.successes, verdict: state.verdict },
+        {
+          ip: r.ip,
+          ok: r.ok,
+          rttMs: r.rttMs,
+          error: r.error,
+          reason: r.reason,
+          local: r.local,
+          misses: state.misses,
+          successes: state.successes,
+          verdict: state.verdict,
+        },
         'probe',
       );
+      if (r.certExpiresAt !== undefined) this.noteCert(r.ip, r.certExpiresAt, now);
       if (changedFrom !== undefined) {
         this.o.logger.info(
           { ip: r.ip, from: changedFrom, to: state.verdict, misses: state.misses, successes: state.successes, lastError: state.lastError },
@@ -271,6 +298,33 @@ export class Observer {
     if (this.o.gossip) {
       this.trackPeers();
       this.applyQuorum({ type: 'tick' });
+    }
+  }
+
+  /**
+   * An https target's certificate: remembered for /status, and a warning
+   * (log and event) when it comes within cert_min_days, once per crossing,
+   * not every round. It does not fail the check: an expired certificate
+   * does that (with tls_verify on) in the handshake.
+   */
+  private noteCert(ip: string, expiresAt: number, now: number): void {
+    const minDays = this.config.http?.certMinDays ?? 0;
+    const { warning, daysLeft } = certWarning(expiresAt, now, minDays);
+    const prev = this.certs.get(ip);
+    this.certs.set(ip, { expiresAt, daysLeft, warning });
+    const host = this.config.http?.host ?? '';
+    const renewed = prev !== undefined && prev.expiresAt !== expiresAt;
+    if (warning && (!prev?.warning || renewed)) {
+      this.o.logger.warn(
+        { ip, host, expiresAt: new Date(expiresAt).toISOString(), daysLeft, certMinDays: minDays },
+        `certificate of ${ip} for ${host} expires in ${daysLeft} days (cert_min_days = ${minDays}); the check still passes`,
+      );
+      this.o.events.certExpiry?.({ ip, host, expiresAt, daysLeft, minDays, at: now });
+    } else if (!warning && prev?.warning) {
+      this.o.logger.info(
+        { ip, host, expiresAt: new Date(expiresAt).toISOString(), daysLeft },
+        `certificate of ${ip} for ${host} is valid for ${daysLeft} days again`,
+      );
     }
   }
 

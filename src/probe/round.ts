@@ -19,9 +19,23 @@ export function failure(error: unknown, text = error instanceof Error ? error.me
 /**
  * Starts the probe of one target. Calls `report` once (later, or at once for
  * a target that cannot be probed) and may return a function that cancels the
- * probe when the round ends without its report (timeout or abort).
+ * probe when the round ends without its report (timeout or abort). When the
+ * round's deadline cancels it, the cancel may return the miss to record
+ * instead of the generic "timeout": an HTTP probe knows whether it was still
+ * connecting (connect timeout) or waiting for the answer (too slow).
  */
-export type StartProbe = (ip: string, report: (outcome: Outcome) => void) => (() => void) | void;
+export type StartProbe = (ip: string, report: (outcome: Outcome) => void) => Cancel | void;
+
+/**
+ * Cancels a probe; `deadline` is true when the round's deadline does it. It
+ * may then return the miss to record (an {@link Outcome} with `ok: false`);
+ * anything else it returns is ignored.
+ */
+export type Cancel = (deadline?: boolean) => unknown;
+
+function isMiss(v: unknown): v is Outcome {
+  return typeof v === 'object' && v !== null && (v as { ok?: unknown }).ok === false && typeof (v as { error?: unknown }).error === 'string';
+}
 
 /**
  * Targets started per event-loop turn. Starting a probe costs a few µs;
@@ -62,7 +76,7 @@ export function runRound(
 
   return new Promise<ProbeResult[]>((resolve, reject) => {
     const results = new Array<ProbeResult | undefined>(ips.length);
-    const cancels = new Array<(() => void) | undefined>(ips.length);
+    const cancels = new Array<Cancel | undefined>(ips.length);
     let pending = ips.length;
     let done = false;
 
@@ -106,7 +120,17 @@ export function runRound(
       if (done) return; // the flush brought the last answers
       const error = `timeout (no answer within ${timeout} ms)`;
       for (let i = 0; i < ips.length; i++) {
-        if (!results[i]) results[i] = { ip: ips[i]!, ok: false, error };
+        if (results[i]) continue;
+        const cancel = cancels[i];
+        cancels[i] = undefined;
+        let told: unknown;
+        try {
+          told = cancel?.(true);
+        } catch {
+          // a cancel that fails leaves the generic timeout
+        }
+        if (results[i]) continue; // reported while cancelling
+        results[i] = isMiss(told) ? { ip: ips[i]!, ...told } : { ip: ips[i]!, ok: false, error };
       }
       stop();
       resolve(results as ProbeResult[]);

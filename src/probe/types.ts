@@ -1,4 +1,7 @@
+import type { ProbeType } from '../model.js';
 import type { NoObservationReason } from './local.js';
+
+export type { ProbeType } from '../model.js';
 
 export type { LocalErrorCode, NoObservationReason } from './local.js';
 
@@ -23,6 +26,10 @@ export interface ProbeResult {
   readonly rttMs?: number;
   /** Why it missed (timeout, refused, unreachable...) or why no probe was sent, for logs and status. */
   readonly error?: string;
+  /** Why it missed, one word (HTTP(S) probes: see HTTP_MISS_REASONS in ./http-check.ts); for the misses-by-reason metric. */
+  readonly reason?: string;
+  /** HTTPS probes: when the server's certificate expires (ms since the epoch), read during the handshake. */
+  readonly certExpiresAt?: number;
   /** Set (with `ok: false`) when the probe could not be sent for a reason of this host: no observation, not a miss. */
   readonly local?: NoObservationReason;
 }
@@ -33,7 +40,7 @@ export interface ProbeResult {
  * no-observation results when the failure is this host's (`local`).
  */
 export interface Prober {
-  readonly kind: 'ip' | 'tcp';
+  readonly kind: ProbeType;
   probe(ips: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult[]>;
   close(): void;
 }

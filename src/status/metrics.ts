@@ -64,6 +64,8 @@ const EVENT_LOOP_SAMPLE_MS = 100;
  * | goavail_probe_last_rtt_seconds                 | gauge     | ip              | probeRound (last success per IP) |
  * | goavail_probe_misses_total                     | counter   | ip              | probeRound (failures)       |
  * | goavail_probe_no_observation_total             | counter   | reason          | probeRound (probes not sent: EMFILE...) |
+ * | goavail_probe_misses_by_reason_total           | counter   | reason          | probeRound (misses that name a reason: http/https, see HTTP_MISS_REASONS) |
+ * | goavail_cert_expiry_seconds                    | gauge     | ip              | probeRound (https: seconds left on the certificate at the last handshake) |
  * | goavail_probe_rounds_total                     | counter   |                 | probeRound                  |
  * | goavail_last_probe_round_timestamp_seconds     | gauge     |                 | probeRound                  |
  * | goavail_verdict                                | gauge     | ip, kind        | local/clusterVerdict: 1 up, 0 down, -1 unknown; kind = local or cluster |
@@ -98,6 +100,9 @@ export class Metrics implements AgentEvents {
   /** Per IP: misses so far, and the RTT of the last successful probe (s). */
   private readonly missCounts = new Map<string, number>();
   private readonly lastRtt = new Map<string, number>();
+  /** Per IP (https): seconds left on the certificate at the last handshake. */
+  private readonly certLeft = new Map<string, number>();
+  private readonly missReasons: Counter<'reason'>;
   private readonly rounds: Counter;
   private readonly noObservation: Counter<'reason'>;
   private readonly lastRound: Gauge;
@@ -132,6 +137,12 @@ export class Metrics implements AgentEvents {
       registers,
     });
     for (const reason of NO_OBSERVATION_REASONS) this.noObservation.inc({ reason }, 0);
+    this.missReasons = new Counter({
+      name: 'goavail_probe_misses_by_reason_total',
+      help: 'Probe misses by reason, for the probes that name one (http/https: refused, connect-timeout, tls-expired, tls-name-mismatch, tls-unknown-ca, status, body, too-slow...)',
+      labelNames: ['reason'],
+      registers,
+    });
     this.lastRound = new Gauge({ name: 'goavail_last_probe_round_timestamp_seconds', help: 'When the last probe round completed (Unix time)', registers });
     const selfCheck = (): SelfCheckState => this.selfCheckState;
     new Gauge({
@@ -296,6 +307,10 @@ export class Metrics implements AgentEvents {
     for (const [ip, n] of this.missCounts) out.push(`goavail_probe_misses_total{ip="${ip}"} ${n}`);
     family('goavail_probe_last_rtt_seconds', 'gauge', 'Round-trip time of the last successful probe of an IP');
     for (const [ip, seconds] of this.lastRtt) out.push(`goavail_probe_last_rtt_seconds{ip="${ip}"} ${seconds}`);
+    if (this.certLeft.size > 0) {
+      family('goavail_cert_expiry_seconds', 'gauge', 'https: seconds until the certificate an IP served expires, as of the last handshake (negative: expired)');
+      for (const [ip, seconds] of this.certLeft) out.push(`goavail_cert_expiry_seconds{ip="${ip}"} ${seconds}`);
+    }
     family(
       'goavail_verdict',
       'gauge',
@@ -319,6 +334,8 @@ export class Metrics implements AgentEvents {
       }
       // A probed IP has a miss series from its first probe on (0 until it misses), so rate() sees the first miss.
       this.missCounts.set(r.ip, (this.missCounts.get(r.ip) ?? 0) + (r.ok ? 0 : 1));
+      if (!r.ok && r.reason !== undefined) this.missReasons.inc({ reason: r.reason });
+      if (r.certExpiresAt !== undefined && Number.isFinite(r.certExpiresAt)) this.certLeft.set(r.ip, Math.round((r.certExpiresAt - at) / 1000));
       if (r.ok && r.rttMs !== undefined && Number.isFinite(r.rttMs)) {
         this.rtt.observe(r.rttMs / 1000);
         this.lastRtt.set(r.ip, r.rttMs / 1000);
@@ -383,7 +400,7 @@ export class Metrics implements AgentEvents {
     if (!this.opts.config) return;
     const c = this.opts.config();
     const keep = new Set([...c.ipAddresses, ...c.canaries]);
-    for (const map of [this.missCounts, this.lastRtt]) {
+    for (const map of [this.missCounts, this.lastRtt, this.certLeft]) {
       for (const ip of map.keys()) if (!keep.has(ip)) map.delete(ip);
     }
     const targets = new Set(c.ipAddresses);

@@ -42,6 +42,18 @@ export interface TargetStatus {
   readonly lastAction: LastAction | undefined;
   /** For an IP out of DNS: why (which agents agreed, since when). */
   readonly why: string | undefined;
+  /** https: the certificate seen at the last handshake (expiresAt as ISO 8601); absent for other types. */
+  readonly cert?: { readonly expiresAt: string; readonly daysLeft: number; readonly warning: boolean };
+}
+
+/** https: the certificate a target served at its last handshake. */
+export interface CertView {
+  /** notAfter, ms since the epoch. */
+  readonly expiresAt: number;
+  /** Whole days left at that handshake (negative: expired). */
+  readonly daysLeft: number;
+  /** Expires within cert_min_days: the warning was raised (the check does not fail for it). */
+  readonly warning: boolean;
 }
 
 export interface LastAction {
@@ -90,6 +102,8 @@ export interface ObserverState {
   /** ip → the vote last cast. */
   readonly votes: ReadonlyMap<string, Verdict>;
   readonly canaries: ReadonlyMap<string, TargetState>;
+  /** https: ip → the certificate seen at its last handshake. */
+  readonly certs?: ReadonlyMap<string, CertView>;
   readonly quorum: QuorumState;
   readonly peers: readonly PeerStatus[];
 }
@@ -126,7 +140,18 @@ export function agentStatus(meta: AgentMeta, o: ObserverState, c: ControllerStat
     }
     const inDns: Record<string, boolean | undefined> = {};
     for (const h of c.hostnames) inDns[h] = c.lastRead?.get(h)?.has(ip) ?? (c.lastRead ? false : undefined);
-    return { ip, local, vote: o.votes.get(ip) ?? local.verdict, peers, cluster, inDns, lastAction: c.lastActions.get(ip), why: whyOut(inDns, cluster, now) };
+    const status: TargetStatus = {
+      ip,
+      local,
+      vote: o.votes.get(ip) ?? local.verdict,
+      peers,
+      cluster,
+      inDns,
+      lastAction: c.lastActions.get(ip),
+      why: whyOut(inDns, cluster, now),
+    };
+    const cert = o.certs?.get(ip);
+    return cert ? { ...status, cert: { expiresAt: new Date(cert.expiresAt).toISOString(), daysLeft: cert.daysLeft, warning: cert.warning } } : status;
   });
   return {
     id: o.id,

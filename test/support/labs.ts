@@ -25,6 +25,8 @@ export const LABS = {
   'e2e/route53-cluster': { prefix: 'gr5c', subnetIndex: 42 },
   /** IPv4 and IPv6 (2001:db8:47::/48) on each host. */
   'e2e/ipv6': { prefix: 'gv6', subnetIndex: 71 },
+  /** HTTP(S) servers inside the namespaces, one behaviour per host. */
+  'e2e/http': { prefix: 'ght', subnetIndex: 51 },
   /** Canaries and a dead target that nobody holds. */
   'e2e/operations': { subnetIndex: 131 },
   /** A dead target that nobody holds. */
@@ -34,10 +36,13 @@ export const LABS = {
   'bench/latency': { prefix: 'gbl', subnetIndex: 300 },
   'bench/gossip': { prefix: 'gbg', subnetIndex: 301 },
   'bench/latency-route53': { prefix: 'gbr', subnetIndex: 303 },
+  'bench/http': { prefix: 'gbh', subnetIndex: 302 },
   /** One namespace holding 250 addresses of the /24 (not createNsLab's /30s); host 0's names. */
   'bench/dead': { prefix: 'gbd', subnetIndex: 316 },
   'probe/icmp': { prefix: 'upicmp', subnetIndex: 500 },
   'probe/tcp': { prefix: 'uptcp', subnetIndex: 501 },
+  /** A silent host (link down) for connect timeouts, and the blackhole. */
+  'probe/http': { prefix: 'uphttp', subnetIndex: 506 },
   /** A /24 put on probe/icmp's first host link: addresses on-link that nobody answers for. */
   'probe/icmp on-link': { subnetIndex: 502 },
   'probe/netns': { prefix: 'upns', subnetIndex: 503 },

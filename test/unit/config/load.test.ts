@@ -161,7 +161,7 @@ const BAD_CASES: ReadonlyArray<readonly [file: string, key: string, fragment: st
   ['timeout-above-interval', 'timeout', 'less than interval (0.5 s)'],
   ['timeout-zero', 'timeout', 'greater than 0'],
   ['reconcile-too-short', 'reconcile_interval', '≥ 1, got 0.5'],
-  ['type-unknown', 'type', 'must be "ip" or "tcp", got a string "icmp"'],
+  ['type-unknown', 'type', 'must be "ip", "tcp", "http" or "https", got a string "icmp"'],
   ['status-addr-no-port', 'status_addr', 'must be "host:port"'],
   ['ip-unspecified', 'Cloudflare.ip_addresses[0]', 'unspecified address'],
   ['ip-v4-mapped', 'Cloudflare.ip_addresses[0]', 'IPv4-mapped'],
@@ -233,6 +233,25 @@ const BAD_CASES: ReadonlyArray<readonly [file: string, key: string, fragment: st
   ['alert-telegram-chat-invalid', 'telegram_chat_id', 'must be a chat id'],
   ['alert-teams-not-http', 'teams_webhook', 'must be an http:// or https:// URL, got a ftp: URL'],
   ['alert-pagerduty-key-space', 'pagerduty_routing_key', 'must not contain spaces or line breaks'],
+  ['http-method-unknown', 'HTTP.method', 'must be "GET" or "HEAD", got a string "POST"'],
+  ['http-status-600', 'HTTP.expect_status[1]', '600 is not an HTTP status code (100..599)'],
+  ['http-status-class-range', 'HTTP.expect_status[0]', 'the ends of a range must be status codes'],
+  ['http-status-reversed', 'HTTP.expect_status[0]', 'the range is reversed: 299 is above 200'],
+  ['http-status-empty', 'HTTP.expect_status', 'must be a non-empty list'],
+  ['http-keys-with-ip', 'HTTP.path', 'only applies to type = "http" or "https" (type is "ip")'],
+  ['http-keys-with-tcp', 'HTTP.expect_status', '(type is "tcp")'],
+  ['http-ca-file-missing', 'HTTP.ca_file', 'cannot read no-such-ca.pem: no such file'],
+  ['http-ca-file-not-pem', 'HTTP.ca_file', 'holds no PEM certificate'],
+  ['http-path-relative', 'HTTP.path', 'must start with "/"'],
+  ['http-host-invalid', 'HTTP.host', 'must be a DNS name'],
+  ['http-header-host', 'HTTP.headers.Host', 'set `host` in [HTTP] instead'],
+  ['http-header-newline', 'HTTP.headers.Authorization', 'must not hold line breaks'],
+  ['http-header-not-string', 'HTTP.headers.Authorization', 'must be a string, got an integer'],
+  ['http-headers-not-table', 'HTTP.headers', 'must be a table of header names to values'],
+  ['http-body-empty', 'HTTP.expect_body', 'must not be empty'],
+  ['http-tls-verify-string', 'HTTP.tls_verify', 'must be a boolean'],
+  ['http-cert-min-days-negative', 'HTTP.cert_min_days', 'integer ≥ 0, got -1'],
+  ['http-table-not-table', 'HTTP', 'must be a table (a [HTTP] section)'],
 ];
 
 describe('loadConfig: the bad corpus', () => {
@@ -261,6 +280,11 @@ describe('loadConfig: the bad corpus', () => {
     expect(err.message).not.toContain('1234567890');
     const slack = await loadError(join(BAD, 'slack-not-string.toml'));
     expect(slack.message).not.toContain('12345');
+    // [HTTP] headers values are secrets too (an auth header).
+    for (const name of ['http-header-newline', 'http-header-not-string', 'http-headers-not-table']) {
+      const header = await loadError(join(BAD, `${name}.toml`));
+      expect(header.message).not.toMatch(/s3cret|12345/);
+    }
   });
 
   it.each(['alert-telegram-no-chat', 'alert-teams-not-http', 'alert-pagerduty-key-space', 'alert-telegram-chat-invalid'])(

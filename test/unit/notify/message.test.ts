@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterVerdictEvent, DnsChangeEvent, SelfCheckEvent } from '../../../src/events.js';
 import { backoffMs, classifyStatus, errorText, parseRetryAfter } from '../../../src/notify/delivery.js';
 import {
+  certExpiryPayload,
+  certExpiryText,
   clusterVerdictPayload,
   clusterVerdictText,
   dnsChangePayload,
@@ -225,5 +227,34 @@ describe('delivery rules', () => {
     const text = errorText(err, [url], 'https://hooks.slack.com');
     expect(text).toBe('fetch failed for https://hooks.slack.com (ECONNRESET)');
     expect(errorText(`boom ${url}/`, [url], 'O')).toBe('boom O/');
+  });
+});
+
+describe('cert_expiry', () => {
+  const e = { ip: '203.0.113.7', host: 'www.example.com', expiresAt: Date.UTC(2026, 11, 5), daysLeft: 3, minDays: 7, at: Date.UTC(2026, 11, 2) };
+  it.each([
+    [3, 'expires in 3 days'],
+    [1, 'expires in 1 day'],
+    [-1, 'expired 1 day ago'],
+    [-4, 'expired 4 days ago'],
+  ])('daysLeft %d → %s', (daysLeft, words) => {
+    expect(certExpiryText('a', { ...e, daysLeft })).toBe(
+      `:warning: goavail a: the certificate of 203.0.113.7 for www.example.com ${words} (2026-12-05T00:00:00.000Z), below cert_min_days = 7`,
+    );
+  });
+  it('the webhook body carries the fields, times as ISO 8601', () => {
+    expect(certExpiryPayload('a', false, e)).toEqual({
+      version: 1,
+      type: 'cert_expiry',
+      agent: 'a',
+      ip: '203.0.113.7',
+      host: 'www.example.com',
+      daysLeft: 3,
+      minDays: 7,
+      expiresAt: '2026-12-05T00:00:00.000Z',
+      at: '2026-12-02T00:00:00.000Z',
+      dryRun: false,
+      text: certExpiryText('a', e),
+    });
   });
 });

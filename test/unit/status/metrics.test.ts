@@ -518,3 +518,31 @@ describe('Metrics at scale', () => {
     }
   });
 });
+
+describe('Metrics: HTTP(S) misses by reason and certificate expiry', () => {
+  it('counts misses by the reason they name, and keeps seconds left per IP (pruned with the IP)', async () => {
+    const cfg = mutableConfig([A, B]);
+    const m = new Metrics({ config: cfg.view });
+    m.probeRound(
+      [
+        { ip: A, ok: false, reason: 'tls-expired', error: 'tls-expired: CERT_HAS_EXPIRED' },
+        { ip: B, ok: true, rttMs: 3, certExpiresAt: T + 3 * 86_400_000 },
+      ],
+      T,
+    );
+    m.probeRound(
+      [
+        { ip: A, ok: false, reason: 'status', error: 'status: 503' },
+        { ip: B, ok: false, error: 'timeout' },
+      ],
+      T + 1000,
+    );
+    const s = await scrape(m);
+    expect(s.get('goavail_probe_misses_by_reason_total{reason="tls-expired"}')).toBe(1);
+    expect(s.get('goavail_probe_misses_by_reason_total{reason="status"}')).toBe(1);
+    expect(s.get(`goavail_cert_expiry_seconds{ip="${B}"}`)).toBe(3 * 86_400);
+    expect(s.has(`goavail_cert_expiry_seconds{ip="${A}"}`)).toBe(false);
+    cfg.set([A]);
+    expect((await scrape(m)).has(`goavail_cert_expiry_seconds{ip="${B}"}`)).toBe(false);
+  });
+});
