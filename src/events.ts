@@ -17,6 +17,8 @@ export interface AgentEvents {
   reconcile?(e: ReconcileEvent): void;
   configReload?(e: { ok: boolean; error?: string; at: number }): void;
   selfCheck?(e: SelfCheckEvent): void;
+  /** Rapid rechecks sent (extra probes) or held back by the global cap. */
+  recheck?(e: { readonly sent: number; readonly capped: number; readonly at: number }): void;
 }
 
 export interface VerdictEvent {
@@ -24,6 +26,8 @@ export interface VerdictEvent {
   readonly from: Verdict;
   readonly to: Verdict;
   readonly at: number;
+  /** Local verdicts: when the first probe of the streak that made it was sent. */
+  readonly streakStartedAt?: number;
 }
 
 export interface ClusterVerdictEvent extends VerdictEvent {
@@ -90,5 +94,6 @@ export function fanOut(sinks: readonly AgentEvents[], onError: (err: unknown) =>
     reconcile: call('reconcile'),
     configReload: call('configReload'),
     selfCheck: call('selfCheck'),
+    recheck: call('recheck'),
   };
 }

@@ -156,5 +156,6 @@ export function emptyDropCounts(): Record<DropReason, number> {
     'unknown-sender': 0,
     'unknown-ip': 0,
     unsigned: 0,
+    'unknown-kind': 0,
   };
 }

@@ -53,7 +53,7 @@ export function runRound(
   timeoutMs: number,
   signal: AbortSignal | undefined,
   start: StartProbe,
-  opts: { readonly chunk?: number; readonly flush?: () => void } = {},
+  opts: { readonly chunk?: number; readonly flush?: () => void; readonly onResult?: ((result: ProbeResult) => void) | undefined } = {},
 ): Promise<ProbeResult[]> {
   const chunk = opts.chunk ?? START_CHUNK;
   if (signal?.aborted) return Promise.reject(signal.reason);
@@ -81,9 +81,18 @@ export function runRound(
         }
       }
     };
+    const tell = (r: ProbeResult): void => {
+      try {
+        opts.onResult?.(r);
+      } catch {
+        // a listener's bug must not break the round
+      }
+    };
     const settle = (i: number, outcome: Outcome): void => {
       if (done || results[i]) return;
-      results[i] = { ip: ips[i]!, ...outcome };
+      const r = { ip: ips[i]!, ...outcome };
+      results[i] = r;
+      tell(r);
       cancels[i] = undefined;
       pending -= 1;
       if (pending === 0) {
@@ -106,7 +115,10 @@ export function runRound(
       if (done) return; // the flush brought the last answers
       const error = `timeout (no answer within ${timeout} ms)`;
       for (let i = 0; i < ips.length; i++) {
-        if (!results[i]) results[i] = { ip: ips[i]!, ok: false, error };
+        if (results[i]) continue;
+        const r = { ip: ips[i]!, ok: false, error };
+        results[i] = r;
+        tell(r);
       }
       stop();
       resolve(results as ProbeResult[]);

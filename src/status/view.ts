@@ -1,4 +1,5 @@
 import type { TargetState } from '../detect/detector.js';
+import type { Episode } from '../detect/recheck.js';
 import type { PeerStatus } from '../gossip/types.js';
 import type { SelfCheckState, Verdict } from '../model.js';
 import { clusterVerdict, type ClusterVerdict, type QuorumState } from '../quorum/quorum.js';
@@ -41,6 +42,21 @@ export interface TargetStatus {
   readonly lastAction: LastAction | undefined;
   /** For an IP out of DNS: why (which agents agreed, since when). */
   readonly why: string | undefined;
+  /**
+   * While the IP is suspect (a recheck episode is open): what it looks for,
+   * why it began, how long ago, the rechecks sent and in flight, and the
+   * streak so far (local.misses or local.successes). Absent otherwise.
+   */
+  readonly suspect?: SuspectView | undefined;
+}
+
+export interface SuspectView {
+  readonly direction: 'down' | 'up';
+  readonly cause: 'suspect' | 'peer' | 'answer';
+  readonly sinceMs: number;
+  readonly rechecksSent: number;
+  readonly inFlight: number;
+  readonly streak: number;
 }
 
 export interface LastAction {
@@ -89,6 +105,11 @@ export interface ObserverState {
   readonly canaries: ReadonlyMap<string, TargetState>;
   readonly quorum: QuorumState;
   readonly peers: readonly PeerStatus[];
+  /** ip → its open recheck episode (src/detect/recheck.ts). */
+  readonly rechecks?: ReadonlyMap<string, Episode>;
+  /** Rechecks sent since start (extra probes). */
+  readonly recheckProbes?: number;
+  readonly maxRecheckRate?: number;
 }
 
 /** The controller's plain state (what it read from DNS, what it did). */
@@ -121,7 +142,26 @@ export function agentStatus(meta: AgentMeta, o: ObserverState, c: ControllerStat
     }
     const inDns: Record<string, boolean | undefined> = {};
     for (const h of c.hostnames) inDns[h] = c.lastRead?.get(h)?.has(ip) ?? (c.lastRead ? false : undefined);
-    return { ip, local, vote: o.votes.get(ip) ?? local.verdict, peers, cluster, inDns, lastAction: c.lastActions.get(ip), why: whyOut(inDns, cluster, now) };
+    const e = o.rechecks?.get(ip);
+    const suspect: SuspectView | undefined = e && {
+      direction: e.direction,
+      cause: e.cause,
+      sinceMs: now - e.since,
+      rechecksSent: e.sent,
+      inFlight: e.inFlight,
+      streak: e.direction === 'down' ? local.misses : local.successes,
+    };
+    return {
+      ip,
+      local,
+      vote: o.votes.get(ip) ?? local.verdict,
+      peers,
+      cluster,
+      inDns,
+      lastAction: c.lastActions.get(ip),
+      why: whyOut(inDns, cluster, now),
+      ...(suspect ? { suspect } : {}),
+    };
   });
   return {
     id: o.id,
