@@ -18,7 +18,7 @@ export interface AgentEvents {
   configReload?(e: { ok: boolean; error?: string; at: number }): void;
   selfCheck?(e: SelfCheckEvent): void;
   /** Rapid rechecks sent (extra probes) or held back by the global cap. */
-  recheck?(e: { readonly sent: number; readonly capped: number; readonly at: number }): void;
+  recheck?(e: { readonly sent: number; readonly capped: number; readonly at: number; readonly limit?: number }): void;
 }
 
 export interface VerdictEvent {

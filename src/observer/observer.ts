@@ -157,6 +157,7 @@ export class Observer {
     this.o.gossip?.onObservations((from, batch, receivedAt) => this.onObservations(from, batch, receivedAt));
     this.o.gossip?.onSignals?.((from, signal, receivedAt) => this.onSignal(from, signal, receivedAt));
     this.nextRoundAt = this.now();
+    this.o.events.recheck?.({ sent: 0, capped: 0, at: this.now(), limit: this.config.maxRecheckRate });
     this.scheduleRound();
     if (this.o.gossip) this.scheduleFullState();
   }
@@ -203,6 +204,7 @@ export class Observer {
     // Episodes of kept IPs go on under the new bounds; removed IPs' end here (their late answers are ignored).
     this.rechecks = retain(this.rechecks, new Set(targets.keys()), recheckOptions(next));
     this.pumpRechecks();
+    this.o.events.recheck?.({ sent: 0, capped: 0, at: this.now(), limit: next.maxRecheckRate });
     this.applyQuorum({ type: 'targets', ips: next.cloudflare.ipAddresses });
     this.updateVotes();
     return { added, removed };
