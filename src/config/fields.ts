@@ -689,7 +689,7 @@ const suspectAfter = field({
   read: duration({ greaterThan: 0 }),
   check: suspectBelowTimeout,
   target: 'suspectAfterMs',
-  // Default: min(0.2 s, timeout / 2).
+  // Default: min(0.1 s, timeout / 2).
   toConfig: (v, c) =>
     v?.ms ?? Math.max(1, Math.round(Math.min(DEFAULTS.maxDefaultSuspectAfterSeconds * 1000, (c.value(timeout)?.ms ?? defaultTimeoutMs(c)) / 2))),
   print: seconds1000,

@@ -99,8 +99,8 @@ export const DEFAULTS = {
   intervalSeconds: 2,
   /** timeout defaults to min(1 s, interval / 2). */
   maxDefaultTimeoutSeconds: 1,
-  /** suspect_after defaults to min(0.2 s, timeout / 2). */
-  maxDefaultSuspectAfterSeconds: 0.2,
+  /** suspect_after defaults to min(0.1 s, timeout / 2). */
+  maxDefaultSuspectAfterSeconds: 0.1,
   /** recheck_interval defaults to min(0.2 s, interval / 4). */
   maxDefaultRecheckIntervalSeconds: 0.2,
   maxRecheckRate: 200,

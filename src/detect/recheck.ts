@@ -21,6 +21,7 @@
  * | due(now)                      | no token left (global cap)               | wait; counted as capped                 |
  * | answered(ip, ok) against dir. | open                                     | stops sending; closes when none in flight |
  * | answered(ip, ok) along dir.   | open                                     | in flight − 1                           |
+ * | begin with the round in flight| none → open, in flight 1, sent 1         | the suspect round probe counts          |
  * | sent ≥ maxSends               | open                                     | stops sending; closes when none in flight |
  * | end(ip)                       | open                                     | closed (the detector reached a verdict) |
  *
@@ -62,6 +63,8 @@ export interface Episode {
   readonly sent: number;
   /** An outcome against the direction arrived, or maxSends was reached: no more sends. */
   readonly stopping: boolean;
+  /** The round's probe that made the IP suspect is still in flight (counted in inFlight and sent). */
+  readonly roundInFlight: boolean;
 }
 
 export interface RecheckState {
@@ -79,11 +82,29 @@ export function rechecksEnabled(opts: RecheckOptions): boolean {
   return opts.recheckIntervalMs > 0;
 }
 
-/** Opens an episode for `ip` unless one is open (or rechecks are off). */
-export function begin(state: RecheckState, ip: string, direction: RecheckDirection, cause: RecheckCause, now: number, opts: RecheckOptions): RecheckState {
+/**
+ * Opens an episode for `ip` unless one is open (or rechecks are off). Its
+ * first recheck goes `recheck_interval` after the IP's last probe
+ * (`lastSentAt`, any kind) at the earliest, so consecutive probes of an IP
+ * are never closer than that while it is rechecked (the round skips IPs
+ * with an open episode): see {@link shortestFailingOutageMs}.
+ */
+export function begin(
+  state: RecheckState,
+  ip: string,
+  direction: RecheckDirection,
+  cause: RecheckCause,
+  now: number,
+  opts: RecheckOptions,
+  lastSentAt?: number,
+  roundInFlight = false,
+): RecheckState {
   if (!rechecksEnabled(opts) || state.episodes.has(ip)) return state;
   const episodes = new Map(state.episodes);
-  episodes.set(ip, { direction, cause, since: now, nextAt: now, inFlight: 0, sent: 0, stopping: false });
+  const nextAt = lastSentAt === undefined ? now : Math.max(now, lastSentAt + opts.recheckIntervalMs);
+  // A suspect round probe is the episode's first probe: it counts against both bounds.
+  const n = roundInFlight ? 1 : 0;
+  episodes.set(ip, { direction, cause, since: now, nextAt, inFlight: n, sent: n, stopping: false, roundInFlight });
   return { ...state, episodes };
 }
 
@@ -97,7 +118,7 @@ export interface DueResult {
   readonly wakeAt: number | undefined;
 }
 
-/** The rechecks to send at `now`, in the order their episodes opened. */
+/** The rechecks to send at `now`, longest waiting first (so the global cap starves no one). */
 export function due(state: RecheckState, now: number, opts: RecheckOptions): DueResult {
   const refill = Math.max(0, now - state.tokensAt) * (opts.maxPerSecond / 1000);
   let tokens = Math.min(opts.maxPerSecond, state.tokens + refill);
@@ -108,7 +129,8 @@ export function due(state: RecheckState, now: number, opts: RecheckOptions): Due
   const wake = (at: number): void => {
     wakeAt = wakeAt === undefined ? at : Math.min(wakeAt, at);
   };
-  for (const [ip, e] of state.episodes) {
+  const waiting = [...state.episodes].sort((a, b) => a[1].nextAt - b[1].nextAt);
+  for (const [ip, e] of waiting) {
     if (e.stopping || e.inFlight >= opts.maxInFlight) continue; // an answer (or the timeout) wakes it
     if (e.nextAt > now) {
       wake(e.nextAt);
@@ -122,6 +144,7 @@ export function due(state: RecheckState, now: number, opts: RecheckOptions): Due
     tokens -= 1;
     const sent = e.sent + 1;
     const next: Episode = { ...e, sent, inFlight: e.inFlight + 1, nextAt: now + opts.recheckIntervalMs, stopping: sent >= opts.maxSends };
+    // (a sent episode cannot be at maxSends yet: `stopping` was checked above)
     episodes.set(ip, next);
     send.push(ip);
     if (!next.stopping && next.inFlight < opts.maxInFlight) wake(next.nextAt);
@@ -136,12 +159,14 @@ export function due(state: RecheckState, now: number, opts: RecheckOptions): Due
 export function answered(state: RecheckState, ip: string, ok: boolean, recheck: boolean): RecheckState {
   const e = state.episodes.get(ip);
   if (!e) return state;
-  const inFlight = recheck ? Math.max(0, e.inFlight - 1) : e.inFlight;
+  const freed = recheck || e.roundInFlight;
+  const inFlight = freed ? Math.max(0, e.inFlight - 1) : e.inFlight;
+  const roundInFlight = recheck ? e.roundInFlight : false;
   const against = e.direction === 'down' ? ok : !ok;
   const stopping = e.stopping || against;
   const episodes = new Map(state.episodes);
   if (stopping && inFlight === 0) episodes.delete(ip);
-  else episodes.set(ip, { ...e, inFlight, stopping });
+  else episodes.set(ip, { ...e, inFlight, stopping, roundInFlight });
   return { ...state, episodes };
 }
 
@@ -184,23 +209,18 @@ export function suspectDelayMs(lastRttMs: number | undefined, suspectAfterMs: nu
 }
 
 /**
- * The shortest total outage that makes this agent's detector count
- * `failureThreshold` misses in a row when a probe lands at its very start:
- * the first probe is suspect at `suspect`, the rechecks follow every
- * `recheck`, and the last of the streak must still find the IP silent
- * when it is sent: (threshold − 1) probes after the first, spaced as
- * sent. Without rechecks it is (threshold − 1) × interval. Shorter blips
- * can never change this agent's verdict, whatever their phase.
+ * The shortest total outage that can make an agent count
+ * `failureThreshold` misses in a row, whatever its phase: the streak's
+ * probes must all find the IP silent, and no two consecutive probes of one
+ * IP are closer than `recheck_interval` (an episode's first recheck waits
+ * that long after the IP's last probe, later ones are that far apart, and
+ * rounds skip IPs being rechecked), so the streak spans at least
+ * (threshold − 1) × recheck_interval. Without rechecks the probes are a
+ * round apart: (threshold − 1) × interval. Every agent of a cluster obeys
+ * the same bound, so a shorter blip never changes DNS.
  */
-export function shortestFailingOutageMs(c: {
-  readonly failureThreshold: number;
-  readonly intervalMs: number;
-  readonly suspectAfterMs: number;
-  readonly recheckIntervalMs: number;
-}): number {
-  const n = c.failureThreshold - 1;
-  if (n <= 0) return 0;
-  if (c.recheckIntervalMs <= 0) return n * c.intervalMs;
-  // First recheck at the suspicion, the next ones every recheck interval.
-  return c.suspectAfterMs + (n - 1) * c.recheckIntervalMs;
+export function shortestFailingOutageMs(c: { readonly failureThreshold: number; readonly intervalMs: number; readonly recheckIntervalMs: number }): number {
+  const gaps = c.failureThreshold - 1;
+  if (gaps <= 0) return 0;
+  return gaps * (c.recheckIntervalMs > 0 ? Math.min(c.recheckIntervalMs, c.intervalMs) : c.intervalMs);
 }

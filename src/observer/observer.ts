@@ -125,6 +125,8 @@ export class Observer {
   private suspectTimer: TimerHandle | undefined;
   /** Per IP, the probes sent and not yet counted, oldest first. */
   private slots = new Map<string, Slot[]>();
+  /** Per IP, when its last probe (round or recheck) was sent. */
+  private lastSentAt = new Map<string, number>();
   /** Per IP, when the first probe of the current streak was sent (for the detection histogram). */
   private streakStart = new Map<string, number>();
   /** IPs suspected since the last suspect signal went out. */
@@ -198,6 +200,7 @@ export class Observer {
     for (const ip of removed) {
       this.votes.delete(ip);
       this.slots.delete(ip);
+      this.lastSentAt.delete(ip);
       this.streakStart.delete(ip);
       this.suspects.delete(ip);
     }
@@ -294,7 +297,9 @@ export class Observer {
     const config = this.config;
     const started = this.now();
     this.nextRoundAt = this.roundAfter(started, config);
-    const targetIps = [...this.targets.keys()];
+    // An IP being rechecked is probed by its episode, at the recheck pace: the round leaves it out
+    // (for one interval at most: an episode starved by the global cap gets its round probes back).
+    const targetIps = [...this.targets.keys()].filter((ip) => !((this.rechecks.episodes.get(ip)?.since ?? -Infinity) > started - config.intervalMs));
     const ips = [...targetIps, ...[...this.canaries.keys()].filter((ip) => !this.targets.has(ip))];
     const slots = new Map<string, Slot>();
     for (const ip of targetIps) slots.set(ip, this.openSlot(ip, started));
@@ -362,6 +367,7 @@ export class Observer {
 
   private openSlot(ip: string, sentAt: number): Slot {
     const slot: Slot = { sentAt, result: undefined };
+    this.lastSentAt.set(ip, sentAt);
     let q = this.slots.get(ip);
     if (!q) this.slots.set(ip, (q = []));
     q.push(slot);
@@ -435,7 +441,7 @@ export class Observer {
 
   private suspect(ip: string, direction: RecheckDirection, cause: RecheckCause, now: number): void {
     if (this.rechecks.episodes.has(ip)) return;
-    this.rechecks = begin(this.rechecks, ip, direction, cause, now, recheckOptions(this.config));
+    this.rechecks = begin(this.rechecks, ip, direction, cause, now, recheckOptions(this.config), this.lastSentAt.get(ip), cause === 'suspect');
     if (cause !== 'peer') this.suspects.add(ip);
     this.o.logger.debug({ ip, direction, cause }, 'suspect: rechecking');
   }

@@ -31,7 +31,7 @@ describe('loadConfig: the original goavail.toml', () => {
       recoveryThreshold: 5,
       intervalMs: 2000,
       timeoutMs: 1000,
-      suspectAfterMs: 200,
+      suspectAfterMs: 100,
       recheckIntervalMs: 200,
       maxRecheckRate: 200,
       probeType: 'ip',

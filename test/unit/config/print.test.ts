@@ -17,7 +17,7 @@ describe('printableConfig', () => {
       recovery_threshold: 5,
       interval: 2,
       timeout: 1,
-      suspect_after: 0.2,
+      suspect_after: 0.1,
       recheck_interval: 0.2,
       max_recheck_rate: 200,
       reconcile_interval: 60,

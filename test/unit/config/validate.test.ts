@@ -30,7 +30,7 @@ describe('defaults', () => {
       recoveryThreshold: 3,
       intervalMs: 2000,
       timeoutMs: 1000,
-      suspectAfterMs: 200,
+      suspectAfterMs: 100,
       recheckIntervalMs: 200,
       maxRecheckRate: 200,
       probeType: 'ip',
