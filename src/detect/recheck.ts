@@ -224,3 +224,10 @@ export function shortestFailingOutageMs(c: { readonly failureThreshold: number; 
   if (gaps <= 0) return 0;
   return gaps * (c.recheckIntervalMs > 0 ? Math.min(c.recheckIntervalMs, c.intervalMs) : c.intervalMs);
 }
+
+/** The trade-off in one sentence, from {@link shortestFailingOutageMs} (check-config and the start-up log say it). */
+export function failoverSentence(c: { readonly failureThreshold: number; readonly intervalMs: number; readonly recheckIntervalMs: number }): string {
+  const s = shortestFailingOutageMs(c) / 1000;
+  const how = c.recheckIntervalMs > 0 ? '(failure_threshold − 1) × recheck_interval' : '(failure_threshold − 1) × interval, rechecks off';
+  return `failover: an IP silent for longer than ${s} s can be taken out of DNS; blips up to ${s} s never change DNS (${how})`;
+}

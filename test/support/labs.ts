@@ -21,12 +21,15 @@ export interface LabSlot {
 export const LABS = {
   'e2e/single-node': { prefix: 'gae', subnetIndex: 11 },
   'e2e/cluster': { prefix: 'gcl', subnetIndex: 21 },
+  'e2e/recheck': { prefix: 'grk', subnetIndex: 61 },
   /** Canaries and a dead target that nobody holds. */
   'e2e/operations': { subnetIndex: 131 },
   /** A dead target that nobody holds. */
   'e2e/status': { subnetIndex: 137 },
   'bench/latency': { prefix: 'gbl', subnetIndex: 300 },
   'bench/gossip': { prefix: 'gbg', subnetIndex: 301 },
+  'bench/failover': { prefix: 'gbf', subnetIndex: 304 },
+  'bench/loss': { prefix: 'gbo', subnetIndex: 305 },
   /** One namespace holding 250 addresses of the /24 (not createNsLab's /30s); host 0's names. */
   'bench/dead': { prefix: 'gbd', subnetIndex: 316 },
   'probe/icmp': { prefix: 'upicmp', subnetIndex: 500 },

@@ -4,6 +4,7 @@ import {
   begin,
   due,
   end,
+  failoverSentence,
   initialRechecks,
   retain,
   shortestFailingOutageMs,
@@ -166,5 +167,14 @@ describe('shortestFailingOutageMs: the documented blip tolerance', () => {
     [5, 1000, 250, 1000],
   ])('threshold %i, interval %i, recheck %i → %i ms', (failureThreshold, intervalMs, recheckIntervalMs, expected) => {
     expect(shortestFailingOutageMs({ failureThreshold, intervalMs, recheckIntervalMs })).toBe(expected);
+  });
+});
+
+describe('failoverSentence', () => {
+  it('says the tolerance the code computes', () => {
+    expect(failoverSentence({ failureThreshold: 3, intervalMs: 2000, recheckIntervalMs: 200 })).toBe(
+      'failover: an IP silent for longer than 0.4 s can be taken out of DNS; blips up to 0.4 s never change DNS ((failure_threshold − 1) × recheck_interval)',
+    );
+    expect(failoverSentence({ failureThreshold: 3, intervalMs: 2000, recheckIntervalMs: 0 })).toContain('silent for longer than 4 s');
   });
 });
