@@ -45,14 +45,16 @@ export function encodeSignal(seq: number, sentAt: number, signal: Signal): Uint8
   if (!Number.isSafeInteger(seq) || seq < 0 || !Number.isSafeInteger(sentAt) || sentAt < 0) {
     throw new RangeError('encodeSignal: seq and sentAt must be non-negative safe integers');
   }
-  const v4: number[] = [];
-  const v6: Uint8Array[] = [];
-  for (const ip of new Set(signal.ips)) {
+  const v4set = new Set<number>();
+  const v6map = new Map<string, Uint8Array>();
+  for (const ip of signal.ips) {
     const p = parseIp(ip);
     if (p === undefined) throw new TypeError(`encodeSignal: not an IP address: ${ip}`);
-    if (p.family === 4) v4.push(p.v4);
-    else v6.push(p.v6 as Uint8Array);
+    if (p.family === 4) v4set.add(p.v4);
+    else v6map.set(Buffer.from(p.v6 as Uint8Array).toString('hex'), p.v6 as Uint8Array);
   }
+  const v4 = [...v4set];
+  const v6 = [...v6map.values()];
   v4.sort((a, b) => a - b);
   v6.sort(compareBytes);
   const w = new Writer(HEADER_BYTES + 10 + v4.length * 5 + v6.length * 16);
@@ -63,7 +65,6 @@ export function encodeSignal(seq: number, sentAt: number, signal: Signal): Uint8
   w.varint(v4.length);
   let prev = -1;
   for (const a of v4) {
-    if (a === prev) continue;
     w.varint(prev < 0 ? a : a - prev - 1);
     prev = a;
   }
