@@ -2,8 +2,9 @@
  * `npm run bench`: measures how fast goavail fails over and what it costs,
  * on loopback and network-namespace hosts only, and prints one table.
  *
- *   npm run bench -- [--only latency,latency-route53,scale,dead,gossip,startup,http] [--quick] [--write]
+ *   npm run bench -- [--only headline,loss,latency,latency-route53,scale,dead,gossip,startup,http] [--quick] [--write] [--loss-minutes N]
  *
+ * --loss-minutes N  how long the loss scenario keeps 10% reply loss on (default 2; the issue's figure is 10)
  * --quick   shorter windows and fewer cycles (a smoke run; figures are noisier)
  * --logs D  save the agents' JSON logs of the cluster scenarios in D
  * --cli P   run the agents from another build of main.js (to compare a fix)
@@ -22,12 +23,16 @@ import { loadavg, machine } from './lib/proc.js';
 import { markdownTable, spliceGenerated, textTable, type RunContext, type ScenarioResult } from './lib/report.js';
 import { runDead } from './scenarios/dead.js';
 import { runGossip } from './scenarios/gossip.js';
+import { runHeadline } from './scenarios/headline.js';
 import { runHttp } from './scenarios/http.js';
+import { runLoss } from './scenarios/loss.js';
 import { runLatency, runLatencyRoute53 } from './scenarios/latency.js';
 import { runScale } from './scenarios/scale.js';
 import { runStartup } from './scenarios/startup.js';
 
 const SCENARIOS: Record<string, (ctx: RunContext) => Promise<ScenarioResult>> = {
+  headline: runHeadline,
+  loss: runLoss,
   latency: runLatency,
   'latency-route53': runLatencyRoute53,
   scale: runScale,
@@ -38,7 +43,7 @@ const SCENARIOS: Record<string, (ctx: RunContext) => Promise<ScenarioResult>> = 
 };
 
 function usage(): string {
-  return `usage: npm run bench -- [--only ${Object.keys(SCENARIOS).join(',')}] [--quick] [--write] [--cli path/to/main.js] [--logs dir]\n`;
+  return `usage: npm run bench -- [--only ${Object.keys(SCENARIOS).join(',')}] [--quick] [--write] [--cli path/to/main.js] [--logs dir] [--loss-minutes N]\n`;
 }
 
 interface RunInfo {
@@ -91,6 +96,7 @@ async function main(): Promise<number> {
         only: { type: 'string' },
         cli: { type: 'string' },
         logs: { type: 'string' },
+        'loss-minutes': { type: 'string' },
         quick: { type: 'boolean', default: false },
         write: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -146,8 +152,14 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const lossMinutes = args.values['loss-minutes'] !== undefined ? Number(args.values['loss-minutes']) : undefined;
+  if (lossMinutes !== undefined && !(lossMinutes > 0)) {
+    process.stderr.write(`--loss-minutes must be a positive number of minutes\n${usage()}`);
+    return 2;
+  }
   const ctx: RunContext = {
     quick: args.values.quick,
+    ...(lossMinutes !== undefined ? { lossMinutes } : {}),
     cli,
     ...(args.values.logs ? { logsDir: resolve(args.values.logs) } : {}),
     log: (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`),

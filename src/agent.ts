@@ -6,6 +6,7 @@ import type { DnsProvider } from './dns/types.js';
 import type { AgentEvents, DnsChangeSettledEvent } from './events.js';
 import type { Gossip } from './gossip/types.js';
 import type { Logger } from './log.js';
+import { shortestFailingOutageMs } from './detect/recheck.js';
 import type { Scheduler, Verdict } from './model.js';
 import { Observer } from './observer/observer.js';
 import type { Prober } from './probe/types.js';
@@ -115,6 +116,8 @@ export class Agent {
         dryRun: this.opts.dryRun,
         provider: this.controller.providerName,
         minPeersAgree: c.members.minPeersAgree,
+        recheckInterval: c.recheckIntervalMs / 1000,
+        shortestFailingOutage: shortestFailingOutageMs(c) / 1000,
       },
       'agent started',
     );

@@ -19,6 +19,8 @@ export interface AgentEvents {
   reconcile?(e: ReconcileEvent): void;
   configReload?(e: { ok: boolean; error?: string; at: number }): void;
   selfCheck?(e: SelfCheckEvent): void;
+  /** Rapid rechecks sent (extra probes) or held back by the global cap. */
+  recheck?(e: { readonly sent: number; readonly capped: number; readonly at: number; readonly limit?: number }): void;
   /** An https target's certificate now expires within `cert_min_days` (a warning: the check does not fail for it). */
   certExpiry?(e: CertExpiryEvent): void;
   /** The set of removals held back by keep-last changed (it may now be empty). */
@@ -43,6 +45,8 @@ export interface VerdictEvent {
   readonly from: Verdict;
   readonly to: Verdict;
   readonly at: number;
+  /** Local verdicts: when the first probe of the streak that made it was sent. */
+  readonly streakStartedAt?: number;
 }
 
 export interface ClusterVerdictEvent extends VerdictEvent {
@@ -132,5 +136,6 @@ export function fanOut(sinks: readonly AgentEvents[], onError: (err: unknown) =>
     configReload: call('configReload'),
     selfCheck: call('selfCheck'),
     certExpiry: call('certExpiry'),
+    recheck: call('recheck'),
   };
 }

@@ -193,6 +193,12 @@ export interface AgentConfig {
   readonly failureThreshold: number;
   readonly recoveryThreshold?: number;
   readonly reconcileInterval?: number;
+  /** `recheck_interval` (0 = rechecks off); absent: the default. */
+  readonly recheckInterval?: number;
+  /** `status_addr`; absent: off (""). */
+  readonly statusAddr?: string;
+  /** Leave failure_threshold, interval and timeout to the file's defaults (the shipped timing). */
+  readonly shippedTiming?: boolean;
   readonly members?: {
     readonly localAddr: string;
     readonly peers: readonly string[];
@@ -209,12 +215,17 @@ export interface AgentConfig {
 export function configToml(c: AgentConfig): string {
   const lines = [
     ...(c.provider === 'route53' ? ['dns_provider = "route53"'] : []),
-    `failure_threshold = ${c.failureThreshold}`,
-    `recovery_threshold = ${c.recoveryThreshold ?? c.failureThreshold}`,
-    `interval = ${c.interval}`,
-    ...(c.timeout !== undefined ? [`timeout = ${c.timeout}`] : []),
+    ...(c.shippedTiming
+      ? []
+      : [
+          `failure_threshold = ${c.failureThreshold}`,
+          `recovery_threshold = ${c.recoveryThreshold ?? c.failureThreshold}`,
+          `interval = ${c.interval}`,
+          ...(c.timeout !== undefined ? [`timeout = ${c.timeout}`] : []),
+        ]),
+    ...(c.recheckInterval !== undefined ? [`recheck_interval = ${c.recheckInterval}`] : []),
     `reconcile_interval = ${c.reconcileInterval ?? 60}`,
-    'status_addr = ""',
+    `status_addr = ${JSON.stringify(c.statusAddr ?? '')}`,
   ];
   if (c.members) {
     const m = c.members;

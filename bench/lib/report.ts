@@ -23,6 +23,8 @@ export interface ScenarioResult {
 
 export interface RunContext {
   readonly quick: boolean;
+  /** How long the loss scenario keeps 10% reply loss on (`--loss-minutes`); default 2 (0.5 with --quick). */
+  readonly lossMinutes?: number;
   /** The CLI entry point the agents run (default: this checkout's dist/src/cli/main.js). */
   readonly cli: string;
   /** Where scenarios save their agents' JSON logs (`--logs DIR`); undefined: not saved. */

@@ -3,6 +3,7 @@ import { Agent } from '../agent.js';
 import { AuditLog } from '../audit/log.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { printableConfig } from '../config/print.js';
+import { failoverSentence } from '../detect/recheck.js';
 import { managedRecords, type Config, type ConfigIssue, type ProbeType } from '../config/schema.js';
 import type { ConfigOverrides } from '../config/validate.js';
 // The Cloudflare SDK (~55 MB, ~1 s of CPU) and libp2p (~30 MB) are loaded
@@ -385,6 +386,7 @@ export async function checkConfig(flags: CheckConfigFlags): Promise<number> {
     const { config, warnings } = await within(loadConfig(path, overrides), RELOAD_TIMEOUT_MS, `reading ${path}`);
     for (const w of warnings) process.stderr.write(`warning: ${config.file}: ${w.key}: ${w.message}\n`);
     process.stdout.write(`${JSON.stringify(printableConfig(config), null, 2)}\n`);
+    process.stderr.write(`${failoverSentence(config)}\n`);
     process.stderr.write(`${config.file}: valid\n`);
     return EXIT.ok;
   } catch (err) {

@@ -902,9 +902,72 @@ const timeout = field({
   check: timeoutBelowInterval,
   target: 'timeoutMs',
   // Default: min(1 s, interval / 2).
-  toConfig: (v, c) => v?.ms ?? Math.round(Math.min(DEFAULTS.maxDefaultTimeoutSeconds, (c.value(interval)?.seconds ?? DEFAULTS.intervalSeconds) / 2) * 1000),
+  toConfig: (v, c) => v?.ms ?? defaultTimeoutMs(c),
   print: seconds1000,
 });
+/** `suspect_after` must leave room before the timeout: a probe suspect only at its timeout is just a miss. */
+function suspectBelowTimeout(v: Duration | undefined | null, c: FieldContext): Duration | undefined | null {
+  if (!v) return v;
+  const t = c.value(timeout);
+  if (t === null) return v;
+  const timeoutMs = t?.ms ?? defaultTimeoutMs(c);
+  if (v.ms >= timeoutMs) {
+    c.out.errors.push({
+      key: c.key,
+      message: `must be less than timeout (${timeoutMs / 1000} s): an IP is suspect while its reply is overdue but not yet a miss, got ${v.seconds}`,
+    });
+    return null;
+  }
+  return v;
+}
+
+/** `recheck_interval`: 0 (off), or a positive duration below interval. */
+function recheckBelowInterval(v: number | undefined | null, c: FieldContext): number | undefined | null {
+  if (v === undefined || v === null || v === 0) return v;
+  const iv = c.value(interval);
+  if (iv === null) return v;
+  const intervalMs = iv?.ms ?? Math.round(DEFAULTS.intervalSeconds * 1000);
+  const ms = Math.round(v * 1000);
+  if (ms < 1) {
+    c.out.errors.push({ key: c.key, message: `must be 0 (rechecks off) or at least 0.001 seconds (1 ms), got ${show(v)}` });
+    return null;
+  }
+  if (ms >= intervalMs) {
+    c.out.errors.push({ key: c.key, message: `must be less than interval (${intervalMs / 1000} s): rechecks come between rounds, got ${show(v)}` });
+    return null;
+  }
+  return v;
+}
+
+function defaultTimeoutMs(c: FieldContext): number {
+  return Math.round(Math.min(DEFAULTS.maxDefaultTimeoutSeconds, (c.value(interval)?.seconds ?? DEFAULTS.intervalSeconds) / 2) * 1000);
+}
+
+const suspectAfter = field({
+  key: 'suspect_after',
+  table: '',
+  read: duration({ greaterThan: 0 }),
+  check: suspectBelowTimeout,
+  target: 'suspectAfterMs',
+  // Default: min(0.1 s, timeout / 2).
+  toConfig: (v, c) =>
+    v?.ms ?? Math.max(1, Math.round(Math.min(DEFAULTS.maxDefaultSuspectAfterSeconds * 1000, (c.value(timeout)?.ms ?? defaultTimeoutMs(c)) / 2))),
+  print: seconds1000,
+});
+const recheckInterval = field({
+  key: 'recheck_interval',
+  table: '',
+  read: seconds({ atLeast: 0 }),
+  check: recheckBelowInterval,
+  target: 'recheckIntervalMs',
+  // Default: min(0.2 s, interval / 4).
+  toConfig: (v, c) =>
+    v !== undefined
+      ? Math.round(v * 1000)
+      : Math.max(1, Math.round(Math.min(DEFAULTS.maxDefaultRecheckIntervalSeconds * 1000, (c.value(interval)?.ms ?? DEFAULTS.intervalSeconds * 1000) / 4))),
+  print: seconds1000,
+});
+const maxRecheckRate = field({ key: 'max_recheck_rate', table: '', read: integer({ min: 1 }), target: 'maxRecheckRate', default: DEFAULTS.maxRecheckRate });
 const probeType = field<ProbeType>({ key: 'type', table: '', read: oneOf<ProbeType>(['ip', 'tcp', 'http', 'https']), target: 'probeType', default: 'ip' });
 const port: Field<number> = field({
   key: 'port',
@@ -1165,6 +1228,9 @@ export const TABLES: readonly TableSpec[] = [
       interval,
       reconcileInterval,
       timeout,
+      suspectAfter,
+      recheckInterval,
+      maxRecheckRate,
       probeType,
       port,
       ports,

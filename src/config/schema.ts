@@ -21,6 +21,15 @@ export interface Config {
   readonly intervalMs: number;
   /** Per-probe timeout in ms (`timeout`, seconds; must be below interval). */
   readonly timeoutMs: number;
+  /**
+   * How overdue a reply may be before its IP is suspect and rechecked (`suspect_after`, seconds;
+   * the floor: an IP with a slower recent RTT waits a few RTTs). Below `timeoutMs`.
+   */
+  readonly suspectAfterMs: number;
+  /** Time between rapid rechecks of a suspect IP (`recheck_interval`, seconds); 0 turns rechecks, suspicion and suspect gossip off. */
+  readonly recheckIntervalMs: number;
+  /** Global cap on rechecks per second, all IPs together (`max_recheck_rate`). */
+  readonly maxRecheckRate: number;
   /** Probe kind (`type`, overridden by `--type`). */
   readonly probeType: ProbeType;
   /** TCP port for `type = "tcp"`, `"http"` and `"https"` probes (`port`; original `ports = [...]` uses its first entry; default 80, 443 for https). */
@@ -189,6 +198,11 @@ export const DEFAULTS = {
   intervalSeconds: 2,
   /** timeout defaults to min(1 s, interval / 2). */
   maxDefaultTimeoutSeconds: 1,
+  /** suspect_after defaults to min(0.1 s, timeout / 2). */
+  maxDefaultSuspectAfterSeconds: 0.1,
+  /** recheck_interval defaults to min(0.2 s, interval / 4). */
+  maxDefaultRecheckIntervalSeconds: 0.2,
+  maxRecheckRate: 200,
   port: 80,
   reconcileIntervalSeconds: 60,
   dnsTtl: 1,

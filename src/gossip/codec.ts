@@ -57,7 +57,7 @@ const FLAG_TURNS = 0x02;
 const VERDICTS: readonly Verdict[] = ['unknown', 'up', 'down'];
 const MAX_U32 = 0xffff_ffff;
 
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < a.length; i++) {
     const d = (a[i] as number) - (b[i] as number);
     if (d !== 0) return d;
@@ -67,7 +67,7 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 
 // ---------------------------------------------------------------- writing
 
-class Writer {
+export class Writer {
   #buf: Uint8Array;
   #len = 0;
 
@@ -195,7 +195,7 @@ export function encodeBatch(batch: ObservationBatch): Uint8Array {
 // ---------------------------------------------------------------- reading
 
 /** A bounds-checked cursor; every read returns undefined past the end. */
-class Reader {
+export class Reader {
   #pos = 0;
   readonly #b: Uint8Array;
 

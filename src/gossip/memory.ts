@@ -1,6 +1,7 @@
-import { DEFAULT_TOPIC, wrapBatch } from './envelope.js';
+import { DEFAULT_SIGNAL_TOPIC, DEFAULT_TOPIC, wrapBatch } from './envelope.js';
 import type { Keyring } from './keyring.js';
-import type { DropReason, Gossip, Observation, ObservationHandler, PeerStatus } from './types.js';
+import { validateSignal, wrapSignal } from './signals.js';
+import type { DropReason, Gossip, Observation, ObservationHandler, PeerStatus, Signal, SignalHandler } from './types.js';
 import { emptyDropCounts, validateMessage, validationContext } from './validate.js';
 
 export { DEFAULT_TOPIC };
@@ -23,6 +24,12 @@ export interface MemoryJoinOptions {
    */
   readonly allowedPeers?: readonly string[];
   readonly maxSkewMs?: number;
+  /**
+   * Whether this member speaks signals (default true). False plays an agent
+   * of the version before them: it never subscribes to the signal topic, so
+   * it never receives one, and its Gossip has no publishSignal/onSignals.
+   */
+  readonly signals?: boolean;
 }
 
 /**
@@ -53,6 +60,7 @@ interface Member {
   readonly opts: MemoryJoinOptions;
   started: boolean;
   receive(from: string, data: Uint8Array): void;
+  receiveSignal(from: string, data: Uint8Array): void;
 }
 
 export function createMemoryNetwork(netOpts: MemoryNetworkOptions = {}): MemoryNetwork {
@@ -62,11 +70,12 @@ export function createMemoryNetwork(netOpts: MemoryNetworkOptions = {}): MemoryN
   const linkKey = (a: string, b: string): string => (a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`);
   const linked = (a: string, b: string): boolean => !cuts.has(linkKey(a, b));
 
-  function deliver(from: string, to: Member, data: Uint8Array): void {
+  function deliver(from: string, to: Member, data: Uint8Array, signal = false): void {
     const copy = data.slice(); // receivers never share the sender's buffer
     setImmediate(() => {
       if (!linked(from, to.id)) return;
-      to.receive(from, copy);
+      if (signal) to.receiveSignal(from, copy);
+      else to.receive(from, copy);
     });
   }
 
@@ -79,12 +88,32 @@ export function createMemoryNetwork(netOpts: MemoryNetworkOptions = {}): MemoryN
     const allowed = opts.allowedPeers === undefined ? undefined : new Set(opts.allowedPeers);
     const isAllowedSender = (peer: string): boolean => peer !== id && (allowed !== undefined ? allowed.has(peer) : members.has(peer));
     const validation = validationContext(opts, topic, isAllowedSender);
+    const signalValidation = validationContext(opts, DEFAULT_SIGNAL_TOPIC, isAllowedSender);
+    const speaksSignals = opts.signals ?? true;
+    const signalHandlers: SignalHandler[] = [];
     let seq = Math.floor(now() * 1000);
 
     const member: Member = {
       id,
       opts,
       started: false,
+      receiveSignal(from, data) {
+        if (!member.started || !speaksSignals) return;
+        const at = now();
+        const res = validateSignal(from, data, at, signalValidation);
+        if (!res.ok) {
+          drops[res.reason]++;
+          return;
+        }
+        lastHeard.set(from, at);
+        for (const h of signalHandlers) {
+          try {
+            h(from, res.signal, at);
+          } catch {
+            // as for observations
+          }
+        }
+      },
       receive(from, data) {
         if (!member.started) return;
         const at = now();
@@ -107,7 +136,27 @@ export function createMemoryNetwork(netOpts: MemoryNetworkOptions = {}): MemoryN
 
     const peerIds = (): string[] => (allowed !== undefined ? [...allowed] : [...members.keys()].filter((m) => m !== id));
 
+    const signalMethods = speaksSignals
+      ? {
+          async publishSignal(signal: Signal): Promise<number> {
+            const data = wrapSignal(seq++, now(), signal, opts.keyring, DEFAULT_SIGNAL_TOPIC);
+            if (!member.started) return 0;
+            let recipients = 0;
+            for (const other of members.values()) {
+              if (other.id === id || !other.started || !linked(id, other.id) || other.opts.signals === false) continue;
+              deliver(id, other, data, true);
+              recipients++;
+            }
+            return recipients;
+          },
+          onSignals(handler: SignalHandler): void {
+            signalHandlers.push(handler);
+          },
+        }
+      : {};
+
     return {
+      ...signalMethods,
       selfId: id,
       async start() {
         member.started = true;

@@ -12,12 +12,13 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
 import { hostKind, isMultiaddrText, splitHostPort } from '../net/hostport.js';
 import type { Logger } from '../log.js';
-import { DEFAULT_TOPIC, wrapBatch } from './envelope.js';
+import { DEFAULT_SIGNAL_TOPIC, DEFAULT_TOPIC, wrapBatch } from './envelope.js';
+import { validateSignal, wrapSignal } from './signals.js';
 import { GossipListenError } from './errors.js';
 import { PeerGate } from './gate.js';
 import type { Keyring } from './keyring.js';
 import { MultiKeyPnet } from './pnet.js';
-import type { DropReason, Gossip, Observation, ObservationBatch, ObservationHandler, PeerStatus, PnetCounts } from './types.js';
+import type { DropReason, Gossip, Observation, ObservationBatch, ObservationHandler, PeerStatus, PnetCounts, Signal, SignalHandler } from './types.js';
 import { emptyDropCounts, validateMessage, validationContext } from './validate.js';
 
 export interface Libp2pGossipOptions {
@@ -34,6 +35,14 @@ export interface Libp2pGossipOptions {
   readonly isKnownIp: (ip: string) => boolean;
   readonly logger: Logger;
   readonly topic?: string;
+  /** The signal topic (default {@link DEFAULT_SIGNAL_TOPIC}). */
+  readonly signalTopic?: string;
+  /**
+   * Whether this node speaks signals (default true). False plays the
+   * version before them (tests of a rolling upgrade): only the observation
+   * topic is allowed and subscribed, as that version did.
+   */
+  readonly signals?: boolean;
   readonly now?: () => number;
   readonly maxSkewMs?: number;
   /** First redial delay after a failure and the health-check period; default 1 s. */
@@ -247,6 +256,8 @@ interface PeerEntry {
  */
 export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Libp2pGossip> {
   const topic = opts.topic ?? DEFAULT_TOPIC;
+  const signalTopic = opts.signalTopic ?? DEFAULT_SIGNAL_TOPIC;
+  const speaksSignals = opts.signals ?? true;
   const now = opts.now ?? Date.now;
   const log = opts.logger.child({ component: 'gossip' });
   const baseDelay = opts.redialIntervalMs ?? 1000;
@@ -361,7 +372,10 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
         globalSignaturePolicy: 'StrictSign',
         emitSelf: false,
         allowPublishToZeroTopicPeers: true,
-        allowedTopics: [topic],
+        // A node of the version before signals allowed only `topic`: a
+        // subscription to the signal topic is ignored there, so nothing is
+        // ever published to it and its verdict batches flow unchanged.
+        allowedTopics: speaksSignals ? [topic, signalTopic] : [topic],
         // Peers come from configuration only.
         doPX: false,
         // Relay only after reportMessageValidationResult (see relayDelayMs)…
@@ -375,7 +389,10 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
         metricsRegister: dropMetricsRegister((reason, n) => {
           drops[reason] += n;
         }),
-        metricsTopicStrToLabel: new Map([[topic, topic]]),
+        metricsTopicStrToLabel: new Map([
+          [topic, topic],
+          [signalTopic, signalTopic],
+        ]),
       }),
     },
   });
@@ -410,6 +427,8 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
   }
 
   const handlers: ObservationHandler[] = [];
+  const signalHandlers: SignalHandler[] = [];
+  const acceptedSignals = new WeakMap<Message, Signal>();
   const accepted = new WeakMap<Message, ObservationBatch>();
   let seq = Math.floor(now() * 1000);
   let running = false;
@@ -417,6 +436,7 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
 
   const isAllowedSender = (id: string): boolean => id !== selfId && entries.some((e) => e.id === id);
   const validation = validationContext(opts, topic, isAllowedSender);
+  const signalValidation = validationContext(opts, signalTopic, isAllowedSender);
 
   const drop = (reason: DropReason, from: string | undefined, via: string): void => {
     drops[reason]++;
@@ -449,8 +469,53 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
     }
   });
 
+  if (speaksSignals) {
+    pubsub.topicValidators.set(signalTopic, (propagationSource: PeerId, msg: Message): TopicValidatorResult => {
+      const via = propagationSource.toString();
+      try {
+        if (msg.type !== 'signed') {
+          drop('unsigned', undefined, via);
+          return TopicValidatorResult.Reject;
+        }
+        const from = msg.from.toString();
+        const res = validateSignal(from, msg.data, now(), signalValidation);
+        if (!res.ok) {
+          drop(res.reason, from, via);
+          if (res.reason === 'unknown-sender' && !gate.isConfigured(via)) return judgeStranger(propagationSource);
+          return acceptance(res.reason);
+        }
+        acceptedSignals.set(msg, res.signal);
+        return TopicValidatorResult.Accept;
+      } catch (err) {
+        drop('malformed', undefined, via);
+        log.debug({ err }, 'gossip signal validator failed');
+        return TopicValidatorResult.Ignore;
+      }
+    });
+  }
+
   pubsub.addEventListener('gossipsub:message', (evt) => {
     const { msg, msgId, propagationSource } = evt.detail;
+    const signal = acceptedSignals.get(msg);
+    if (signal !== undefined && msg.type === 'signed') {
+      acceptedSignals.delete(msg);
+      pendingRelays.push({ msgId, source: propagationSource.toString() });
+      if (relayTimer === undefined && running) {
+        relayTimer = setTimeout(flushRelays, relayDelayMs);
+        relayTimer.unref?.();
+      }
+      const from = msg.from.toString();
+      const at = now();
+      for (const e of entries) if (e.id === from) e.lastHeard = at;
+      for (const h of signalHandlers) {
+        try {
+          h(from, signal, at);
+        } catch (err) {
+          log.error({ err, from }, 'signal handler threw');
+        }
+      }
+      return;
+    }
     const batch = accepted.get(msg);
     if (batch === undefined || msg.type !== 'signed') return;
     accepted.delete(msg);
@@ -589,6 +654,7 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
       }
       running = true;
       pubsub.subscribe(topic);
+      if (speaksSignals) pubsub.subscribe(signalTopic);
       log.info({ peerId: selfId, listen: node.getMultiaddrs().map(String), peers: entries.length }, 'gossip started');
       for (const e of entries) if (e.id !== selfId) schedule(e, 0);
     },
@@ -633,6 +699,25 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
     onObservations(handler) {
       handlers.push(handler);
     },
+
+    ...(speaksSignals
+      ? {
+          async publishSignal(signal: Signal): Promise<number> {
+            const data = wrapSignal(seq++, now(), signal, opts.keyring, signalTopic);
+            if (!running) return 0;
+            try {
+              const res = await pubsub.publish(signalTopic, data);
+              return res.recipients.length;
+            } catch (err) {
+              log.debug({ err: err instanceof Error ? err.message : String(err) }, 'gossip signal publish failed');
+              return 0;
+            }
+          },
+          onSignals(handler: SignalHandler): void {
+            signalHandlers.push(handler);
+          },
+        }
+      : {}),
 
     peers(): PeerStatus[] {
       return entries.map((e) => ({

@@ -17,6 +17,25 @@ export interface ObservationBatch {
 }
 
 /**
+ * A signal: a message that is not a vote. Signals travel on their own
+ * topic ({@link DEFAULT_SIGNAL_TOPIC} in envelope.ts), so an agent of a
+ * version without them never receives one (gossipsub only delivers topics
+ * a node subscribes to) and keeps reading every verdict batch. Each signal
+ * carries a kind; a receiver ignores kinds it does not know (counted, not
+ * held against the sender), so later kinds (drains) roll out the same way.
+ *
+ * | kind    | meaning                                                          |
+ * |---------|------------------------------------------------------------------|
+ * | suspect | the sender's view of these IPs may be turning: recheck them now  |
+ *
+ * A suspect is never a vote: quorum only ever counts verdicts.
+ */
+export type Signal = { readonly kind: 'suspect'; readonly ips: readonly string[] };
+export type SignalKind = Signal['kind'];
+
+export type SignalHandler = (from: string, signal: Signal, receivedAt: number) => void;
+
+/**
  * Why an incoming message was dropped; each reason is counted. Most come
  * from our validator; `duplicate`, `bad-signature` and `graylisted` (per
  * RPC, from a peer scored below gossipsub's graylist) are gossipsub's own
@@ -36,7 +55,8 @@ export type DropReason =
   | 'too-new'
   | 'unknown-sender'
   | 'unknown-ip'
-  | 'unsigned';
+  | 'unsigned'
+  | 'unknown-kind';
 
 export interface PeerStatus {
   /** libp2p peer id, once known. */
@@ -95,6 +115,13 @@ export interface Gossip {
    */
   publish(observations: readonly Observation[], full: boolean, sentAt?: number): Promise<number>;
   onObservations(handler: ObservationHandler): void;
+  /**
+   * Seal and publish a signal on the signal topic (seq and sentAt assigned
+   * as for observations). Absent on a transport without signals: the agent
+   * then only votes.
+   */
+  publishSignal?(signal: Signal): Promise<number>;
+  onSignals?(handler: SignalHandler): void;
   peers(): PeerStatus[];
   drops(): Readonly<Record<DropReason, number>>;
   /** The pnet protector's counts; absent, or undefined, without one (no crypto_key, the in-memory network). */

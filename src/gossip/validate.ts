@@ -2,8 +2,8 @@ import { unwrapBatch } from './envelope.js';
 import type { Keyring } from './keyring.js';
 import type { DropReason, Observation, ObservationBatch } from './types.js';
 
-const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024;
-const DEFAULT_MAX_SKEW_MS = 60_000;
+export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024;
+export const DEFAULT_MAX_SKEW_MS = 60_000;
 
 /**
  * Highest accepted sequence number per sender.
@@ -156,5 +156,6 @@ export function emptyDropCounts(): Record<DropReason, number> {
     'unknown-sender': 0,
     'unknown-ip': 0,
     unsigned: 0,
+    'unknown-kind': 0,
   };
 }

@@ -1,8 +1,23 @@
 import { managedRecords, type Config } from '../config/schema.js';
 import { INITIAL, step as detect, type TargetState } from '../detect/detector.js';
+import {
+  answered,
+  begin,
+  due,
+  end as endEpisode,
+  initialRechecks,
+  rechecksEnabled,
+  retain,
+  suspectDelayMs,
+  unsent,
+  type RecheckDirection,
+  type RecheckCause,
+  type RecheckOptions,
+  type RecheckState,
+} from '../detect/recheck.js';
 import { effectiveVote, selfCheck } from '../detect/selfcheck.js';
 import type { AgentEvents } from '../events.js';
-import type { Gossip, ObservationBatch } from '../gossip/types.js';
+import type { Gossip, ObservationBatch, Signal } from '../gossip/types.js';
 import type { Logger } from '../log.js';
 import type { Observation, Scheduler, TimerHandle, Verdict, WriterStanding } from '../model.js';
 import { certWarning } from '../probe/http-check.js';
@@ -20,6 +35,7 @@ import {
   type QuorumState,
 } from '../quorum/quorum.js';
 import type { CertView, ObserverState, SelfCheckView } from '../status/view.js';
+import { nextRoundAt, phaseOffsetMs } from './phase.js';
 
 /**
  * The observer: probe loop → detect → self-check → votes → quorum →
@@ -79,6 +95,22 @@ export function proberKey(c: Config): string {
 /** Gossip delays remembered for the writer's settle. */
 const DELAY_SAMPLES = 20;
 
+/** The recheck bounds a config implies (see src/detect/recheck.ts). */
+export function recheckOptions(config: Config): RecheckOptions {
+  const threshold = Math.max(config.failureThreshold, config.recoveryThreshold);
+  return { recheckIntervalMs: config.recheckIntervalMs, maxInFlight: threshold, maxSends: threshold, maxPerSecond: config.maxRecheckRate };
+}
+
+/**
+ * One probe of one IP whose result the detector has not counted yet. The
+ * detector counts results in send order: a recheck that answers before an
+ * earlier probe timed out waits here for it.
+ */
+interface Slot {
+  readonly sentAt: number;
+  result: ProbeResult | undefined;
+}
+
 export class Observer {
   private config: Config;
   private prober: Prober;
@@ -102,6 +134,19 @@ export class Observer {
   private connectedPeers = new Set<string>();
   /** The last few gossip delays (receive − send, ms): the writer's settle. */
   private readonly delays: number[] = [];
+  private rechecks: RecheckState;
+  private recheckTimer: TimerHandle | undefined;
+  private recheckWakeAt: number | undefined;
+  private suspectTimer: TimerHandle | undefined;
+  /** Per IP, the probes sent and not yet counted, oldest first. */
+  private slots = new Map<string, Slot[]>();
+  /** Per IP, when its last probe (round or recheck) was sent. */
+  private lastSentAt = new Map<string, number>();
+  /** Per IP, when the first probe of the current streak was sent (for the detection histogram). */
+  private streakStart = new Map<string, number>();
+  /** IPs suspected since the last suspect signal went out. */
+  private suspects = new Set<string>();
+  private recheckCounts = { sent: 0, capped: 0 };
 
   constructor(
     private readonly o: ObserverOptions,
@@ -112,6 +157,7 @@ export class Observer {
     for (const ip of managedRecords(config).ipAddresses) this.targets.set(ip, INITIAL);
     for (const ip of config.canaries) this.canaries.set(ip, INITIAL);
     this.quorum = initialQuorum(o.selfId, managedRecords(config).ipAddresses);
+    this.rechecks = initialRechecks(o.scheduler.now(), recheckOptions(config));
   }
 
   get probeKind(): string {
@@ -126,7 +172,9 @@ export class Observer {
   /** Starts the probe loop and (in a cluster) the gossip handler and the full-state timer. */
   start(): void {
     this.o.gossip?.onObservations((from, batch, receivedAt) => this.onObservations(from, batch, receivedAt));
+    this.o.gossip?.onSignals?.((from, signal, receivedAt) => this.onSignal(from, signal, receivedAt));
     this.nextRoundAt = this.now();
+    this.o.events.recheck?.({ sent: 0, capped: 0, at: this.now(), limit: this.config.maxRecheckRate });
     this.scheduleRound();
     if (this.o.gossip) this.scheduleFullState();
   }
@@ -135,6 +183,8 @@ export class Observer {
   async stop(): Promise<void> {
     this.o.scheduler.clearTimer(this.probeTimer);
     this.o.scheduler.clearTimer(this.fullStateTimer);
+    this.o.scheduler.clearTimer(this.recheckTimer);
+    this.o.scheduler.clearTimer(this.suspectTimer);
     await Promise.allSettled([this.roundRunning]);
     this.prober.close();
   }
@@ -161,7 +211,17 @@ export class Observer {
     const canaries = new Map<string, TargetState>();
     for (const ip of next.canaries) canaries.set(ip, this.canaries.get(ip) ?? INITIAL);
     this.canaries = canaries;
-    for (const ip of removed) this.votes.delete(ip);
+    for (const ip of removed) {
+      this.votes.delete(ip);
+      this.slots.delete(ip);
+      this.lastSentAt.delete(ip);
+      this.streakStart.delete(ip);
+      this.suspects.delete(ip);
+    }
+    // Episodes of kept IPs go on under the new bounds; removed IPs' end here (their late answers are ignored).
+    this.rechecks = retain(this.rechecks, new Set(targets.keys()), recheckOptions(next));
+    this.pumpRechecks();
+    this.o.events.recheck?.({ sent: 0, capped: 0, at: this.now(), limit: next.maxRecheckRate });
     for (const ip of [...this.certs.keys()]) if (!targets.has(ip) || next.probeType !== 'https') this.certs.delete(ip);
     this.applyQuorum({ type: 'targets', ips: managedRecords(next).ipAddresses });
     this.updateVotes();
@@ -184,6 +244,9 @@ export class Observer {
       freshnessMs: freshnessMs(this.config),
       selfCheck: this.selfState,
       targets: this.targets,
+      rechecks: this.rechecks.episodes,
+      recheckProbes: this.recheckCounts.sent,
+      maxRecheckRate: this.config.maxRecheckRate,
       votes: this.votes,
       canaries: this.canaries,
       certs: this.certs,
@@ -233,16 +296,46 @@ export class Observer {
     }, delay);
   }
 
+  /** When the next round starts: on this agent's phase grid in a cluster (see ./phase.ts), one interval on otherwise. */
+  private roundAfter(started: number, config: Config): number {
+    if (!this.o.gossip) {
+      const next = Math.max(this.nextRoundAt + config.intervalMs, started + 1);
+      return next <= started ? started + config.intervalMs : next;
+    }
+    const peerIds = this.o.gossip
+      .peers()
+      .map((p) => p.id)
+      .filter((id): id is string => id !== undefined);
+    return nextRoundAt(started, phaseOffsetMs(this.quorum.self, peerIds, config.intervalMs), config.intervalMs);
+  }
+
   private async round(): Promise<void> {
     const config = this.config;
     const started = this.now();
-    this.nextRoundAt = Math.max(this.nextRoundAt + config.intervalMs, started + 1);
-    if (this.nextRoundAt <= started) this.nextRoundAt = started + config.intervalMs;
-    const ips = [...this.targets.keys(), ...[...this.canaries.keys()].filter((ip) => !this.targets.has(ip))];
+    this.nextRoundAt = this.roundAfter(started, config);
+    // An IP being rechecked is probed by its episode, at the recheck pace: the round leaves it out
+    // (for one interval at most: an episode starved by the global cap gets its round probes back).
+    const targetIps = [...this.targets.keys()].filter((ip) => !((this.rechecks.episodes.get(ip)?.since ?? -Infinity) > started - config.intervalMs));
+    const ips = [...targetIps, ...[...this.canaries.keys()].filter((ip) => !this.targets.has(ip))];
+    const slots = new Map<string, Slot>();
+    for (const ip of targetIps) slots.set(ip, this.openSlot(ip, started));
+    const silent = new Set(targetIps);
+    const watch = rechecksEnabled(recheckOptions(config));
+    if (watch) this.watchSuspects(started, silent, config);
     let results: ProbeResult[];
     let roundError: unknown;
     try {
-      results = await this.prober.probe(ips, config.timeoutMs, this.o.signal);
+      results = await this.prober.probe(
+        ips,
+        config.timeoutMs,
+        this.o.signal,
+        watch
+          ? (r) => {
+              silent.delete(r.ip);
+              this.onAnswer(r, false);
+            }
+          : undefined,
+      );
     } catch (err) {
       if (this.o.signal.aborted) return; // aborted by stop(): not an observation
       // A prober never rejects for a target, so a rejected round says nothing
@@ -252,6 +345,10 @@ export class Observer {
       const local = localErrorCode(err) ?? 'round-failed';
       const error = `no probe round (${local}): ${err instanceof Error ? err.message : String(err)}`;
       results = ips.map((ip) => ({ ip, ok: false, local, error }));
+    } finally {
+      silent.clear();
+      this.o.scheduler.clearTimer(this.suspectTimer);
+      this.suspectTimer = undefined;
     }
     if (this.o.signal.aborted) return;
     const now = this.now();
@@ -266,33 +363,14 @@ export class Observer {
       if (changedFrom !== undefined) this.o.logger.info({ ip: r.ip, from: changedFrom, to: state.verdict }, `canary ${r.ip} is ${state.verdict}`);
     }
     for (const r of results) {
-      const before = this.targets.get(r.ip);
-      if (!before) continue; // removed by a reload during the round
-      const { state, changedFrom } = detect(before, r, now, this.config);
-      this.targets.set(r.ip, state);
-      this.o.logger.debug(
-        {
-          ip: r.ip,
-          ok: r.ok,
-          rttMs: r.rttMs,
-          error: r.error,
-          reason: r.reason,
-          local: r.local,
-          misses: state.misses,
-          successes: state.successes,
-          verdict: state.verdict,
-        },
-        'probe',
-      );
-      if (r.certExpiresAt !== undefined) this.noteCert(r.ip, r.certExpiresAt, now);
-      if (changedFrom !== undefined) {
-        this.o.logger.info(
-          { ip: r.ip, from: changedFrom, to: state.verdict, misses: state.misses, successes: state.successes, lastError: state.lastError },
-          `local verdict: ${r.ip} is ${state.verdict}`,
-        );
-        this.o.events.localVerdict?.({ ip: r.ip, from: changedFrom, to: state.verdict, at: now });
-      }
+      const slot = slots.get(r.ip);
+      if (slot) this.complete(r.ip, slot, r, now);
     }
+    this.afterResults(now);
+  }
+
+  /** Self-check, votes and quorum after results were counted. */
+  private afterResults(now: number): void {
     this.updateSelfCheck(now);
     this.updateVotes();
     if (this.o.gossip) {
@@ -326,6 +404,185 @@ export class Observer {
         `certificate of ${ip} for ${host} is valid for ${daysLeft} days again`,
       );
     }
+  }
+
+  // ---- send order ------------------------------------------------------------
+
+  private openSlot(ip: string, sentAt: number): Slot {
+    const slot: Slot = { sentAt, result: undefined };
+    this.lastSentAt.set(ip, sentAt);
+    let q = this.slots.get(ip);
+    if (!q) this.slots.set(ip, (q = []));
+    q.push(slot);
+    return slot;
+  }
+
+  /** Records a probe's result and counts every result now at the head of its IP's queue, in send order. */
+  private complete(ip: string, slot: Slot, r: ProbeResult, now: number): void {
+    slot.result = r;
+    const q = this.slots.get(ip);
+    if (!q) return; // removed by a reload
+    while (q.length > 0 && q[0]!.result !== undefined) {
+      const head = q.shift()!;
+      this.count(head.result!, head.sentAt, now);
+    }
+    if (q.length === 0) this.slots.delete(ip);
+  }
+
+  /** One result through the detector (in send order). */
+  private count(r: ProbeResult, sentAt: number, now: number): void {
+    const before = this.targets.get(r.ip);
+    if (!before) return; // removed by a reload during the round
+    const { state, changedFrom } = detect(before, r, now, this.config);
+    this.targets.set(r.ip, state);
+    if (state !== before && ((state.misses === 1 && !r.ok) || (state.successes === 1 && r.ok))) this.streakStart.set(r.ip, sentAt);
+    this.o.logger.debug(
+      {
+        ip: r.ip,
+        ok: r.ok,
+        rttMs: r.rttMs,
+        error: r.error,
+        reason: r.reason,
+        local: r.local,
+        misses: state.misses,
+        successes: state.successes,
+        verdict: state.verdict,
+      },
+      'probe',
+    );
+    if (r.certExpiresAt !== undefined) this.noteCert(r.ip, r.certExpiresAt, now);
+    if (changedFrom !== undefined) {
+      this.rechecks = endEpisode(this.rechecks, r.ip);
+      const streakStartedAt = this.streakStart.get(r.ip);
+      this.o.logger.info(
+        { ip: r.ip, from: changedFrom, to: state.verdict, misses: state.misses, successes: state.successes, lastError: state.lastError },
+        `local verdict: ${r.ip} is ${state.verdict}`,
+      );
+      this.o.events.localVerdict?.({ ip: r.ip, from: changedFrom, to: state.verdict, at: now, ...(streakStartedAt !== undefined ? { streakStartedAt } : {}) });
+    }
+  }
+
+  // ---- rapid rechecks ----------------------------------------------------------
+
+  /**
+   * Suspects the targets of the round that started at `started` whose reply
+   * is overdue (see suspectDelayMs) while the round still runs: each gets a
+   * recheck episode, and peers hear of it.
+   */
+  private watchSuspects(started: number, silent: Set<string>, config: Config): void {
+    const check = (): void => {
+      this.suspectTimer = undefined;
+      if (this.o.signal.aborted || silent.size === 0) return;
+      const now = this.now();
+      let wake: number | undefined;
+      for (const ip of silent) {
+        const t = this.targets.get(ip);
+        if (!t || t.verdict === 'down') continue;
+        const at = started + suspectDelayMs(t.lastRttMs, config.suspectAfterMs, config.timeoutMs);
+        if (at > now) {
+          wake = wake === undefined ? at : Math.min(wake, at);
+          continue;
+        }
+        silent.delete(ip);
+        this.suspect(ip, 'down', 'suspect', now);
+      }
+      this.flushSuspects();
+      this.pumpRechecks();
+      if (wake !== undefined) this.suspectTimer = this.o.scheduler.setTimer(check, Math.max(0, wake - now));
+    };
+    this.suspectTimer = this.o.scheduler.setTimer(check, Math.max(0, config.suspectAfterMs));
+  }
+
+  private suspect(ip: string, direction: RecheckDirection, cause: RecheckCause, now: number): void {
+    if (this.rechecks.episodes.has(ip)) return;
+    this.rechecks = begin(this.rechecks, ip, direction, cause, now, recheckOptions(this.config), this.lastSentAt.get(ip), cause === 'suspect');
+    if (cause !== 'peer') this.suspects.add(ip);
+    this.o.logger.debug({ ip, direction, cause }, 'suspect: rechecking');
+  }
+
+  /** Tells peers which IPs this agent suspects (one signal for all suspected since the last). */
+  private flushSuspects(): void {
+    if (this.suspects.size === 0) return;
+    const ips = [...this.suspects];
+    this.suspects.clear();
+    const publish = this.o.gossip?.publishSignal;
+    if (!publish) return;
+    publish.call(this.o.gossip, { kind: 'suspect', ips }).catch((err: unknown) => this.o.logger.warn({ err }, 'gossip suspect publish failed'));
+  }
+
+  /** A raw outcome (round or recheck), before send order: steers the episode of its IP. */
+  private onAnswer(r: ProbeResult, recheck: boolean): void {
+    if (!this.targets.has(r.ip)) return;
+    if (r.local !== undefined && !r.ok) {
+      if (recheck) this.rechecks = unsent(this.rechecks, r.ip);
+    } else {
+      this.rechecks = answered(this.rechecks, r.ip, r.ok, recheck);
+      // A down IP that answers is rechecked at once: recovery needs a streak too.
+      if (r.ok && this.targets.get(r.ip)?.verdict === 'down') this.suspect(r.ip, 'up', 'answer', this.now());
+    }
+    this.flushSuspects();
+    this.pumpRechecks();
+  }
+
+  private onSignal(_from: string, signal: Signal, _receivedAt: number): void {
+    if (this.o.signal.aborted || !rechecksEnabled(recheckOptions(this.config))) return;
+    if (signal.kind !== 'suspect') return;
+    const now = this.now();
+    for (const ip of signal.ips) {
+      const t = this.targets.get(ip);
+      if (!t) continue;
+      this.suspect(ip, t.verdict === 'down' ? 'up' : 'down', 'peer', now);
+    }
+    this.pumpRechecks();
+  }
+
+  /** Sends the rechecks that are due and sets the timer for the next. */
+  private pumpRechecks(): void {
+    if (this.o.signal.aborted) return;
+    const now = this.now();
+    const opts = recheckOptions(this.config);
+    const r = due(this.rechecks, now, opts);
+    this.rechecks = r.state;
+    this.recheckCounts.sent += r.send.length;
+    this.recheckCounts.capped += r.capped;
+    if (r.send.length > 0 || r.capped > 0) this.o.events.recheck?.({ sent: r.send.length, capped: r.capped, at: now });
+    if (r.send.length > 0) this.sendRechecks(r.send, now);
+    if (r.wakeAt !== this.recheckWakeAt || r.wakeAt === undefined) {
+      this.o.scheduler.clearTimer(this.recheckTimer);
+      this.recheckTimer = undefined;
+      this.recheckWakeAt = r.wakeAt;
+      if (r.wakeAt !== undefined) {
+        this.recheckTimer = this.o.scheduler.setTimer(
+          () => {
+            this.recheckTimer = undefined;
+            this.recheckWakeAt = undefined;
+            this.pumpRechecks();
+          },
+          Math.max(0, r.wakeAt - now),
+        );
+      }
+    }
+  }
+
+  private sendRechecks(ips: readonly string[], now: number): void {
+    const config = this.config;
+    const slots = new Map(ips.map((ip) => [ip, this.openSlot(ip, now)]));
+    const done = (r: ProbeResult): void => {
+      const slot = slots.get(r.ip);
+      if (!slot || slot.result !== undefined) return;
+      this.onAnswer(r, true);
+      this.complete(r.ip, slot, r, this.now());
+      this.afterResults(this.now());
+    };
+    this.prober.probe(ips, config.timeoutMs, this.o.signal, done).then(
+      (results) => results.forEach(done),
+      (err: unknown) => {
+        if (this.o.signal.aborted) return;
+        const local = localErrorCode(err) ?? 'round-failed';
+        const error = `no recheck (${local}): ${err instanceof Error ? err.message : String(err)}`;
+        for (const ip of ips) done({ ip, ok: false, local, error });
+      },
+    );
   }
 
   // ---- self-check and votes --------------------------------------------------

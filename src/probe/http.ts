@@ -119,87 +119,93 @@ export function createHttpProber(opts: HttpProberOptions): Prober {
   }
   let closed = false;
 
-  function probe(ips: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult[]> {
+  function probe(ips: readonly string[], timeoutMs: number, signal?: AbortSignal, onResult?: (result: ProbeResult) => void): Promise<ProbeResult[]> {
     if (closed) return Promise.reject(new Error('HTTP prober is closed'));
     const timeout = Math.max(1, Math.round(timeoutMs));
-    return runRound(ips, timeoutMs, signal, (ip, report) => {
-      // Only literal addresses: a name would mean a DNS lookup per probe.
-      if (isIP(ip) === 0) {
-        report({ ok: false, error: 'not an IP address' });
-        return;
-      }
-      const startedAt = performance.now();
-      let stage: ProbeStage = 'connect';
-      let finished = false;
-      let certExpiresAt: number | undefined;
-      // May throw (runRound turns that into this target's failure).
-      const req = send({ ...base, host: ip });
-      const withCert = (o: Outcome): Outcome => (certExpiresAt === undefined ? o : { ...o, certExpiresAt });
-      const finish = (o: Outcome): void => {
-        if (finished) return;
-        finished = true;
-        req.destroy();
-        report(withCert(o));
-      };
-      const miss = (reason: HttpMissReason, error: string): void => finish({ ok: false, reason, error });
-      req.once('socket', (socket: Socket) => {
-        socket.once('connect', () => {
-          if (stage === 'connect') stage = scheme === 'https' ? 'tls' : 'headers';
-        });
-        if (scheme === 'https') {
-          socket.once('secureConnect', () => {
-            stage = 'headers';
-            certExpiresAt = expiryOf(socket as TLSSocket);
-          });
-        }
-      });
-      req.on('response', (res: IncomingMessage) => {
-        stage = 'body';
-        const status = res.statusCode ?? 0;
-        if (!statusExpected(status, settings.expectStatus)) {
-          miss('status', `status: ${status}, expected ${expectedText}`);
+    return runRound(
+      ips,
+      timeoutMs,
+      signal,
+      (ip, report) => {
+        // Only literal addresses: a name would mean a DNS lookup per probe.
+        if (isIP(ip) === 0) {
+          report({ ok: false, error: 'not an IP address' });
           return;
         }
-        if (settings.method === 'HEAD' || settings.expectBody === undefined) {
-          finish({ ok: true, rttMs: performance.now() - startedAt });
-          return;
-        }
-        const reader = createBoundedReader(MAX_BODY_BYTES);
-        const matcher = createBodyMatcher(settings.expectBody);
-        res.on('data', (chunk: Buffer) => {
+        const startedAt = performance.now();
+        let stage: ProbeStage = 'connect';
+        let finished = false;
+        let certExpiresAt: number | undefined;
+        // May throw (runRound turns that into this target's failure).
+        const req = send({ ...base, host: ip });
+        const withCert = (o: Outcome): Outcome => (certExpiresAt === undefined ? o : { ...o, certExpiresAt });
+        const finish = (o: Outcome): void => {
           if (finished) return;
-          const { part, full } = reader.take(chunk);
-          if (matcher.push(part)) finish({ ok: true, rttMs: performance.now() - startedAt });
-          else if (full) miss('body', `body: expect_body not found in the first ${MAX_BODY_BYTES} bytes`);
+          finished = true;
+          req.destroy();
+          report(withCert(o));
+        };
+        const miss = (reason: HttpMissReason, error: string): void => finish({ ok: false, reason, error });
+        req.once('socket', (socket: Socket) => {
+          socket.once('connect', () => {
+            if (stage === 'connect') stage = scheme === 'https' ? 'tls' : 'headers';
+          });
+          if (scheme === 'https') {
+            socket.once('secureConnect', () => {
+              stage = 'headers';
+              certExpiresAt = expiryOf(socket as TLSSocket);
+            });
+          }
         });
-        res.once('end', () => miss('body', `body: expect_body not found in the body (${reader.bytes} bytes)`));
-        res.once('error', (error: Error) => onError(error));
-        res.once('close', () => {
-          if (!res.complete) miss('reset', `reset: the connection closed during the body (${reader.bytes} bytes read)`);
+        req.on('response', (res: IncomingMessage) => {
+          stage = 'body';
+          const status = res.statusCode ?? 0;
+          if (!statusExpected(status, settings.expectStatus)) {
+            miss('status', `status: ${status}, expected ${expectedText}`);
+            return;
+          }
+          if (settings.method === 'HEAD' || settings.expectBody === undefined) {
+            finish({ ok: true, rttMs: performance.now() - startedAt });
+            return;
+          }
+          const reader = createBoundedReader(MAX_BODY_BYTES);
+          const matcher = createBodyMatcher(settings.expectBody);
+          res.on('data', (chunk: Buffer) => {
+            if (finished) return;
+            const { part, full } = reader.take(chunk);
+            if (matcher.push(part)) finish({ ok: true, rttMs: performance.now() - startedAt });
+            else if (full) miss('body', `body: expect_body not found in the first ${MAX_BODY_BYTES} bytes`);
+          });
+          res.once('end', () => miss('body', `body: expect_body not found in the body (${reader.bytes} bytes)`));
+          res.once('error', (error: Error) => onError(error));
+          res.once('close', () => {
+            if (!res.complete) miss('reset', `reset: the connection closed during the body (${reader.bytes} bytes read)`);
+          });
         });
-      });
-      const onError = (error: NodeJS.ErrnoException): void => {
-        if (finished) return;
-        if (localErrorCode(error) !== undefined) {
-          // EMFILE, EADDRNOTAVAIL...: no probe left this host, no observation (not a miss).
-          finish(failure(error, error.code ? `${error.code}: ${error.message}` : error.message));
-          return;
-        }
-        const reason = reasonOfError(error);
-        miss(reason, `${reason}: ${error.code ? `${error.code}: ` : ''}${error.message}`);
-      };
-      // Never removed: errors that follow a destroy land here and are ignored.
-      req.on('error', onError);
-      req.end();
-      return (deadline?: boolean) => {
-        if (finished) return undefined;
-        finished = true;
-        req.destroy();
-        if (!deadline) return undefined;
-        const { reason, error } = deadlineMiss(stage, timeout);
-        return withCert({ ok: false, reason, error });
-      };
-    });
+        const onError = (error: NodeJS.ErrnoException): void => {
+          if (finished) return;
+          if (localErrorCode(error) !== undefined) {
+            // EMFILE, EADDRNOTAVAIL...: no probe left this host, no observation (not a miss).
+            finish(failure(error, error.code ? `${error.code}: ${error.message}` : error.message));
+            return;
+          }
+          const reason = reasonOfError(error);
+          miss(reason, `${reason}: ${error.code ? `${error.code}: ` : ''}${error.message}`);
+        };
+        // Never removed: errors that follow a destroy land here and are ignored.
+        req.on('error', onError);
+        req.end();
+        return (deadline?: boolean) => {
+          if (finished) return undefined;
+          finished = true;
+          req.destroy();
+          if (!deadline) return undefined;
+          const { reason, error } = deadlineMiss(stage, timeout);
+          return withCert({ ok: false, reason, error });
+        };
+      },
+      { onResult },
+    );
   }
 
   function close(): void {

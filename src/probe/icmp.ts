@@ -406,7 +406,7 @@ export function createIcmpProber(opts: IcmpProberOptions): Prober {
     throw icmpSetupError(error);
   }
 
-  function probe(ips: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult[]> {
+  function probe(ips: readonly string[], timeoutMs: number, signal?: AbortSignal, onResult?: (result: ProbeResult) => void): Promise<ProbeResult[]> {
     if (closed) return Promise.reject(new Error('ICMP prober is closed'));
     /** Why a family cannot be probed this round: tried once per round, not per target. */
     const unavailable: Partial<Record<Family, Outcome>> = {};
@@ -429,7 +429,7 @@ export function createIcmpProber(opts: IcmpProberOptions): Prober {
         }
         return channel.send(ip, report);
       },
-      { flush },
+      { flush, onResult },
     );
   }
 

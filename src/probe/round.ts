@@ -67,7 +67,7 @@ export function runRound(
   timeoutMs: number,
   signal: AbortSignal | undefined,
   start: StartProbe,
-  opts: { readonly chunk?: number; readonly flush?: () => void } = {},
+  opts: { readonly chunk?: number; readonly flush?: () => void; readonly onResult?: ((result: ProbeResult) => void) | undefined } = {},
 ): Promise<ProbeResult[]> {
   const chunk = opts.chunk ?? START_CHUNK;
   if (signal?.aborted) return Promise.reject(signal.reason);
@@ -95,9 +95,18 @@ export function runRound(
         }
       }
     };
+    const tell = (r: ProbeResult): void => {
+      try {
+        opts.onResult?.(r);
+      } catch {
+        // a listener's bug must not break the round
+      }
+    };
     const settle = (i: number, outcome: Outcome): void => {
       if (done || results[i]) return;
-      results[i] = { ip: ips[i]!, ...outcome };
+      const r = { ip: ips[i]!, ...outcome };
+      results[i] = r;
+      tell(r);
       cancels[i] = undefined;
       pending -= 1;
       if (pending === 0) {
@@ -130,7 +139,9 @@ export function runRound(
           // a cancel that fails leaves the generic timeout
         }
         if (results[i]) continue; // reported while cancelling
-        results[i] = isMiss(told) ? { ip: ips[i]!, ...told } : { ip: ips[i]!, ok: false, error };
+        const r = isMiss(told) ? { ip: ips[i]!, ...told } : { ip: ips[i]!, ok: false, error };
+        results[i] = r;
+        tell(r);
       }
       stop();
       resolve(results as ProbeResult[]);

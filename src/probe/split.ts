@@ -8,12 +8,12 @@ import type { ProbeResult, Prober } from './types.js';
  * web server that serves the checked hostname.
  */
 export function createSplitProber(main: Prober, other: Prober, useOther: (ip: string) => boolean): Prober {
-  async function probe(ips: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult[]> {
+  async function probe(ips: readonly string[], timeoutMs: number, signal?: AbortSignal, onResult?: (result: ProbeResult) => void): Promise<ProbeResult[]> {
     const mine: string[] = [];
     const theirs: string[] = [];
     for (const ip of ips) (useOther(ip) ? theirs : mine).push(ip);
-    if (theirs.length === 0) return main.probe(ips, timeoutMs, signal);
-    const [a, b] = await Promise.all([main.probe(mine, timeoutMs, signal), other.probe(theirs, timeoutMs, signal)]);
+    if (theirs.length === 0) return main.probe(ips, timeoutMs, signal, onResult);
+    const [a, b] = await Promise.all([main.probe(mine, timeoutMs, signal, onResult), other.probe(theirs, timeoutMs, signal, onResult)]);
     const byIp = new Map<string, ProbeResult>();
     for (const r of [...a, ...b]) byIp.set(r.ip, r);
     return ips.map((ip) => byIp.get(ip) ?? { ip, ok: false, error: 'no result' });

@@ -29,29 +29,35 @@ export function createTcpProber(opts: TcpProberOptions): Prober {
   }
   let closed = false;
 
-  function probe(ips: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult[]> {
+  function probe(ips: readonly string[], timeoutMs: number, signal?: AbortSignal, onResult?: (result: ProbeResult) => void): Promise<ProbeResult[]> {
     if (closed) return Promise.reject(new Error('TCP prober is closed'));
-    return runRound(ips, timeoutMs, signal, (ip, report) => {
-      // Only literal addresses: a name would mean a DNS lookup per probe.
-      if (isIP(ip) === 0) {
-        report({ ok: false, error: 'not an IP address' });
-        return;
-      }
-      const startedAt = performance.now();
-      // May throw (runRound turns that into this target's failure); EMFILE and
-      // other local errors usually come back as an 'error' event instead.
-      const socket = connectTo({ host: ip, port, noDelay: true });
-      socket.once('connect', () => {
-        report({ ok: true, rttMs: performance.now() - startedAt });
-        socket.destroy();
-      });
-      socket.once('error', (error: NodeJS.ErrnoException) => {
-        // EMFILE, EADDRNOTAVAIL...: no probe left this host, no observation (not a miss).
-        report(failure(error, error.code ? `${error.code}: ${error.message}` : error.message));
-        socket.destroy();
-      });
-      return () => socket.destroy();
-    });
+    return runRound(
+      ips,
+      timeoutMs,
+      signal,
+      (ip, report) => {
+        // Only literal addresses: a name would mean a DNS lookup per probe.
+        if (isIP(ip) === 0) {
+          report({ ok: false, error: 'not an IP address' });
+          return;
+        }
+        const startedAt = performance.now();
+        // May throw (runRound turns that into this target's failure); EMFILE and
+        // other local errors usually come back as an 'error' event instead.
+        const socket = connectTo({ host: ip, port, noDelay: true });
+        socket.once('connect', () => {
+          report({ ok: true, rttMs: performance.now() - startedAt });
+          socket.destroy();
+        });
+        socket.once('error', (error: NodeJS.ErrnoException) => {
+          // EMFILE, EADDRNOTAVAIL...: no probe left this host, no observation (not a miss).
+          report(failure(error, error.code ? `${error.code}: ${error.message}` : error.message));
+          socket.destroy();
+        });
+        return () => socket.destroy();
+      },
+      { onResult },
+    );
   }
 
   function close(): void {

@@ -41,7 +41,12 @@ export interface ProbeResult {
  */
 export interface Prober {
   readonly kind: ProbeType;
-  probe(ips: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult[]>;
+  /**
+   * `onResult`, when given, hears each target's result the moment it is
+   * known (an answer, an error, or the timeout), before the round resolves:
+   * the observer suspects the targets still silent after `suspect_after`.
+   */
+  probe(ips: readonly string[], timeoutMs: number, signal?: AbortSignal, onResult?: (result: ProbeResult) => void): Promise<ProbeResult[]>;
   close(): void;
 }
 

@@ -48,6 +48,8 @@ const NO_OBSERVATION_REASONS: readonly NoObservationReason[] = [...LOCAL_ERROR_C
 const RTT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2];
 /** A reconcile is one list and maybe one apply, each possibly retried with backoff. */
 const RECONCILE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** Failover stage buckets (s): tens of ms (DNS writes) to tens of seconds (slow thresholds). */
+const FAILOVER_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10, 20, 30, 60];
 /** Resolution of the event-loop delay histogram (nodejs_eventloop_lag_*), in ms. */
 const EVENT_LOOP_SAMPLE_MS = 100;
 
@@ -84,6 +86,12 @@ const EVENT_LOOP_SAMPLE_MS = 100;
  * | goavail_gossip_peers_configured                | gauge     |                 | gossip.peers() at scrape    |
  * | goavail_gossip_pnet_accepted_total             | counter   | direction, key  | gossip.pnet() at scrape: handshakes completed, by swarm key index |
  * | goavail_gossip_pnet_rejected_total             | counter   | reason          | gossip.pnet() at scrape: handshakes that gave no connection |
+ * | goavail_failover_detect_seconds                | histogram | to              | localVerdict: first probe of the deciding streak sent → local verdict |
+ * | goavail_failover_agree_seconds                 | histogram | to              | clusterVerdict: this agent's local verdict → cluster verdict (same direction) |
+ * | goavail_failover_dns_seconds                   | histogram | op              | dnsChange: cluster verdict → DNS change acknowledged (by this agent) |
+ * | goavail_recheck_probes_total                   | counter   |                 | recheck: extra probes sent by rapid rechecks (rate() = extra probes/s) |
+ * | goavail_recheck_capped_total                   | counter   |                 | recheck: rechecks held back by the global cap |
+ * | goavail_recheck_max_rate                       | gauge     |                 | recheck: the cap, rechecks per second (max_recheck_rate) |
  *
  * The gossip series exist only in cluster mode (a gossip was given), the
  * pnet ones only with a crypto_key (a pnet protector).
@@ -119,6 +127,15 @@ export class Metrics implements AgentEvents {
   private readonly local = new Map<string, Verdict>();
   private readonly cluster = new Map<string, Verdict>();
   private selfCheckState: SelfCheckState = 'healthy';
+  private readonly detectTime: Histogram<'to'>;
+  private readonly agreeTime: Histogram<'to'>;
+  private readonly dnsTime: Histogram<'op'>;
+  private readonly recheckProbes: Counter;
+  private readonly recheckCapped: Counter;
+  private readonly recheckLimit: Gauge;
+  /** Per IP: the last local verdict change and the last cluster verdict change (ms), for the failover histograms. */
+  private readonly localAt = new Map<string, { to: Verdict; at: number }>();
+  private readonly clusterAt = new Map<string, { to: Verdict; at: number }>();
 
   constructor(opts: MetricsOptions = {}) {
     this.opts = opts;
@@ -130,6 +147,30 @@ export class Metrics implements AgentEvents {
       registers,
     });
     this.rounds = new Counter({ name: 'goavail_probe_rounds_total', help: 'Completed probe rounds', registers });
+    this.detectTime = new Histogram({
+      name: 'goavail_failover_detect_seconds',
+      help: "From the first probe of the streak that turned this agent's local verdict to the verdict",
+      labelNames: ['to'],
+      buckets: FAILOVER_BUCKETS,
+      registers,
+    });
+    this.agreeTime = new Histogram({
+      name: 'goavail_failover_agree_seconds',
+      help: "From this agent's local verdict to the cluster verdict in the same direction",
+      labelNames: ['to'],
+      buckets: FAILOVER_BUCKETS,
+      registers,
+    });
+    this.dnsTime = new Histogram({
+      name: 'goavail_failover_dns_seconds',
+      help: 'From the cluster verdict to the DNS change this agent made for it being acknowledged',
+      labelNames: ['op'],
+      buckets: FAILOVER_BUCKETS,
+      registers,
+    });
+    this.recheckProbes = new Counter({ name: 'goavail_recheck_probes_total', help: 'Extra probes sent by rapid rechecks', registers });
+    this.recheckCapped = new Counter({ name: 'goavail_recheck_capped_total', help: 'Rechecks held back by the global cap (max_recheck_rate)', registers });
+    this.recheckLimit = new Gauge({ name: 'goavail_recheck_max_rate', help: 'The global cap on rechecks per second (max_recheck_rate)', registers });
     this.noObservation = new Counter({
       name: 'goavail_probe_no_observation_total',
       help: 'Probes that could not be sent for a reason of this host (EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL; round-failed: the prober rejected a whole round): no observation, neither a miss nor a success',
@@ -348,10 +389,21 @@ export class Metrics implements AgentEvents {
 
   localVerdict(e: VerdictEvent): void {
     this.local.set(e.ip, e.to);
+    this.localAt.set(e.ip, { to: e.to, at: e.at });
+    if (e.streakStartedAt !== undefined && e.to !== 'unknown') this.detectTime.observe({ to: e.to }, Math.max(0, e.at - e.streakStartedAt) / 1000);
   }
 
   clusterVerdict(e: ClusterVerdictEvent): void {
     this.cluster.set(e.ip, e.to);
+    this.clusterAt.set(e.ip, { to: e.to, at: e.at });
+    const local = this.localAt.get(e.ip);
+    if (local && local.to === e.to && e.to !== 'unknown') this.agreeTime.observe({ to: e.to }, Math.max(0, e.at - local.at) / 1000);
+  }
+
+  recheck(e: { sent: number; capped: number; limit?: number }): void {
+    if (e.sent > 0) this.recheckProbes.inc(e.sent);
+    if (e.capped > 0) this.recheckCapped.inc(e.capped);
+    if (e.limit !== undefined) this.recheckLimit.set(e.limit);
   }
 
   selfCheck(e: SelfCheckEvent): void {
@@ -369,6 +421,11 @@ export class Metrics implements AgentEvents {
 
   dnsChange(e: DnsChangeEvent): void {
     this.dnsChanges.inc({ op: e.op, dry_run: String(e.dryRun) });
+    const c = this.clusterAt.get(e.ip);
+    if (c && c.to === (e.op === 'delete' ? 'down' : 'up')) {
+      this.dnsTime.observe({ op: e.op }, Math.max(0, e.at - c.at) / 1000);
+      this.clusterAt.delete(e.ip); // one observation per verdict, not one per hostname
+    }
   }
 
   reconcile(e: ReconcileEvent): void {

@@ -111,8 +111,10 @@ export function table(rows: readonly (readonly string[])[]): string[] {
 // ---- the view ----------------------------------------------------------------------
 
 function localCell(t: TargetStatus): string {
-  const cell = `${t.local.verdict} ${t.local.misses}/${t.local.successes}`;
-  return t.vote !== t.local.verdict ? `${cell} (votes ${t.vote})` : cell;
+  const base = `${t.local.verdict} ${t.local.misses}/${t.local.successes}`;
+  const cell = t.vote !== t.local.verdict ? `${base} (votes ${t.vote})` : base;
+  // A suspect IP: which way its rechecks look, and the streak so far.
+  return t.suspect ? `${cell} suspect ${t.suspect.direction} ${t.suspect.streak}` : cell;
 }
 
 function clusterCell(now: number, t: TargetStatus): string {

@@ -1,4 +1,5 @@
 import type { TargetState } from '../detect/detector.js';
+import type { Episode } from '../detect/recheck.js';
 import type { PeerStatus } from '../gossip/types.js';
 import type { SelfCheckState, Verdict } from '../model.js';
 import type { DnsChangeSettledEvent } from '../events.js';
@@ -44,6 +45,12 @@ export interface TargetStatus {
   readonly why: string | undefined;
   /** https: the certificate seen at the last handshake (expiresAt as ISO 8601); absent for other types. */
   readonly cert?: { readonly expiresAt: string; readonly daysLeft: number; readonly warning: boolean };
+  /**
+   * While the IP is suspect (a recheck episode is open): what it looks for,
+   * why it began, how long ago, the rechecks sent and in flight, and the
+   * streak so far (local.misses or local.successes). Absent otherwise.
+   */
+  readonly suspect?: SuspectView | undefined;
 }
 
 /** https: the certificate a target served at its last handshake. */
@@ -54,6 +61,15 @@ export interface CertView {
   readonly daysLeft: number;
   /** Expires within cert_min_days: the warning was raised (the check does not fail for it). */
   readonly warning: boolean;
+}
+
+export interface SuspectView {
+  readonly direction: 'down' | 'up';
+  readonly cause: 'suspect' | 'peer' | 'answer';
+  readonly sinceMs: number;
+  readonly rechecksSent: number;
+  readonly inFlight: number;
+  readonly streak: number;
 }
 
 export interface LastAction {
@@ -106,6 +122,11 @@ export interface ObserverState {
   readonly certs?: ReadonlyMap<string, CertView>;
   readonly quorum: QuorumState;
   readonly peers: readonly PeerStatus[];
+  /** ip → its open recheck episode (src/detect/recheck.ts). */
+  readonly rechecks?: ReadonlyMap<string, Episode>;
+  /** Rechecks sent since start (extra probes). */
+  readonly recheckProbes?: number;
+  readonly maxRecheckRate?: number;
 }
 
 /** The controller's plain state (what it read from DNS, what it did). */
@@ -140,6 +161,15 @@ export function agentStatus(meta: AgentMeta, o: ObserverState, c: ControllerStat
     }
     const inDns: Record<string, boolean | undefined> = {};
     for (const h of c.hostnames) inDns[h] = c.lastRead?.get(h)?.has(ip) ?? (c.lastRead ? false : undefined);
+    const e = o.rechecks?.get(ip);
+    const suspect: SuspectView | undefined = e && {
+      direction: e.direction,
+      cause: e.cause,
+      sinceMs: now - e.since,
+      rechecksSent: e.sent,
+      inFlight: e.inFlight,
+      streak: e.direction === 'down' ? local.misses : local.successes,
+    };
     const status: TargetStatus = {
       ip,
       local,
@@ -149,6 +179,7 @@ export function agentStatus(meta: AgentMeta, o: ObserverState, c: ControllerStat
       inDns,
       lastAction: c.lastActions.get(ip),
       why: whyOut(inDns, cluster, now),
+      ...(suspect ? { suspect } : {}),
     };
     const cert = o.certs?.get(ip);
     return cert ? { ...status, cert: { expiresAt: new Date(cert.expiresAt).toISOString(), daysLeft: cert.daysLeft, warning: cert.warning } } : status;

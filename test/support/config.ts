@@ -15,6 +15,11 @@ export function testConfig(
     dnsDomain?: string;
     canaries?: string[];
     freezeMinTargets?: number;
+    timeoutMs?: number;
+    /** Rapid rechecks; off (0) unless a test asks for them, so tests of rounds see rounds only. */
+    recheckIntervalMs?: number;
+    suspectAfterMs?: number;
+    maxRecheckRate?: number;
   } = {},
 ): Config {
   const intervalMs = over.intervalMs ?? 20;
@@ -23,7 +28,10 @@ export function testConfig(
     failureThreshold: over.failureThreshold ?? 2,
     recoveryThreshold: over.recoveryThreshold ?? over.failureThreshold ?? 2,
     intervalMs,
-    timeoutMs: Math.floor(intervalMs / 2),
+    timeoutMs: over.timeoutMs ?? Math.floor(intervalMs / 2),
+    suspectAfterMs: over.suspectAfterMs ?? Math.max(1, Math.floor((over.timeoutMs ?? Math.floor(intervalMs / 2)) / 2)),
+    recheckIntervalMs: over.recheckIntervalMs ?? 0,
+    maxRecheckRate: over.maxRecheckRate ?? 200,
     probeType: 'ip',
     port: over.port ?? 80,
     slackAddr: undefined,

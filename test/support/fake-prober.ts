@@ -25,3 +25,54 @@ export class FakeProber implements Prober {
     this.closed = true;
   }
 }
+
+/**
+ * A prober on the clock (use with fake timers): a probe sent while
+ * `silent(ip, now)` holds times out after the round's timeout, any other
+ * answers after `rttMs`. Each target's result goes to `onResult` when it is
+ * known, as the real probers do. Every send is logged with its time and
+ * whether it belonged to a round of several targets or to a recheck.
+ */
+export class TimedProber implements Prober {
+  readonly kind = 'ip' as const;
+  readonly sends: Array<{ ip: string; at: number }> = [];
+  silent: (ip: string, now: number) => boolean = () => false;
+  rttMs = 1;
+  closed = false;
+  async probe(ips: readonly string[], timeoutMs: number, signal?: AbortSignal, onResult?: (r: ProbeResult) => void): Promise<ProbeResult[]> {
+    if (signal?.aborted) throw signal.reason;
+    const now = Date.now();
+    return Promise.all(
+      ips.map(
+        (ip) =>
+          new Promise<ProbeResult>((resolve, reject) => {
+            this.sends.push({ ip, at: now });
+            const dead = this.silent(ip, now);
+            const r: ProbeResult = dead ? { ip, ok: false, error: 'timeout' } : { ip, ok: true, rttMs: this.rttMs };
+            const timer = setTimeout(
+              () => {
+                onResult?.(r);
+                resolve(r);
+              },
+              dead ? timeoutMs : this.rttMs,
+            );
+            signal?.addEventListener(
+              'abort',
+              () => {
+                clearTimeout(timer);
+                reject(signal.reason);
+              },
+              { once: true },
+            );
+          }),
+      ),
+    );
+  }
+  /** Send times of `ip`. */
+  sendsOf(ip: string): number[] {
+    return this.sends.filter((s) => s.ip === ip).map((s) => s.at);
+  }
+  close(): void {
+    this.closed = true;
+  }
+}

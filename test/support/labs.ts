@@ -27,6 +27,7 @@ export const LABS = {
   'e2e/ipv6': { prefix: 'gv6', subnetIndex: 71 },
   /** HTTP(S) servers inside the namespaces, one behaviour per host. */
   'e2e/http': { prefix: 'ght', subnetIndex: 51 },
+  'e2e/recheck': { prefix: 'grk', subnetIndex: 61 },
   /** Canaries and a dead target that nobody holds. */
   'e2e/operations': { subnetIndex: 131 },
   /** A dead target that nobody holds. */
@@ -37,6 +38,8 @@ export const LABS = {
   'bench/gossip': { prefix: 'gbg', subnetIndex: 301 },
   'bench/latency-route53': { prefix: 'gbr', subnetIndex: 303 },
   'bench/http': { prefix: 'gbh', subnetIndex: 302 },
+  'bench/failover': { prefix: 'gbf', subnetIndex: 304 },
+  'bench/loss': { prefix: 'gbo', subnetIndex: 305 },
   /** One namespace holding 250 addresses of the /24 (not createNsLab's /30s); host 0's names. */
   'bench/dead': { prefix: 'gbd', subnetIndex: 316 },
   'probe/icmp': { prefix: 'upicmp', subnetIndex: 500 },

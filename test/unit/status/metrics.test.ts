@@ -546,3 +546,29 @@ describe('Metrics: HTTP(S) misses by reason and certificate expiry', () => {
     expect((await scrape(m)).has(`goavail_cert_expiry_seconds{ip="${B}"}`)).toBe(false);
   });
 });
+
+describe('metrics: failover stages and rechecks', () => {
+  it('first miss → local verdict, local → cluster, cluster → DNS write, one observation each', async () => {
+    const m = new Metrics();
+    m.localVerdict({ ip: A, from: 'up', to: 'down', at: T + 1400, streakStartedAt: T });
+    m.clusterVerdict({ ip: A, from: 'up', to: 'down', at: T + 1600, agreed: ['a', 'b'] });
+    const change = { op: 'delete' as const, type: 'A' as const, hostname: 'www.example.com', ip: A, dryRun: false, summary: 'remove A', at: T + 1650 };
+    m.dnsChange(change);
+    m.dnsChange({ ...change, hostname: 'api.example.com' }); // a second hostname: not a second failover
+    const s = await scrape(m);
+    expect(s.get('goavail_failover_detect_seconds_sum{to="down"}')).toBeCloseTo(1.4);
+    expect(s.get('goavail_failover_agree_seconds_sum{to="down"}')).toBeCloseTo(0.2);
+    expect(s.get('goavail_failover_dns_seconds_sum{op="delete"}')).toBeCloseTo(0.05);
+    expect(s.get('goavail_failover_dns_seconds_count{op="delete"}')).toBe(1);
+  });
+
+  it('extra probes, capped rechecks and the cap', async () => {
+    const m = new Metrics();
+    m.recheck({ sent: 0, capped: 0, limit: 200 });
+    m.recheck({ sent: 3, capped: 2 });
+    const s = await scrape(m);
+    expect(s.get('goavail_recheck_probes_total')).toBe(3);
+    expect(s.get('goavail_recheck_capped_total')).toBe(2);
+    expect(s.get('goavail_recheck_max_rate')).toBe(200);
+  });
+});

@@ -302,3 +302,23 @@ describe('formatters', () => {
     ).toEqual(['a    bb  c', 'ccc  d']);
   });
 });
+
+describe('renderStatus: a suspect IP', () => {
+  it('shows the recheck direction and the streak beside the local counts', () => {
+    const doc: StatusDocument = {
+      ...FIXTURE,
+      targets: [
+        target({
+          ip: '127.0.0.1',
+          local: { verdict: 'up', misses: 2, successes: 0, since: NOW - 60_000, lastProbeAt: NOW - 100, lastRttMs: 0.1, lastError: 'timeout' },
+          suspect: { direction: 'down', cause: 'suspect', sinceMs: 300, rechecksSent: 2, inFlight: 1, streak: 2 },
+        }),
+      ],
+    };
+    const line = renderStatus(viaJson(doc))
+      .split('\n')
+      .find((l) => l.includes('127.0.0.1'));
+    expect(line).toContain('up 2/0 suspect down 2');
+    expect(renderStatus(viaJson(FIXTURE))).not.toContain('suspect');
+  });
+});

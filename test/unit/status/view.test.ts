@@ -84,3 +84,38 @@ describe('status view: agentStatus', () => {
     expect(s.canaries).toEqual([{ ip: '192.0.2.9', state: INITIAL }]);
   });
 });
+
+describe('status view: a suspect IP', () => {
+  it('shows its recheck episode and streak; absent otherwise', () => {
+    const quorum = initialQuorum('self', ['192.0.2.1', '192.0.2.2']);
+    const s = agentStatus(
+      { dryRun: true, startedAt: 1, configFile: '/etc/goavail.toml', running: true },
+      {
+        id: 'self',
+        lastRoundAt: 9_000,
+        intervalMs: 2000,
+        minPeersAgree: 0,
+        freshnessMs: 30_000,
+        selfCheck: { state: 'healthy', since: undefined, detail: 'ok' },
+        targets: new Map([
+          ['192.0.2.1', { ...INITIAL, verdict: 'up' as const, misses: 2 }],
+          ['192.0.2.2', { ...INITIAL, verdict: 'up' as const }],
+        ]),
+        rechecks: new Map([
+          [
+            '192.0.2.1',
+            { direction: 'down' as const, cause: 'suspect' as const, since: 9_500, nextAt: 10_100, inFlight: 2, sent: 2, stopping: false, roundInFlight: true },
+          ],
+        ]),
+        votes: new Map(),
+        canaries: new Map(),
+        quorum,
+        peers: [],
+      },
+      { hostnames: [], lastRead: undefined, lastActions: new Map(), lastReconcile: undefined, consecutiveReconcileFailures: 0, held: [] },
+      10_000,
+    );
+    expect(s.targets[0]?.suspect).toEqual({ direction: 'down', cause: 'suspect', sinceMs: 500, rechecksSent: 2, inFlight: 2, streak: 2 });
+    expect(s.targets[1]).not.toHaveProperty('suspect');
+  });
+});
