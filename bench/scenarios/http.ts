@@ -203,7 +203,17 @@ ip_addresses = [${ips.map((ip) => JSON.stringify(ip)).join(', ')}]
           await agent.stop();
           stopAgent();
         }
+        const ranS = (Date.now() - agent.spawnedAt) / 1000;
+        if (ctx.logsDir) await agent.saveLogs(ctx.logsDir, 'http');
         const downs = agent.count(isLocalVerdict('down'));
+        // Why the false downs missed: the reason word that starts each one's last error.
+        const why = new Map<string, number>();
+        for (const l of agent.logs) {
+          if (!isLocalVerdict('down')(l)) continue;
+          const word = String(l.lastError ?? '?').split(/[:( ]/)[0]!;
+          why.set(word, (why.get(word) ?? 0) + 1);
+        }
+        const whyText = [...why].map(([w, n]) => `${n} ${w}`).join(', ');
         const errors = agent.count((l) => l.level >= 50);
         const agentPerProbe = cpuS / (TARGETS * (wallS / c.intervalS));
 
@@ -239,7 +249,7 @@ ip_addresses = [${ips.map((ip) => JSON.stringify(ip)).join(', ')}]
           { metric: `${label}: RSS peak (now), goavail vs bare`, value: `${mb(mem.peak)} (${mb(mem.rss)}) vs ${mb(bare.peakRss)}`, status: 'info' },
           {
             metric: `${label}: false "down" verdicts`,
-            value: `${downs} (over ${((Date.now() - agent.spawnedAt) / 1000).toFixed(0)} s; ${errors} error lines)`,
+            value: `${downs}${downs > 0 ? ` (last errors: ${whyText})` : ''} over ${ranS.toFixed(0)} s; ${errors} error lines; bare loop: ${bare.probes - bare.ok} of ${bare.probes} probes failed`,
             goal: '0',
             status: goal(downs === 0),
           },
