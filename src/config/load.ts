@@ -70,7 +70,7 @@ export async function loadConfig(path: string, overrides: ConfigOverrides = {}):
 }
 
 /** A CA bundle above this size is refused (1 MiB; the whole Mozilla bundle is ~220 KB). */
-export const MAX_CA_FILE_BYTES = 1024 * 1024;
+const MAX_CA_FILE_BYTES = 1024 * 1024;
 
 /**
  * `[HTTP] ca_file`, read here (validation does no I/O) when the https

@@ -201,7 +201,7 @@ export function retain(state: RecheckState, ips: ReadonlySet<string>, opts: Rech
  * IP's last RTT, at least `suspectAfterMs`, always below the timeout (a
  * probe that is suspect only at its timeout is just a miss).
  */
-export const SUSPECT_RTT_FACTOR = 4;
+const SUSPECT_RTT_FACTOR = 4;
 
 export function suspectDelayMs(lastRttMs: number | undefined, suspectAfterMs: number, timeoutMs: number): number {
   const adaptive = lastRttMs === undefined ? 0 : Math.ceil(SUSPECT_RTT_FACTOR * lastRttMs);

@@ -44,12 +44,12 @@ export function normaliseSetName(name: string): string {
 }
 
 /** The identity of a set: Route 53 allows one per (name, type, set identifier). */
-export function setKey(s: Pick<RecordSet, 'Name' | 'Type' | 'SetIdentifier'>): string {
+function setKey(s: Pick<RecordSet, 'Name' | 'Type' | 'SetIdentifier'>): string {
   return `${s.Type} ${normaliseSetName(s.Name)} ${s.SetIdentifier ?? ''}`;
 }
 
 /** What routing a set uses, in the words logs show. */
-export function routingOf(s: RecordSet): string {
+function routingOf(s: RecordSet): string {
   if (s.MultiValueAnswer === true) return 'multivalue';
   if (s.Failover !== undefined) return 'failover';
   if (s.Weight !== undefined) return 'weighted';

@@ -32,7 +32,7 @@ import { formatIpv4, formatIpv6, parseIp } from '../net/ip.js';
 export const SIGNAL_CODEC_VERSION = 1;
 
 /** Kind numbers on the wire. Never reuse a number. */
-export const SIGNAL_KINDS = { suspect: 1 } as const;
+const SIGNAL_KINDS = { suspect: 1 } as const;
 
 const HEADER_BYTES = 1 + 1 + 8 + 8;
 const MAX_U32 = 0xffff_ffff;

@@ -96,7 +96,7 @@ export function proberKey(c: Config): string {
 const DELAY_SAMPLES = 20;
 
 /** The recheck bounds a config implies (see src/detect/recheck.ts). */
-export function recheckOptions(config: Config): RecheckOptions {
+function recheckOptions(config: Config): RecheckOptions {
   const threshold = Math.max(config.failureThreshold, config.recoveryThreshold);
   return { recheckIntervalMs: config.recheckIntervalMs, maxInFlight: threshold, maxSends: threshold, maxPerSecond: config.maxRecheckRate };
 }

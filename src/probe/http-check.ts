@@ -22,8 +22,8 @@ export interface StatusRange {
   readonly max: number;
 }
 
-export const MIN_STATUS = 100;
-export const MAX_STATUS = 599;
+const MIN_STATUS = 100;
+const MAX_STATUS = 599;
 
 /** Bytes of the body a probe reads at most (and so where `expect_body` must appear). */
 export const MAX_BODY_BYTES = 64 * 1024;

@@ -49,10 +49,10 @@ export interface HttpProberOptions {
  * Node's parser stops at it (its own default is 16 KiB too; set here so a
  * `--max-http-header-size` flag cannot raise it for probes).
  */
-export const MAX_HEADER_BYTES = 16 * 1024;
+const MAX_HEADER_BYTES = 16 * 1024;
 
 /** What a probe says it is, unless `headers` sets a User-Agent. */
-export const USER_AGENT = 'goavail-health-check';
+const USER_AGENT = 'goavail-health-check';
 
 /** A probe dials the IP literal, so this is never called; if it were, it fails instead of resolving a name. */
 const noLookup: LookupFunction = (hostname, _options, callback) => {

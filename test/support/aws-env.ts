@@ -31,7 +31,7 @@ export async function awsEnv(
 }
 
 /** Env names that must not leak from the developer's shell into a test's SDK. */
-export const AWS_ENV_TO_CLEAR = [
+const AWS_ENV_TO_CLEAR = [
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
   'AWS_SESSION_TOKEN',

@@ -31,7 +31,7 @@ export interface TestCa {
 }
 
 /** `YYYYMMDDHHMMSSZ`, the form `openssl ca -startdate/-enddate` takes. */
-export function opensslDate(d: Date): string {
+function opensslDate(d: Date): string {
   return d
     .toISOString()
     .replace(/[-:T]/g, '')
@@ -46,7 +46,7 @@ async function openssl(dir: string, args: string[]): Promise<void> {
   }
 }
 
-export async function createTestCa(dir: string): Promise<TestCa> {
+async function createTestCa(dir: string): Promise<TestCa> {
   const cnf = join(dir, 'ca.cnf');
   await writeFile(join(dir, 'index.txt'), '');
   await writeFile(join(dir, 'serial'), '1000\n');
