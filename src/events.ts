@@ -105,5 +105,6 @@ export function fanOut(sinks: readonly AgentEvents[], onError: (err: unknown) =>
     reconcile: call('reconcile'),
     configReload: call('configReload'),
     selfCheck: call('selfCheck'),
+    heldRemovals: call('heldRemovals'),
   };
 }
