@@ -67,9 +67,7 @@ export class History implements AgentEvents {
   private rounds = 0;
   private readonly rtts = new Map<string, IpRtts>();
 
-  constructor(
-    private readonly opts: { readonly capacity?: number; readonly rttRounds?: number } = {},
-  ) {
+  constructor(private readonly opts: { readonly capacity?: number; readonly rttRounds?: number } = {}) {
     this.ring = new Ring(opts.capacity ?? EVENT_CAPACITY);
     this.roundTimes = new Float64Array(opts.rttRounds ?? RTT_ROUNDS);
   }

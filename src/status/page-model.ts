@@ -105,7 +105,7 @@ export function spark(samples: readonly RttSample[] | null | undefined, width: n
     else pts.push(`${px},${Math.round((height - (max > 0 ? (x[1] / max) * (height - 2) : 0) - 1) * 10) / 10}`);
   });
   const missText = misses.length > 0 ? `, ${misses.length} missed` : '';
-  const label = s.length === 0 ? 'no samples yet' : `${s.length} samples, max ${formatRtt(max)}${missText}`;
+  const label = s.length === 0 ? 'no samples yet' : `${s.length} samples, max ${oks.length > 0 ? formatRtt(max) : '-'}${missText}`;
   return { points: pts.join(' '), misses, label };
 }
 
@@ -136,7 +136,10 @@ export function pageView(doc: StatusDocument, hist: HistoryDocument | null): Pag
     r == null
       ? { text: 'not yet', tone: 'muted' as Tone }
       : r.ok
-        ? { text: `ok ${ago(now, r.at)}, ${r.changes.length === 0 ? 'no change' : `${r.changes.length} change(s): ${r.changes.join('; ')}`}`, tone: 'good' as Tone }
+        ? {
+            text: `ok ${ago(now, r.at)}, ${r.changes.length === 0 ? 'no change' : `${r.changes.length} change(s): ${r.changes.join('; ')}`}`,
+            tone: 'good' as Tone,
+          }
         : {
             text: `FAILED ${ago(now, r.at)} (${doc.consecutiveReconcileFailures} in a row): ${r.error ?? 'unknown error'}`,
             tone: 'bad' as Tone,

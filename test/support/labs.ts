@@ -23,6 +23,8 @@ export const LABS = {
   'e2e/cluster': { prefix: 'gcl', subnetIndex: 21 },
   /** IPv4 and IPv6 (2001:db8:47::/48) on each host. */
   'e2e/ipv6': { prefix: 'gv6', subnetIndex: 71 },
+  /** The status page in a real browser. */
+  'e2e/page': { prefix: 'gpg', subnetIndex: 81 },
   /** Canaries and a dead target that nobody holds. */
   'e2e/operations': { subnetIndex: 131 },
   /** A dead target that nobody holds. */

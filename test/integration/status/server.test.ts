@@ -159,7 +159,15 @@ describe('status server routes', () => {
 
   it('GET /events: the history document (an empty one without a history)', async () => {
     const history = new History();
-    history.dnsChange({ op: 'delete', type: 'A', hostname: 'www.example.com', ip: '127.0.0.9', dryRun: true, summary: 'would remove A www.example.com 127.0.0.9', at: NOW - 10 });
+    history.dnsChange({
+      op: 'delete',
+      type: 'A',
+      hostname: 'www.example.com',
+      ip: '127.0.0.9',
+      dryRun: true,
+      summary: 'would remove A www.example.com 127.0.0.9',
+      at: NOW - 10,
+    });
     history.probeRound([{ ip: '127.0.0.1', ok: true, rttMs: 0.25 }], NOW - 5);
     const s = await start(() => baseStatus(), { history });
     const r = await get(s.address, '/events');
