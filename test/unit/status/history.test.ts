@@ -45,7 +45,13 @@ describe('History: events', () => {
     ],
     [
       'held removals',
-      (h: History) => h.heldRemovals({ held: ['A www.example.com 192.0.2.1', 'A www.example.com 192.0.2.2'], at: T }),
+      (h: History) => h.heldRemovals({
+          held: [
+            { type: 'A', hostname: 'www.example.com', ip: '192.0.2.1' },
+            { type: 'A', hostname: 'www.example.com', ip: '192.0.2.2' },
+          ],
+          at: T,
+        }),
       'held',
       undefined,
       'removal held back (last record of a hostname is never removed): A www.example.com 192.0.2.1; A www.example.com 192.0.2.2',
