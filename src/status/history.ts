@@ -116,7 +116,9 @@ export class History implements AgentEvents {
     this.add(
       e.at,
       'held',
-      e.held.length === 0 ? 'no removal is held back any more' : `removal held back (last record of a hostname is never removed): ${e.held.map((h) => `${h.type} ${h.hostname} ${h.ip}`).join('; ')}`,
+      e.held.length === 0
+        ? 'no removal is held back any more'
+        : `removal held back (last record of a hostname is never removed): ${e.held.map((h) => `${h.type} ${h.hostname} ${h.ip}`).join('; ')}`,
     );
   }
 

@@ -45,7 +45,8 @@ describe('History: events', () => {
     ],
     [
       'held removals',
-      (h: History) => h.heldRemovals({
+      (h: History) =>
+        h.heldRemovals({
           held: [
             { type: 'A', hostname: 'www.example.com', ip: '192.0.2.1' },
             { type: 'A', hostname: 'www.example.com', ip: '192.0.2.2' },
