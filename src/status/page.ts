@@ -207,6 +207,7 @@ ul, ol { padding-left: 1.1rem; }
 #events { list-style: none; padding: 0; margin: 0; }
 #events li { display: grid; grid-template-columns: max-content max-content 1fr; gap: 0.6rem; padding: 0.25rem 0; border-bottom: 1px solid var(--line); }
 #events li span:last-child { overflow-wrap: anywhere; min-width: 0; }
+#events .tone-good, #events .tone-bad { font-weight: 500; }
 .kind { font-size: 0.8rem; color: var(--muted); text-transform: uppercase; }
 @media (max-width: 560px) { #events li { grid-template-columns: max-content 1fr; } #events li span:last-child { grid-column: 1 / -1; } .label { min-width: 4.5rem; } }
 footer { color: var(--muted); font-size: 0.85rem; }
