@@ -2,7 +2,7 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { launch, type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,6 +132,7 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('the status page in chromium (built CL
     lab = await createNsLab({ ...LABS['e2e/page'], count: 3 });
     dir = await scratch('page');
     shotDir = process.env.GOAVAIL_TEST_SCREENSHOT_DIR ?? dir.dir;
+    await mkdir(shotDir, { recursive: true });
     browser = await launch({
       executablePath: CHROMIUM,
       headless: true, // --headless=new
