@@ -109,7 +109,7 @@ export class History implements AgentEvents {
   }
 
   dnsChange(e: DnsChangeEvent): void {
-    this.add(e.at, 'dns-change', e.summary, e.ip);
+    this.add(e.at, 'dns-change', e.dryRun ? `would ${e.summary} (dry-run)` : e.summary, e.ip);
   }
 
   heldRemovals(e: HeldRemovalsEvent): void {

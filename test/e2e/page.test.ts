@@ -234,13 +234,32 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('the status page in chromium (built CL
     expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
     expect(navigations).toBe(0);
     // The recent events, newest first, with times; /events has the same.
+    // (/events may be answered a moment before /status: wait for the next poll at most.)
+    const wanted = [
+      `cluster verdict: ${down} up → down`,
+      `would remove A ${WWW} ${down} (dry-run)`,
+      `would remove A ${API} ${down} (dry-run)`,
+      `local verdict: ${down} up → down`,
+    ];
+    await page
+      .waitForFunction(
+        (w: string[]) => {
+          const lines = [...document.querySelectorAll('#events li')].map((li) => li.textContent ?? '');
+          return w.every((x) => lines.some((l) => l.includes(x)));
+        },
+        { timeout: 10_000 },
+        wanted,
+      )
+      .catch(async (err: unknown) => {
+        throw new Error(
+          `${String(err)}\nwanted ${JSON.stringify(wanted)}\nshown ${JSON.stringify(await page.$$eval('#events li', (lis) => lis.map((li) => li.textContent)))}`,
+        );
+      });
     const events = await page.$$eval('#events li', (lis) => lis.map((li) => li.textContent ?? ''));
-    const wanted = [`cluster verdict: ${down} up → down`, `would remove A ${WWW} ${down}`, `would remove A ${API} ${down}`, `local verdict: ${down} up → down`];
-    for (const w of wanted) expect(events.some((e) => e.includes(w))).toBe(true);
     expect(events[0]).toMatch(/^\d\d:\d\d:\d\dZ/);
     const history = (await (await fetch(`${origin}/events`)).json()) as { events: Array<{ kind: string; text: string }>; rtt: Record<string, unknown[]> };
     expect(history.events.filter((e) => e.kind === 'dns-change').map((e) => e.text)).toEqual(
-      expect.arrayContaining([`would remove A ${WWW} ${down}`, `would remove A ${API} ${down}`]),
+      expect.arrayContaining([`would remove A ${WWW} ${down} (dry-run)`, `would remove A ${API} ${down} (dry-run)`]),
     );
     expect(Object.keys(history.rtt).sort()).toEqual([...ips].sort());
     // The RTT sparkline: a line for a host that answers, miss marks for the one that does not.
@@ -249,7 +268,8 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('the status page in chromium (built CL
     );
     expect(await page.$$eval(`article.card[data-ip="${down}"] svg.spark line.miss`, (l) => l.length)).toBeGreaterThan(0);
 
-    await page.setViewport({ width: 1280, height: 900 });
+    // A wide screen (isMobile and hasTouch unchanged: changing them makes puppeteer reload the page).
+    await page.setViewport({ width: 1280, height: 900, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
     const desktopShot = join(shotDir, 'page-desktop-one-down.png');
     await page.screenshot({ path: desktopShot, fullPage: true });
 

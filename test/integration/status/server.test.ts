@@ -165,7 +165,7 @@ describe('status server routes', () => {
       hostname: 'www.example.com',
       ip: '127.0.0.9',
       dryRun: true,
-      summary: 'would remove A www.example.com 127.0.0.9',
+      summary: 'remove A www.example.com 127.0.0.9',
       at: NOW - 10,
     });
     history.probeRound([{ ip: '127.0.0.1', ok: true, rttMs: 0.25 }], NOW - 5);
@@ -176,7 +176,7 @@ describe('status server routes', () => {
     expect(JSON.parse(r.body)).toEqual({
       now: NOW,
       dropped: 0,
-      events: [{ seq: 1, at: NOW - 10, kind: 'dns-change', ip: '127.0.0.9', text: 'would remove A www.example.com 127.0.0.9' }],
+      events: [{ seq: 1, at: NOW - 10, kind: 'dns-change', ip: '127.0.0.9', text: 'would remove A www.example.com 127.0.0.9 (dry-run)' }],
       rtt: { '127.0.0.1': [[NOW - 5, 0.25]] },
     });
     const bare = await start(() => baseStatus());

@@ -44,6 +44,22 @@ describe('History: events', () => {
       'add A www.example.com 192.0.2.1',
     ],
     [
+      'DNS write in dry-run',
+      (h: History) =>
+        h.dnsChange({
+          op: 'delete',
+          type: 'A',
+          hostname: 'www.example.com',
+          ip: '192.0.2.1',
+          dryRun: true,
+          summary: 'remove A www.example.com 192.0.2.1',
+          at: T,
+        }),
+      'dns-change',
+      '192.0.2.1',
+      'would remove A www.example.com 192.0.2.1 (dry-run)',
+    ],
+    [
       'held removals',
       (h: History) =>
         h.heldRemovals({
