@@ -137,5 +137,6 @@ export function fanOut(sinks: readonly AgentEvents[], onError: (err: unknown) =>
     selfCheck: call('selfCheck'),
     certExpiry: call('certExpiry'),
     recheck: call('recheck'),
+    heldRemovals: call('heldRemovals'),
   };
 }

@@ -24,6 +24,7 @@ import type { DnsProvider } from '../dns/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { createProber } from '../probe/index.js';
 import { ProberSetupError } from '../probe/types.js';
+import { History } from '../status/history.js';
 import { Metrics } from '../status/metrics.js';
 import { startStatusServer, type StatusServer } from '../status/server.js';
 import { auditSigningKey } from './audit.js';
@@ -218,6 +219,8 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
   let metrics: Metrics;
   let events: AgentEvents;
   let notifier: Notifier | undefined;
+  // Recent events and RTTs, bounded: the status page and GET /events.
+  const history = new History();
   // The managed IPs follow reloads; the gossip layer drops observations of other IPs.
   let managed = new Set(managedRecords(config).ipAddresses);
   // The config in force (reloads swap it); metrics drop the series of IPs it no longer has.
@@ -237,7 +240,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
     metrics = new Metrics({ gossip, config: () => ({ ipAddresses: managedRecords(current).ipAddresses, canaries: current.canaries }), processMetrics: true });
     // Watchers of the agent's events; each is isolated from the others and from the agent.
     notifier = createNotifier(config, { logger: logger.child({ component: 'notify' }), agentId: () => gossip?.selfId ?? hostname(), dryRun: flags.dryRun });
-    const sinks: AgentEvents[] = [metrics, notifier];
+    const sinks: AgentEvents[] = [metrics, notifier, history];
     if (config.auditFile !== undefined) {
       const m = metrics;
       const key = await auditSigningKey(config);
@@ -285,7 +288,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
   let statusServer: StatusServer | undefined;
   if (config.statusAddr !== undefined) {
     try {
-      statusServer = await startStatusServer({ addr: config.statusAddr, agent, metrics, logger: logger.child({ component: 'status' }), gossip });
+      statusServer = await startStatusServer({ addr: config.statusAddr, agent, metrics, logger: logger.child({ component: 'status' }), gossip, history });
     } catch (err) {
       if (!config.statusAddrExplicit) {
         // Only the default may be skipped: a second agent on this machine, or

@@ -40,7 +40,7 @@ export function formatDuration(ms: number): string {
   return neg ? `-${out}` : out;
 }
 
-function pad2(n: number): string {
+export function pad2(n: number): string {
   return String(n).padStart(2, '0');
 }
 

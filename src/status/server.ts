@@ -5,6 +5,8 @@ import { splitHostPort } from '../net/hostport.js';
 import type { Gossip } from '../gossip/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
+import type { History } from './history.js';
+import { statusPage } from './page.js';
 import { nullForUndefined, type StatusDocument } from './render.js';
 
 export interface StatusServerOptions {
@@ -15,6 +17,8 @@ export interface StatusServerOptions {
   readonly logger: Logger;
   /** For the drop counters in /status (cluster mode). */
   readonly gossip?: Pick<Gossip, 'drops'>;
+  /** Recent events and RTTs for `GET /events` and the page (absent: an empty history). */
+  readonly history?: Pick<History, 'document'>;
   readonly now?: () => number;
   /** Overrides {@link SOCKET_IDLE_TIMEOUT_MS} (tests: a stalled reader in a second, not in ten). */
   readonly socketIdleTimeoutMs?: number;
@@ -122,7 +126,9 @@ function formatAddress(a: AddressInfo): string {
 }
 
 /**
- * The local HTTP listener: `GET /status` (JSON, see {@link StatusDocument}),
+ * The local HTTP listener: `GET /` (the status page, ./page.ts),
+ * `GET /status` (JSON, see {@link StatusDocument}), `GET /events` (JSON,
+ * the recent events and RTTs, see ./history.ts),
  * `GET /metrics` (Prometheus text), `GET /healthz` (200 `ok`, or 503 and
  * the reason). HEAD is answered like GET without a body; other methods get
  * 405, other paths 404. A handler error is a 500 for that request only.
@@ -145,16 +151,29 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     res.end(body);
   };
   const text = 'text/plain; charset=utf-8';
+  const json = 'application/json; charset=utf-8';
+  const page = statusPage();
+  const paths = new Set(['/', '/status', '/events', '/metrics', '/healthz']);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
-    const known = path === '/status' || path === '/metrics' || path === '/healthz';
-    if (!known) return send(res, 404, text, 'not found: try /status, /metrics or /healthz\n');
+    if (!paths.has(path ?? '')) return send(res, 404, text, 'not found: try /, /status, /events, /metrics or /healthz\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, text, 'method not allowed\n', { allow: 'GET, HEAD' });
     if (path === '/metrics') return send(res, 200, opts.metrics.contentType, await opts.metrics.metrics());
     if (path === '/status') {
       const body = JSON.stringify(statusDocument(opts.agent, opts.gossip, now()), nullForUndefined);
-      return send(res, 200, 'application/json; charset=utf-8', `${body}\n`);
+      return send(res, 200, json, `${body}\n`);
+    }
+    if (path === '/events') {
+      const doc = opts.history?.document(now()) ?? { now: now(), events: [], dropped: 0, rtt: {} };
+      return send(res, 200, json, `${JSON.stringify(doc)}\n`);
+    }
+    if (path === '/') {
+      return send(res, 200, 'text/html; charset=utf-8', page.html, {
+        'content-security-policy': page.csp,
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+      });
     }
     const reason = unhealthyReason(opts.agent.status(), now());
     return reason === undefined ? send(res, 200, text, 'ok\n') : send(res, 503, text, `${reason}\n`);

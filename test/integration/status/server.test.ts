@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AgentStatus } from '../../../src/status/view.js';
 import { emptyDropCounts } from '../../../src/gossip/validate.js';
 import { silentLogger } from '../../../src/log.js';
+import { History } from '../../../src/status/history.js';
 import { Metrics } from '../../../src/status/metrics.js';
 import {
   CONNECTIONS_CHECK_MS,
@@ -84,7 +85,10 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function start(status: () => AgentStatus, opts: { metrics?: Metrics; gossip?: boolean; addr?: string; socketIdleTimeoutMs?: number } = {}) {
+async function start(
+  status: () => AgentStatus,
+  opts: { metrics?: Metrics; gossip?: boolean; addr?: string; socketIdleTimeoutMs?: number; history?: History } = {},
+) {
   const metrics = opts.metrics ?? new Metrics();
   const drops = { ...emptyDropCounts(), 'bad-tag': 2 };
   const server = await startStatusServer({
@@ -95,6 +99,7 @@ async function start(status: () => AgentStatus, opts: { metrics?: Metrics; gossi
     now: () => NOW,
     gossip: opts.gossip ? { drops: () => drops } : undefined,
     socketIdleTimeoutMs: opts.socketIdleTimeoutMs,
+    history: opts.history,
   });
   servers.push(server);
   return server;
@@ -125,6 +130,58 @@ describe('status server routes', () => {
       inDns: { 'www.example.com': true },
     });
     expect((doc.selfCheck as Record<string, unknown>).since).toBeNull();
+  });
+
+  it('GET /: the status page, self-contained, under a CSP that allows only its own script, style and origin', async () => {
+    const s = await start(() => baseStatus());
+    const r = await get(s.address, '/');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(r.headers['cache-control']).toBe('no-store');
+    expect(r.headers['x-content-type-options']).toBe('nosniff');
+    expect(r.body).toMatch(/^<!doctype html>/);
+    expect(r.body).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
+    // Nothing from elsewhere: no URL with a scheme or a protocol-relative one, no external script or stylesheet.
+    expect(r.body).not.toMatch(/(https?:)?\/\/(?!www\.w3\.org\/2000\/svg)[a-z0-9.-]+\.[a-z]{2,}/i);
+    expect(r.body).not.toMatch(/<script[^>]+src=|<link[^>]+stylesheet|@import|url\(/i);
+    const csp = String(r.headers['content-security-policy']);
+    expect(csp).toMatch(/^default-src 'none'; script-src 'sha256-[A-Za-z0-9+/=]+'; style-src 'sha256-[A-Za-z0-9+/=]+'; connect-src 'self'; /);
+    // The hashes are those of the inline script and style (else the browser would refuse to run them).
+    const { createHash } = await import('node:crypto');
+    const hash = (t: string): string => `'sha256-${createHash('sha256').update(t).digest('base64')}'`;
+    const script = /<script>([\s\S]*)<\/script>/.exec(r.body)![1]!;
+    const style = /<style>([\s\S]*)<\/style>/.exec(r.body)![1]!;
+    expect(csp).toContain(`script-src ${hash(script)};`);
+    expect(csp).toContain(`style-src ${hash(style)};`);
+    expect((await get(s.address, '/', 'HEAD')).body).toBe('');
+    expect((await get(s.address, '/?x=1')).status).toBe(200);
+  });
+
+  it('GET /events: the history document (an empty one without a history)', async () => {
+    const history = new History();
+    history.dnsChange({
+      op: 'delete',
+      type: 'A',
+      hostname: 'www.example.com',
+      ip: '127.0.0.9',
+      dryRun: true,
+      summary: 'remove A www.example.com 127.0.0.9',
+      at: NOW - 10,
+    });
+    history.probeRound([{ ip: '127.0.0.1', ok: true, rttMs: 0.25 }], NOW - 5);
+    const s = await start(() => baseStatus(), { history });
+    const r = await get(s.address, '/events');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(JSON.parse(r.body)).toEqual({
+      now: NOW,
+      dropped: 0,
+      events: [{ seq: 1, at: NOW - 10, kind: 'dns-change', ip: '127.0.0.9', text: 'would remove A www.example.com 127.0.0.9 (dry-run)' }],
+      rtt: { '127.0.0.1': [[NOW - 5, 0.25]] },
+    });
+    const bare = await start(() => baseStatus());
+    expect(JSON.parse((await get(bare.address, '/events')).body)).toEqual({ now: NOW, events: [], dropped: 0, rtt: {} });
+    expect((await get(bare.address, '/events', 'POST')).status).toBe(405);
   });
 
   it('GET /status carries the gossip drop counters in cluster mode; a query string is ignored', async () => {
@@ -158,8 +215,9 @@ describe('status server routes', () => {
   });
 
   it.each([
-    ['/', 404],
     ['/nope', 404],
+    ['/index.html', 404],
+    ['/events/', 404],
     ['/status/', 404],
     ['/metricsx', 404],
   ])('GET %s → %i', async (path, status) => {
