@@ -113,6 +113,22 @@ export interface CertExpiryEvent {
 }
 
 /** Calls every sink's hook; a throwing sink is isolated from the others and from the agent. */
+/** Every hook, once: a hook added to AgentEvents and missing here does not compile, so fanOut never drops one. */
+const HOOKS = {
+  probeRound: true,
+  localVerdict: true,
+  clusterVerdict: true,
+  dnsChange: true,
+  dnsCall: true,
+  dnsChangeSettled: true,
+  reconcile: true,
+  configReload: true,
+  selfCheck: true,
+  recheck: true,
+  certExpiry: true,
+  heldRemovals: true,
+} as const satisfies Record<keyof AgentEvents, true>;
+
 export function fanOut(sinks: readonly AgentEvents[], onError: (err: unknown) => void = () => undefined): AgentEvents {
   const call = <K extends keyof AgentEvents>(key: K) =>
     ((e: unknown, at?: unknown) => {
@@ -126,17 +142,7 @@ export function fanOut(sinks: readonly AgentEvents[], onError: (err: unknown) =>
         }
       }
     }) as NonNullable<AgentEvents[K]>;
-  return {
-    probeRound: call('probeRound'),
-    localVerdict: call('localVerdict'),
-    clusterVerdict: call('clusterVerdict'),
-    dnsChange: call('dnsChange'),
-    dnsCall: call('dnsCall'),
-    reconcile: call('reconcile'),
-    configReload: call('configReload'),
-    selfCheck: call('selfCheck'),
-    certExpiry: call('certExpiry'),
-    recheck: call('recheck'),
-    heldRemovals: call('heldRemovals'),
-  };
+  const out: AgentEvents = {};
+  for (const key of Object.keys(HOOKS) as Array<keyof AgentEvents>) (out as Record<string, unknown>)[key] = call(key);
+  return out;
 }

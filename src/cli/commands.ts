@@ -295,7 +295,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
         // another program on the port, must not stop the failover agent.
         logger.warn(
           { statusAddr: config.statusAddr, err: errorLine(err) },
-          `status_addr is not set and the default ${config.statusAddr} cannot be used (${errorLine(err)}): running without the status listener, so /status, /metrics and /healthz are unavailable; set status_addr = "127.0.0.1:<free port>" to have them, or status_addr = "" to run without them and without this warning`,
+          `status_addr is not set and the default ${config.statusAddr} cannot be used (${errorLine(err)}): running without the status listener, so the status page, /status, /events, /metrics and /healthz are unavailable; set status_addr = "127.0.0.1:<free port>" to have them, or status_addr = "" to run without them and without this warning`,
         );
       } else {
         await agent.stop().catch(() => undefined);

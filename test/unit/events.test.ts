@@ -12,6 +12,9 @@ const HOOKS: ReadonlyArray<[keyof AgentEvents, unknown]> = [
   ['configReload', { ok: true, at: 1 }],
   ['selfCheck', { from: 'healthy', to: 'too-many-down', detail: 'd', at: 1 }],
   ['heldRemovals', { held: [{ type: 'A', hostname: 'www.example.com', ip: '192.0.2.1' }], at: 1 }],
+  ['dnsChangeSettled', { changeId: 'C1', status: 'INSYNC', ms: 1200, at: 1 }],
+  ['recheck', { sent: 1, capped: 0, at: 1 }],
+  ['certExpiry', { ip: '192.0.2.1', host: 'www.example.com', expiresAt: 1, daysLeft: 3, minDays: 7, at: 1 }],
 ];
 
 describe('fanOut', () => {
