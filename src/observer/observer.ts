@@ -475,6 +475,13 @@ export class Observer {
       if (this.o.signal.aborted || silent.size === 0) return;
       const now = this.now();
       let wake: number | undefined;
+      // At most max_recheck_rate new suspects per look. Far more overdue at
+      // once says more about this agent than about its targets (a round of
+      // 10,000 takes longer than suspect_after to send; a starved event
+      // loop reads replies late), and the cap could not recheck them anyway:
+      // the rest are left to the round's own results, as without rechecks.
+      let room = Math.max(1, config.maxRecheckRate);
+      let skipped = 0;
       for (const ip of silent) {
         const t = this.targets.get(ip);
         if (!t || t.verdict === 'down') continue;
@@ -484,8 +491,13 @@ export class Observer {
           continue;
         }
         silent.delete(ip);
-        this.suspect(ip, 'down', 'suspect', now);
+        if (room > 0 && !this.rechecks.episodes.has(ip)) {
+          room--;
+          this.suspect(ip, 'down', 'suspect', now);
+        } else if (room <= 0) skipped++;
       }
+      if (skipped > 0)
+        this.o.logger.debug({ skipped, max: config.maxRecheckRate }, 'more replies overdue at once than max_recheck_rate: not suspecting the rest this round');
       this.flushSuspects();
       this.pumpRechecks();
       if (wake !== undefined) this.suspectTimer = this.o.scheduler.setTimer(check, Math.max(0, wake - now));
@@ -513,6 +525,7 @@ export class Observer {
   /** A raw outcome (round or recheck), before send order: steers the episode of its IP. */
   private onAnswer(r: ProbeResult, recheck: boolean): void {
     if (!this.targets.has(r.ip)) return;
+    const before = this.rechecks;
     if (r.local !== undefined && !r.ok) {
       if (recheck) this.rechecks = unsent(this.rechecks, r.ip);
     } else {
@@ -520,6 +533,9 @@ export class Observer {
       // A down IP that answers is rechecked at once: recovery needs a streak too.
       if (r.ok && this.targets.get(r.ip)?.verdict === 'down') this.suspect(r.ip, 'up', 'answer', this.now());
     }
+    // Most answers belong to no episode: then nothing changed, and scheduling
+    // again per answer would cost O(episodes) for each of a round's targets.
+    if (this.rechecks === before) return;
     this.flushSuspects();
     this.pumpRechecks();
   }
