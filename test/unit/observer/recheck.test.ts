@@ -189,6 +189,20 @@ describe('rapid rechecks (observer, fake timers)', () => {
     expect(p.prober.sends.filter((s) => s.at >= from).length).toBeLessThanOrEqual(2 * ips.length + rechecks);
   });
 
+  it('more replies overdue at once than max_recheck_rate: only that many become suspects (a slow round is no outage)', async () => {
+    const ips = Array.from({ length: 60 }, (_, i) => `203.0.113.${i + 10}`);
+    const p = observe(
+      testConfig({ ips, intervalMs: 2000, timeoutMs: 1000, failureThreshold: 3, suspectAfterMs: 100, recheckIntervalMs: 200, maxRecheckRate: 20 }),
+    );
+    p.prober.rttMs = 500; // every reply 0.5 s after its send: overdue at 0.1 s, in time for the 1 s timeout
+    p.observer.start();
+    await advance(150);
+    expect(p.observer.state().rechecks?.size).toBe(20);
+    await advance(6000);
+    expect(p.local.filter((e) => e.to === 'down')).toEqual([]);
+    expect(p.local.filter((e) => e.to === 'up')).toHaveLength(60);
+  });
+
   it('IP removed mid-streak: its rechecks stop, its late answers are ignored', async () => {
     const config = shipped();
     const p = observe(config);
