@@ -261,8 +261,8 @@ describe('pageView', () => {
         selfCheck: { state: 'canaries-failing', since: NOW - 10_000, detail: '2 of 2 canaries down' },
         held: ['A www.example.com 192.0.2.1'],
         peers: [
-          { id: '12D3KooWAbCdEfGhIjKlMnOp', addr: '10.0.0.2:7946', connected: true, lastHeard: NOW - 1000 },
-          { id: undefined, addr: '10.0.0.3:7946', connected: false, lastHeard: undefined },
+          { id: '12D3KooWAbCdEfGhIjKlMnOp', addr: '198.18.0.2:7946', connected: true, lastHeard: NOW - 1000 },
+          { id: undefined, addr: '198.18.0.3:7946', connected: false, lastHeard: undefined },
         ],
       }),
       null,
@@ -272,8 +272,8 @@ describe('pageView', () => {
     expect(v.peers).toEqual({
       summary: '1/2 connected',
       rows: [
-        { id: '12D3Ko…MnOp', addr: '10.0.0.2:7946', state: 'connected', tone: 'good', lastHeard: 'heard 1.0s ago' },
-        { id: '-', addr: '10.0.0.3:7946', state: 'not connected', tone: 'bad', lastHeard: 'never heard' },
+        { id: '12D3Ko…MnOp', addr: '198.18.0.2:7946', state: 'connected', tone: 'good', lastHeard: 'heard 1.0s ago' },
+        { id: '-', addr: '198.18.0.3:7946', state: 'not connected', tone: 'bad', lastHeard: 'never heard' },
       ],
     });
   });
