@@ -494,19 +494,25 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
     });
   }
 
+  /** An accepted message: queue its relay, note who was heard; returns the sender and when. */
+  function admit(msgId: string, source: string, sender: string): { from: string; at: number } {
+    pendingRelays.push({ msgId, source });
+    if (relayTimer === undefined && running) {
+      relayTimer = setTimeout(flushRelays, relayDelayMs);
+      relayTimer.unref?.();
+    }
+    const at = now();
+    for (const e of entries) if (e.id === sender) e.lastHeard = at;
+    return { from: sender, at };
+  }
+
   pubsub.addEventListener('gossipsub:message', (evt) => {
     const { msg, msgId, propagationSource } = evt.detail;
+    if (msg.type !== 'signed') return;
     const signal = acceptedSignals.get(msg);
-    if (signal !== undefined && msg.type === 'signed') {
+    if (signal !== undefined) {
       acceptedSignals.delete(msg);
-      pendingRelays.push({ msgId, source: propagationSource.toString() });
-      if (relayTimer === undefined && running) {
-        relayTimer = setTimeout(flushRelays, relayDelayMs);
-        relayTimer.unref?.();
-      }
-      const from = msg.from.toString();
-      const at = now();
-      for (const e of entries) if (e.id === from) e.lastHeard = at;
+      const { from, at } = admit(msgId, propagationSource.toString(), msg.from.toString());
       for (const h of signalHandlers) {
         try {
           h(from, signal, at);
@@ -517,16 +523,9 @@ export async function createLibp2pGossip(opts: Libp2pGossipOptions): Promise<Lib
       return;
     }
     const batch = accepted.get(msg);
-    if (batch === undefined || msg.type !== 'signed') return;
+    if (batch === undefined) return;
     accepted.delete(msg);
-    pendingRelays.push({ msgId, source: propagationSource.toString() });
-    if (relayTimer === undefined && running) {
-      relayTimer = setTimeout(flushRelays, relayDelayMs);
-      relayTimer.unref?.();
-    }
-    const from = msg.from.toString();
-    const at = now();
-    for (const e of entries) if (e.id === from) e.lastHeard = at;
+    const { from, at } = admit(msgId, propagationSource.toString(), msg.from.toString());
     for (const h of handlers) {
       try {
         h(from, batch, at);
