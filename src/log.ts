@@ -3,8 +3,8 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-/** Paths pino blanks out wherever they appear in a log object. */
-const REDACT_PATHS = [
+/** Field names whose values never reach a log line, at any depth up to {@link REDACT_DEPTH}. */
+const SECRET_KEYS: ReadonlySet<string> = new Set([
   'apiToken',
   'apiKey',
   'cryptoKey',
@@ -12,17 +12,50 @@ const REDACT_PATHS = [
   'crypto_key',
   'token',
   'authorization',
-  '*.apiToken',
-  '*.apiKey',
-  '*.cryptoKey',
-  '*.cryptoKeys',
-  '*.crypto_key',
-  '*.token',
-  '*.authorization',
-  'headers.authorization',
-  '*.headers.authorization',
-  '*.headers["x-auth-key"]',
-];
+  'x-auth-key',
+  'controlToken',
+  'control_token',
+]);
+const CENSOR = '[redacted]';
+/** How deep the scan looks: a log object, its fields, and theirs (`headers.authorization` inside a request). */
+const REDACT_DEPTH = 4;
+
+/**
+ * A log object with every {@link SECRET_KEYS} field replaced by `[redacted]`,
+ * in plain objects and arrays up to {@link REDACT_DEPTH} levels down; the
+ * object itself when nothing matched (no copy).
+ *
+ * Why not pino's `redact` paths: @pinojs/redact clones along every wildcard
+ * path and re-parses each path on every call. At 10,000 targets the first
+ * rounds log 20,000 verdict lines, and the redaction allocated 420 MB in the
+ * first 9 s (sampling heap profile): the old generation grew to 90 MB
+ * before a major GC, most of the start-up RSS peak. A line cost 8.2 µs with
+ * it and 2.1 µs without (50,000 lines, measured here). This scan copies only
+ * the objects on the way to a secret.
+ */
+export function redactSecrets<T>(value: T, depth = REDACT_DEPTH): T {
+  if (depth <= 0 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (v === null || typeof v !== 'object') continue;
+      const r = redactSecrets(v, depth - 1);
+      if (r !== v) (out ??= [...value])[i] = r;
+    }
+    return (out ?? value) as T;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value; // an Error, a Map, a class: its serializer decides
+  const obj = value as Record<string, unknown>;
+  let out: Record<string, unknown> | undefined;
+  for (const key of Object.keys(obj)) {
+    const v = obj[key];
+    const r = SECRET_KEYS.has(key) && v !== undefined ? CENSOR : redactSecrets(v, depth - 1);
+    if (r !== v) (out ??= { ...obj })[key] = r;
+  }
+  return (out ?? value) as T;
+}
 
 export interface LoggerOptions {
   readonly debug?: boolean;
@@ -42,7 +75,7 @@ const PRETTY = { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.debug ? 'debug' : 'info';
   const pretty = opts.pretty ?? Boolean(process.stdout.isTTY);
-  const base = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } };
+  const base = { level, formatters: { log: (obj: Record<string, unknown>) => redactSecrets(obj) }, base: { pid: process.pid } };
   if (pretty && !opts.destination) {
     // a worker thread formats, so logging never waits for the terminal
     return pino({ ...base, transport: { target: 'pino-pretty', options: { ...PRETTY, colorize: true } } });

@@ -587,8 +587,9 @@ export class Observer {
       const slot = slots.get(r.ip);
       if (!slot || slot.result !== undefined) return;
       this.onAnswer(r, true);
+      const before = this.targets.get(r.ip)?.verdict;
       this.complete(r.ip, slot, r, this.now());
-      this.afterResults(this.now());
+      this.afterRecheck(r.ip, before, this.now());
     };
     this.prober.probe(ips, config.timeoutMs, this.o.signal, done).then(
       (results) => results.forEach(done),
@@ -668,10 +669,30 @@ export class Observer {
     this.o.events.selfCheck?.({ from: prev.state, to: r.state, detail: r.detail, at: now });
   }
 
-  /** Feeds quorum (and peers) the votes that changed since last time. */
-  private updateVotes(): void {
+  /**
+   * After one recheck answer: only its IP can have a new vote. The
+   * self-check looks at every target, so it runs only when that IP's verdict
+   * changed, and every vote is looked at again only when the self-check
+   * changed; a round still ends with the full {@link afterResults}. (Per
+   * answer, the full pass cost O(targets): at 10,000 targets on a loaded
+   * machine, 200 rechecks/s made it allocate 1.1 GB in 9 s.)
+   */
+  private afterRecheck(ip: string, before: Verdict | undefined, now: number): void {
+    if (this.targets.get(ip)?.verdict === before) {
+      this.updateVotes([ip]);
+      return;
+    }
+    const was = this.selfState.state;
+    this.updateSelfCheck(now);
+    this.updateVotes(this.selfState.state === was ? [ip] : undefined);
+  }
+
+  /** Feeds quorum (and peers) the votes that changed since last time: of `ips`, or of every target. */
+  private updateVotes(ips?: readonly string[]): void {
     const changed: Array<{ ip: string; verdict: Verdict }> = [];
-    for (const [ip, s] of this.targets) {
+    for (const ip of ips ?? this.targets.keys()) {
+      const s = this.targets.get(ip);
+      if (!s) continue;
       const vote = effectiveVote(s.verdict, this.selfState.state);
       if ((this.votes.get(ip) ?? 'unknown') === vote) continue;
       this.votes.set(ip, vote);

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
+import { createLogger, redactSecrets } from '../../src/log.js';
 
 /** A stream that keeps what it is given. */
 function sink(): { stream: Writable; text: () => string } {
@@ -42,5 +42,47 @@ describe('createLogger', () => {
       .filter((l) => l !== '');
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 30, msg: 'hello', ip: '198.18.0.1', pid: process.pid });
+  });
+});
+
+describe('redactSecrets', () => {
+  const err = new Error('boom');
+  const cases: Array<{ name: string; input: unknown; want: unknown }> = [
+    { name: 'a top-level secret', input: { apiToken: 'tok', ip: '198.18.0.1' }, want: { apiToken: '[redacted]', ip: '198.18.0.1' } },
+    { name: 'one level down', input: { cloudflare: { apiKey: 'k', zone: 'z' } }, want: { cloudflare: { apiKey: '[redacted]', zone: 'z' } } },
+    {
+      name: 'request headers two levels down',
+      input: { req: { headers: { authorization: 'Bearer x', 'x-auth-key': 'y', accept: '*/*' } } },
+      want: { req: { headers: { authorization: '[redacted]', 'x-auth-key': '[redacted]', accept: '*/*' } } },
+    },
+    { name: 'inside an array', input: { channels: [{ token: 't', kind: 'telegram' }] }, want: { channels: [{ token: '[redacted]', kind: 'telegram' }] } },
+    { name: 'a key list (cryptoKeys)', input: { cryptoKeys: ['a', 'b'] }, want: { cryptoKeys: '[redacted]' } },
+    { name: 'the control token', input: { controlToken: 'c' }, want: { controlToken: '[redacted]' } },
+    { name: 'an undefined secret stays undefined (not logged)', input: { token: undefined }, want: { token: undefined } },
+    { name: 'deeper than the scan is left alone', input: { a: { b: { c: { d: { token: 't' } } } } }, want: { a: { b: { c: { d: { token: 't' } } } } } },
+    { name: 'an Error is left to its serializer', input: { err }, want: { err } },
+  ];
+  it.each(cases)('$name', ({ input, want }) => {
+    expect(redactSecrets(input)).toStrictEqual(want);
+  });
+
+  it('copies only what it changes: the input is never modified, and an object without secrets is returned as is', () => {
+    const ips = Array.from({ length: 10_000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
+    const clean = { ips, hostnames: ['www.example.com'], nested: { ok: true } };
+    expect(redactSecrets(clean)).toBe(clean);
+    const input = { ips, cloudflare: { apiToken: 'tok' } };
+    const out = redactSecrets(input);
+    expect(input.cloudflare.apiToken).toBe('tok');
+    expect(out.ips).toBe(ips);
+    expect(out.cloudflare).not.toBe(input.cloudflare);
+  });
+
+  it('the JSON logger redacts and still serializes errors', () => {
+    const out = sink();
+    const log = createLogger({ pretty: false, destination: out.stream });
+    log.error({ err: new Error('boom'), headers: { authorization: 'Bearer secret-1' }, webhook: { token: 'secret-2' } }, 'failed');
+    const line = JSON.parse(out.text().trim()) as Record<string, unknown>;
+    expect(out.text()).not.toMatch(/secret-1|secret-2/);
+    expect(line).toMatchObject({ headers: { authorization: '[redacted]' }, webhook: { token: '[redacted]' }, err: { type: 'Error', message: 'boom' } });
   });
 });
