@@ -54,14 +54,14 @@ describe('a recheck answer concerns one IP', () => {
     await advance(9000); // every target up (the first ups came from rounds and rechecks), the 8 s round done
     expect(observer.state().targets.size).toBe(60);
     expect([...observer.state().targets.values()].every((t) => t.verdict === 'up')).toBe(true);
-    const before = { selfChecks: calls.selfCheck, rechecks: observer.state().recheckProbes };
+    const before = { selfChecks: calls.selfCheck, rechecks: observer.state().recheckProbes ?? 0 };
     // a blip of 20 targets over the 10 s round: suspect at 10.1 s, rechecked, answering again before a third miss
     const blipped = new Set(ips.slice(0, 20));
     prober.silent = (ip, now) => blipped.has(ip) && now < 1_760_000_010_300;
     await advance(3500); // the rounds at 10 s (done at 11 s, its silent probes' timeout) and 12 s
     stop.abort();
     expect([...observer.state().targets.values()].every((t) => t.verdict === 'up')).toBe(true);
-    expect(observer.state().recheckProbes - before.rechecks).toBeGreaterThanOrEqual(20);
+    expect((observer.state().recheckProbes ?? 0) - before.rechecks).toBeGreaterThanOrEqual(20);
     expect(calls.selfCheck - before.selfChecks).toBe(2); // one per round, none per answer
   });
 });
