@@ -122,20 +122,26 @@ export interface DueResult {
 export function due(state: RecheckState, now: number, opts: RecheckOptions): DueResult {
   const refill = Math.max(0, now - state.tokensAt) * (opts.maxPerSecond / 1000);
   let tokens = Math.min(opts.maxPerSecond, state.tokens + refill);
-  const episodes = new Map(state.episodes);
   const send: string[] = [];
   let capped = 0;
   let wakeAt: number | undefined;
   const wake = (at: number): void => {
     wakeAt = wakeAt === undefined ? at : Math.min(wakeAt, at);
   };
-  const waiting = [...state.episodes].sort((a, b) => a[1].nextAt - b[1].nextAt);
-  for (const [ip, e] of waiting) {
+  // Only the episodes that may send now are sorted, and the map is copied
+  // only when one does: `due` runs after every answer that belongs to an
+  // episode, and a copy and sort of every episode each time was most of
+  // what the observer allocated at 10,000 targets.
+  const ready: Array<readonly [string, Episode]> = [];
+  for (const entry of state.episodes) {
+    const e = entry[1];
     if (e.stopping || e.inFlight >= opts.maxInFlight) continue; // an answer (or the timeout) wakes it
-    if (e.nextAt > now) {
-      wake(e.nextAt);
-      continue;
-    }
+    if (e.nextAt > now) wake(e.nextAt);
+    else ready.push(entry);
+  }
+  ready.sort((a, b) => a[1].nextAt - b[1].nextAt);
+  let episodes: Map<string, Episode> | undefined;
+  for (const [ip, e] of ready) {
     if (tokens < 1) {
       capped++;
       wake(now + Math.ceil((1 - tokens) / (opts.maxPerSecond / 1000)));
@@ -145,11 +151,11 @@ export function due(state: RecheckState, now: number, opts: RecheckOptions): Due
     const sent = e.sent + 1;
     const next: Episode = { ...e, sent, inFlight: e.inFlight + 1, nextAt: now + opts.recheckIntervalMs, stopping: sent >= opts.maxSends };
     // (a sent episode cannot be at maxSends yet: `stopping` was checked above)
-    episodes.set(ip, next);
+    (episodes ??= new Map(state.episodes)).set(ip, next);
     send.push(ip);
     if (!next.stopping && next.inFlight < opts.maxInFlight) wake(next.nextAt);
   }
-  return { state: { episodes, tokens, tokensAt: now }, send, capped, wakeAt };
+  return { state: { episodes: episodes ?? state.episodes, tokens, tokensAt: now }, send, capped, wakeAt };
 }
 
 /**

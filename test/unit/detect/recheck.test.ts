@@ -142,6 +142,19 @@ describe('recheck scheduling', () => {
     expect(total).toBeLessThanOrEqual(2 * 10.5 + 2);
   });
 
+  it('nothing due: the episodes are neither copied nor changed (due runs after every answer of an episode)', () => {
+    let s = initialRechecks(0, O);
+    for (let i = 1; i <= 200; i++) s = begin(s, `198.18.1.${i}`, 'down', 'suspect', 1000, O, 1000);
+    const r = due(s, 1100, O); // every first recheck waits until 1200 (recheck_interval after the last probe)
+    expect(r.send).toEqual([]);
+    expect(r.state.episodes).toBe(s.episodes);
+    expect(r.wakeAt).toBe(1200);
+    const sent = due(s, 1200, O);
+    expect(sent.send).toHaveLength(100); // maxPerSecond's bucket
+    expect(sent.state.episodes).not.toBe(s.episodes);
+    expect([...s.episodes.values()].every((e) => e.sent === 0)).toBe(true); // the input is untouched
+  });
+
   it('config reload mid-streak: kept IPs go on under the new bounds, removed IPs and a turned-off config close', () => {
     let s = initialRechecks(0, O);
     s = begin(s, A, 'down', 'suspect', 1000, O);
