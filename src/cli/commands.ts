@@ -28,6 +28,7 @@ import { History } from '../status/history.js';
 import { Metrics } from '../status/metrics.js';
 import { startStatusServer, type StatusServer } from '../status/server.js';
 import { auditSigningKey } from './audit.js';
+import { tuneHeap } from './heap.js';
 import { EXIT } from './exit.js';
 import { createReloader, RELOAD_TIMEOUT_MS, within } from './reload.js';
 import type { SignalGate } from './signals.js';
@@ -171,6 +172,7 @@ async function startRoute53(config: Config, flags: MonitorFlags, logger: Logger)
 
 /** `goavail monitor`: runs until SIGTERM/SIGINT; returns the exit code. */
 export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise<number> {
+  tuneHeap();
   const logger = createLogger({ debug: flags.debug });
   let config: Config;
   try {
