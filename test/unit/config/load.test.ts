@@ -78,6 +78,7 @@ describe('loadConfig: the original goavail.toml', () => {
       canaries: [],
       freezeMinTargets: 4,
       freezeShare: 0.5,
+      maintenance: [],
     });
     // Route53 is copied into plain objects, not smol-toml's null-prototype tables.
     expect(Object.getPrototypeOf(config.route53)).toBe(Object.prototype);
