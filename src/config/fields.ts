@@ -19,6 +19,7 @@ import { checkPeerAddress, splitHostPort } from '../net/hostport.js';
 import { parseTargetIp } from '../net/ip.js';
 import { formatStatusRange, MAX_BODY_BYTES, parseStatusRange, type StatusRange } from '../probe/http-check.js';
 import {
+  atText,
   DEFAULTS,
   managedRecords,
   type CloudflareConfig,
@@ -934,8 +935,6 @@ function maintenanceWindow(c: FieldContext): MaintenanceWindow {
   };
 }
 
-const pad2 = (n: number): string => String(n).padStart(2, '0');
-
 /** A window in the file's key names, for check-config: start as ISO (UTC), duration in seconds as the other durations. */
 function printWindow(w: MaintenanceWindow): Record<string, unknown> {
   const out: Record<string, unknown> = { ips: [...w.ips] };
@@ -944,7 +943,7 @@ function printWindow(w: MaintenanceWindow): Record<string, unknown> {
   if (w.reason !== undefined) out.reason = w.reason;
   if (w.weekly) {
     out.weekdays = [...w.weekly.weekdays];
-    out.at = `${pad2(Math.floor(w.weekly.atMinutes / 60))}:${pad2(w.weekly.atMinutes % 60)}`;
+    out.at = atText(w.weekly.atMinutes);
     out.timezone = w.weekly.timezone;
   }
   return out;

@@ -114,6 +114,11 @@ export interface MaintenanceWindow {
   readonly weekly: WeeklyRecurrence | undefined;
 }
 
+/** `at` as written: minutes after midnight → "HH:MM". */
+export function atText(minutes: number): string {
+  return `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+}
+
 export interface WeeklyRecurrence {
   /** The days it opens on (local days in `timezone`), in week order mon..sun. */
   readonly weekdays: readonly Weekday[];

@@ -1,4 +1,4 @@
-import type { MaintenanceWindow, Weekday } from '../config/schema.js';
+import { atText, type MaintenanceWindow, type Weekday } from '../config/schema.js';
 import { addDays, instantOf, localDateAt, zone, type Zone } from './localtime.js';
 import type { DrainEntry } from './types.js';
 
@@ -127,4 +127,26 @@ export function currentOrNextOpening(w: MaintenanceWindow, now: number): { reado
     .filter((x) => x.end > now)
     .sort((a, b) => a.start - b.start)[0];
   return o === undefined ? undefined : { start: o.start, end: o.end };
+}
+
+/**
+ * One line per window for `goavail check-config`: what it drains and when
+ * it is open next, as instants (UTC), so the operator sees how `at` and
+ * `timezone` were read, DST included.
+ *
+ * `maintenance[0] "kernel upgrade": 198.18.0.1: open now, until 2026-12-05T03:00:00.000Z`
+ */
+export function maintenanceSummary(windows: readonly MaintenanceWindow[], now: number): string[] {
+  return windows.map((w, i) => {
+    const o = currentOrNextOpening(w, now);
+    const iso = (t: number): string => new Date(t).toISOString();
+    const when =
+      o === undefined
+        ? `over (it closed at ${w.start === undefined ? '?' : iso(w.start + w.durationMs)})`
+        : o.start <= now
+          ? `open now, until ${iso(o.end)}`
+          : `next open ${iso(o.start)} until ${iso(o.end)}`;
+    const weekly = w.weekly ? ` (weekly: ${w.weekly.weekdays.join(', ')} at ${atText(w.weekly.atMinutes)} ${w.weekly.timezone})` : '';
+    return `maintenance[${i}] ${JSON.stringify(w.reason ?? `maintenance window ${i + 1}`)}: ${w.ips.join(', ')}: ${when}${weekly}`;
+  });
 }

@@ -2,7 +2,7 @@ import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import type { MaintenanceWindow, Weekday } from '../../../src/config/schema.js';
 import { validate } from '../../../src/config/validate.js';
-import { currentOrNextOpening, maintenanceDrains, nextMaintenanceEdge } from '../../../src/drain/maintenance.js';
+import { currentOrNextOpening, maintenanceDrains, maintenanceSummary, nextMaintenanceEdge } from '../../../src/drain/maintenance.js';
 import type { DrainEntry } from '../../../src/drain/types.js';
 
 const A = '198.18.0.1';
@@ -226,6 +226,21 @@ describe('from the config file', () => {
     expect(maintenanceDrains(windows, t('2026-12-05T01:00:00Z'))).toEqual([
       drain(A, '2026-12-05T01:00:00Z', '2026-12-05T03:00:00Z', 'kernel upgrade'),
       drain(B, '2026-12-05T01:00:00Z', '2026-12-05T03:00:00Z', 'maintenance window 2'),
+    ]);
+  });
+});
+
+describe('maintenanceSummary (check-config)', () => {
+  it('one line per window: what it drains and when it is open next, in UTC', () => {
+    const berlin = weekly([A, B], ['sat', 'sun'], '02:30', 'Europe/Berlin', 90 * 60_000);
+    expect(maintenanceSummary([KERNEL, berlin, oneOff([B], '2026-11-01T00:00:00Z', H)], t('2026-12-05T02:00:00Z'))).toEqual([
+      'maintenance[0] "kernel upgrade": 198.18.0.1: open now, until 2026-12-05T03:00:00.000Z',
+      'maintenance[1] "maintenance window 2": 198.18.0.1, 198.18.0.2: open now, until 2026-12-05T03:00:00.000Z (weekly: sat, sun at 02:30 Europe/Berlin)',
+      'maintenance[2] "maintenance window 3": 198.18.0.2: over (it closed at 2026-11-01T01:00:00.000Z)',
+    ]);
+    // Saturday 02:30 CET is 01:30Z; after it, Sunday's
+    expect(maintenanceSummary([berlin], t('2026-12-05T03:00:00Z'))).toEqual([
+      'maintenance[0] "maintenance window 1": 198.18.0.1, 198.18.0.2: next open 2026-12-06T01:30:00.000Z until 2026-12-06T03:00:00.000Z (weekly: sat, sun at 02:30 Europe/Berlin)',
     ]);
   });
 });
