@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import type { MaintenanceWindow, Weekday } from '../../../src/config/schema.js';
@@ -211,6 +212,35 @@ describe('from the config file', () => {
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
     return [...r.config.maintenance];
   };
+
+  it('the examples of the shipped goavail.toml (uncommented) and of the README load and mean what they say', async () => {
+    const shipped = await readFile(new URL('../../../goavail.toml', import.meta.url), 'utf8');
+    const block = shipped.slice(shipped.indexOf('# [[maintenance]]\n# ips'));
+    const uncommented = block.replace(/^# ?/gm, '');
+    const r = validate(parse(shipped + '\n' + uncommented), '/etc/goavail/goavail.toml');
+    expect(r.ok ? r.config.maintenance.length : r.errors).toBe(2);
+    if (!r.ok) return;
+    expect(maintenanceDrains(r.config.maintenance, t('2026-12-05T01:30:00Z'))).toEqual([
+      drain('127.0.0.2', '2026-12-05T01:00:00Z', '2026-12-05T03:00:00Z', 'kernel upgrade'),
+    ]);
+
+    const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('### Maintenance windows'));
+    const toml = section.slice(section.indexOf('```toml') + 7, section.indexOf('```', section.indexOf('```toml') + 7));
+    const ips = '[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["203.0.113.7", "203.0.113.8"]\n';
+    const fromReadme = validate(parse(ips + toml), '/etc/goavail/goavail.toml');
+    expect(fromReadme.ok ? fromReadme.config.maintenance.length : fromReadme.errors).toBe(2);
+    if (!fromReadme.ok) return;
+    // "2026-12-05 02:00 to 04:00 Berlin time"; "Saturday 02:30 Berlin for 90 minutes"
+    expect(currentOrNextOpening(fromReadme.config.maintenance[0]!, t('2026-12-01T00:00:00Z'))).toEqual({
+      start: t('2026-12-05T01:00:00Z'),
+      end: t('2026-12-05T03:00:00Z'),
+    });
+    expect(currentOrNextOpening(fromReadme.config.maintenance[1]!, t('2026-12-01T00:00:00Z'))).toEqual({
+      start: t('2026-12-05T01:30:00Z'),
+      end: t('2026-12-05T03:00:00Z'),
+    });
+  });
 
   it('timezone defaults to UTC', () => {
     const windows = file('[[maintenance]]\nips = ["198.18.0.1"]\nweekdays = ["sat"]\nat = "02:00"\nduration = "90m"\n');
