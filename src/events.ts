@@ -1,5 +1,6 @@
 import type { DnsErrorKind, RecordType, SelfCheckState, Verdict } from './model.js';
 import type { ProbeResult } from './probe/types.js';
+import type { AgreedVote } from './quorum/quorum.js';
 
 /**
  * What happens inside the agent, for whoever watches: metrics, notifications,
@@ -52,6 +53,12 @@ export interface VerdictEvent {
 export interface ClusterVerdictEvent extends VerdictEvent {
   /** Agents whose agreement made the verdict (this one included). */
   readonly agreed: readonly string[];
+  /**
+   * The same agents, each with when its vote turned (the voter's clock).
+   * The observer always sets it; absent (a consumer's hand-made event):
+   * every turn time is unknown.
+   */
+  readonly turned?: readonly AgreedVote[];
 }
 
 export interface DnsChangeEvent {

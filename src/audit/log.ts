@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import type { AgentEvents, ClusterVerdictEvent, DnsChangeEvent } from '../events.js';
 import type { Logger } from '../log.js';
-import { appendEntry, headOf, type AuditKey, type ChainHead } from './chain.js';
+import { appendEntry, headOf, type AuditFields, type AuditKey, type ChainHead } from './chain.js';
 
 /** How much of the file's end is read at start to find the last entry. */
 const TAIL_BYTES = 64 * 1024;
@@ -17,6 +17,50 @@ export interface AuditLogOptions {
   readonly onWrite?: (ok: boolean) => void;
 }
 
+/** One agreeing agent in an audit line: who, and when its vote turned (ISO, the voter's clock; null: not known). */
+export interface AuditVote {
+  readonly agent: string;
+  readonly since: string | null;
+}
+
+/** The last cluster verdict of an IP as the audit log keeps it: why a change happened. */
+export interface VerdictContext {
+  readonly verdict: string;
+  readonly agreed: readonly AuditVote[];
+  readonly at: number;
+}
+
+/** What an audit line says about a cluster verdict: every agreeing agent, with its turn time where known. */
+export function verdictContext(e: ClusterVerdictEvent): VerdictContext {
+  const turned = new Map((e.turned ?? []).map((t) => [t.agent, t.since]));
+  const agreed = e.agreed.map((agent) => {
+    const since = turned.get(agent);
+    return { agent, since: since !== undefined && Number.isFinite(since) ? new Date(since).toISOString() : null };
+  });
+  return { verdict: e.to, agreed, at: e.at };
+}
+
+/**
+ * The fields of one audit line (the chain adds v, seq, keyId, prev, mac).
+ * `agreed` lists `{ agent, since }`; lines written before turn times were
+ * recorded list bare agent ids. Both verify alike: the mac covers the line
+ * as written, whatever it holds.
+ */
+export function auditFields(e: DnsChangeEvent, v: VerdictContext | undefined, agent: string, provider: string): AuditFields {
+  return {
+    at: new Date(e.at).toISOString(),
+    agent,
+    provider,
+    dryRun: e.dryRun,
+    change: { op: e.op, type: e.type, hostname: e.hostname, ip: e.ip },
+    verdict: v?.verdict ?? 'unknown',
+    agreed: v?.agreed ?? [],
+    verdictAt: v !== undefined ? new Date(v.at).toISOString() : null,
+    writer: agent,
+    result: e.dryRun ? 'not sent (dry-run)' : 'applied',
+  };
+}
+
 /**
  * The audit log: every DNS write (or would-be write in dry-run) as one
  * chained, HMAC-signed JSON line (./chain.ts), appended and fsync'd before
@@ -27,32 +71,20 @@ export interface AuditLogOptions {
  */
 export class AuditLog implements AgentEvents {
   private head: ChainHead | undefined;
-  /** The last cluster verdict per IP, with the agents that agreed: why a change happened. */
-  private readonly verdicts = new Map<string, { verdict: string; agreed: readonly string[]; at: number }>();
+  /** The last cluster verdict per IP, with the agents that agreed and when each vote turned: why a change happened. */
+  private readonly verdicts = new Map<string, VerdictContext>();
 
   constructor(private readonly o: AuditLogOptions) {}
 
   clusterVerdict(e: ClusterVerdictEvent): void {
-    this.verdicts.set(e.ip, { verdict: e.to, agreed: [...e.agreed], at: e.at });
+    this.verdicts.set(e.ip, verdictContext(e));
   }
 
   dnsChange(e: DnsChangeEvent): void {
-    const v = this.verdicts.get(e.ip);
-    this.append({
-      at: new Date(e.at).toISOString(),
-      agent: this.o.agentId(),
-      provider: this.o.provider,
-      dryRun: e.dryRun,
-      change: { op: e.op, type: e.type, hostname: e.hostname, ip: e.ip },
-      verdict: v?.verdict ?? 'unknown',
-      agreed: v?.agreed ?? [],
-      verdictAt: v !== undefined ? new Date(v.at).toISOString() : null,
-      writer: this.o.agentId(),
-      result: e.dryRun ? 'not sent (dry-run)' : 'applied',
-    });
+    this.append(auditFields(e, this.verdicts.get(e.ip), this.o.agentId(), this.o.provider));
   }
 
-  private append(fields: Record<string, unknown>): void {
+  private append(fields: AuditFields): void {
     let fd: number | undefined;
     try {
       fd = openSync(this.o.file, 'a+', 0o600);

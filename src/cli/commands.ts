@@ -4,6 +4,7 @@ import { AuditLog } from '../audit/log.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { printableConfig } from '../config/print.js';
 import { failoverSentence } from '../detect/recheck.js';
+import { maintenanceSummary } from '../drain/maintenance.js';
 import { managedRecords, type Config, type ConfigIssue, type ProbeType } from '../config/schema.js';
 import type { ConfigOverrides } from '../config/validate.js';
 // The Cloudflare SDK (~55 MB, ~1 s of CPU) and libp2p (~30 MB) are loaded
@@ -392,6 +393,7 @@ export async function checkConfig(flags: CheckConfigFlags): Promise<number> {
     for (const w of warnings) process.stderr.write(`warning: ${config.file}: ${w.key}: ${w.message}\n`);
     process.stdout.write(`${JSON.stringify(printableConfig(config), null, 2)}\n`);
     process.stderr.write(`${failoverSentence(config)}\n`);
+    for (const line of maintenanceSummary(config.maintenance, Date.now())) process.stderr.write(`${line}\n`);
     process.stderr.write(`${config.file}: valid\n`);
     return EXIT.ok;
   } catch (err) {

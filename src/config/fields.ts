@@ -19,6 +19,7 @@ import { checkPeerAddress, splitHostPort } from '../net/hostport.js';
 import { parseTargetIp } from '../net/ip.js';
 import { formatStatusRange, MAX_BODY_BYTES, parseStatusRange, type StatusRange } from '../probe/http-check.js';
 import {
+  atText,
   DEFAULTS,
   managedRecords,
   type CloudflareConfig,
@@ -26,18 +27,20 @@ import {
   type ConfigIssue,
   type DnsProviderName,
   type HttpConfig,
+  type MaintenanceWindow,
   type MembersConfig,
   type ProbeType,
   type Route53Config,
+  type Weekday,
 } from './schema.js';
 import { describe, isTable, join, kindOf, quoteList, show } from './text.js';
 
 /** The tables whose keys are checked ('' is the top level). */
-export type TableName = '' | 'Members' | 'Cloudflare' | 'Route53' | 'HTTP';
+export type TableName = '' | 'Members' | 'Cloudflare' | 'Route53' | 'HTTP' | 'maintenance';
 
 /** A `Config` field, dotted for the nested tables. */
 export type Target =
-  | Exclude<keyof Config, 'file' | 'members' | 'cloudflare' | 'route53' | 'aws' | 'http'>
+  | Exclude<keyof Config, 'file' | 'members' | 'cloudflare' | 'route53' | 'aws' | 'http' | 'maintenance'>
   | `members.${keyof MembersConfig}`
   | `cloudflare.${keyof CloudflareConfig}`
   | `aws.${keyof Route53Config}`
@@ -702,6 +705,251 @@ function caFilePath(value: unknown, c: FieldContext): string | null {
 }
 
 // ===========================================================================
+// Readers: [[maintenance]] windows
+// ===========================================================================
+
+const WEEKDAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+const DAY_SECONDS = 24 * 3600;
+
+/** `maintenance[i].ips`: a non-empty list of the chosen provider's managed IPs, normalised, none twice. */
+function maintenanceIps(value: unknown, c: FieldContext): string[] | null {
+  const route53 = chosenProvider(c) === 'route53';
+  const managed = route53 ? c.value(awsIpAddresses) : c.value(ipAddresses);
+  const managedKey = c.keyOf(route53 ? awsIpAddresses : ipAddresses);
+  return uniqueStrings(value, c, {
+    list: 'managed IP addresses',
+    empty: 'must not be empty: list the addresses this window drains',
+    item: 'must be a string holding an IPv4 or IPv6 address',
+    parse: (v) => {
+      const ip = parseTargetIp(v);
+      if (typeof ip !== 'object') return { error: `${ip}, got ${show(v)}` };
+      // managed null or undefined: ip_addresses is wrong or missing, and said so already
+      if (managed && !managed.includes(ip.ip)) return { error: `${ip.ip} is not one of the managed ip_addresses (${managedKey}): only those can be drained` };
+      return { value: ip.ip };
+    },
+    duplicate: (v, ip, prev) => `duplicate: ${show(v)} is the same address as ips[${prev}] (${ip})`,
+  });
+}
+
+/** An RFC 3339 date-time with seconds optional (as TOML allows) and an offset or Z. */
+const OFFSET_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})$/;
+const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$/;
+const START_EXAMPLE = 'e.g. 2026-12-05T02:00:00+01:00 or 2026-12-05T01:00:00Z';
+
+/**
+ * `start`: a TOML offset date-time (`start = 2026-12-05T02:00:00+01:00`) or
+ * the same as a string. A local date-time has no offset, so each agent would
+ * read it in its own time zone: refused.
+ */
+function startInstant(value: unknown, c: FieldContext): number | null {
+  if (value instanceof Date) {
+    const d = value as Date & { isLocal?: () => boolean; isDateTime?: () => boolean };
+    if (d.isDateTime?.() === false || d.isLocal?.() === true || Number.isNaN(d.getTime())) {
+      const what = d.isDateTime?.() === false ? 'a date or a time alone' : 'a local date-time without an offset';
+      c.out.errors.push({
+        key: c.key,
+        message: `is ${what}: write the full date-time with Z or an offset (${START_EXAMPLE}), so every agent reads the same instant`,
+      });
+      return null;
+    }
+    return d.getTime();
+  }
+  if (typeof value !== 'string') {
+    c.out.errors.push({ key: c.key, message: `must be an RFC 3339 date-time with an offset or Z (${START_EXAMPLE}), got ${describe(value)}` });
+    return null;
+  }
+  const m = OFFSET_DATE_TIME.exec(value.trim());
+  if (!m) {
+    const local = LOCAL_DATE_TIME.test(value.trim());
+    c.out.errors.push({
+      key: c.key,
+      message: local
+        ? `has no offset: add Z or an offset (${START_EXAMPLE}), so every agent reads the same instant; got ${show(value)}`
+        : `must be an RFC 3339 date-time with an offset or Z (${START_EXAMPLE}), got ${show(value)}`,
+    });
+    return null;
+  }
+  const [, y, mo, d, h, mi, sec] = m.map((p) => (p === undefined ? 0 : Number(p))) as number[];
+  const fields = Date.UTC(y!, mo! - 1, d!, h!, mi!, sec!);
+  const back = new Date(fields);
+  const real =
+    back.getUTCFullYear() === y && back.getUTCMonth() === mo! - 1 && back.getUTCDate() === d && back.getUTCHours() === h && back.getUTCMinutes() === mi;
+  const t = Date.parse(value.trim().replace(' ', 'T'));
+  if (!real || sec! > 59 || Number.isNaN(t)) {
+    c.out.errors.push({ key: c.key, message: `is not a real date and time, got ${show(value)}` });
+    return null;
+  }
+  return t;
+}
+
+const DURATION_TEXT = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+
+/** `duration`: seconds (a number, like every other duration key) or text such as "90m", "2h", "1h30m", "1d". */
+function windowDuration(value: unknown, c: FieldContext): number | null {
+  const want = 'a number of seconds greater than 0, or a text such as "90m", "2h" or "1h30m"';
+  let secondsValue: number | undefined;
+  if (typeof value === 'number' && Number.isFinite(value)) secondsValue = value;
+  else if (typeof value === 'bigint') secondsValue = Number(value);
+  else if (typeof value === 'string') {
+    const m = DURATION_TEXT.exec(value.trim());
+    if (m && value.trim() !== '') {
+      const [, d, h, mi, sec] = m.map((p) => Number(p ?? 0)) as number[];
+      secondsValue = d! * DAY_SECONDS + h! * 3600 + mi! * 60 + sec!;
+    } else {
+      c.out.errors.push({ key: c.key, message: `must be ${want} (units d, h, m, s, largest first), got ${show(value)}` });
+      return null;
+    }
+  } else {
+    c.out.errors.push({ key: c.key, message: `must be ${want}, got ${describe(value)}` });
+    return null;
+  }
+  if (!(secondsValue > 0)) {
+    c.out.errors.push({ key: c.key, message: `must be ${want}, got ${show(value)}` });
+    return null;
+  }
+  return Math.round(secondsValue * 1000);
+}
+
+/** `reason`: free text for the drain list and logs; at most 200 characters, one line. */
+function windowReason(value: unknown, c: FieldContext): string | null | undefined {
+  const s = string()(value, c);
+  if (s === null) return null;
+  const max = DEFAULTS.maxMaintenanceReasonChars;
+  if ([...s].length > max) {
+    c.out.errors.push({ key: c.key, message: `must be at most ${max} characters, got ${[...s].length}` });
+    return null;
+  }
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point: a reason is one line in logs and lists
+  if (/[\u0000-\u001f\u007f]/.test(s)) {
+    c.out.errors.push({ key: c.key, message: 'must be one line, without control characters' });
+    return null;
+  }
+  return s.trim() === '' ? undefined : s.trim();
+}
+
+/** `weekdays = ["sat", "sun"]`: mon..sun, lower case, none twice; kept in week order. */
+function weekdayList(value: unknown, c: FieldContext): Weekday[] | null {
+  const days = uniqueStrings(value, c, {
+    list: `days (${quoteList(WEEKDAYS, 'or')})`,
+    empty: 'must not be empty: list the days the window opens on, e.g. ["sat"]',
+    item: `must be one of ${quoteList(WEEKDAYS, 'or')}`,
+    parse: (v) => {
+      if ((WEEKDAYS as readonly string[]).includes(v)) return { value: v };
+      const lower = v.trim().toLowerCase().slice(0, 3);
+      const hint = (WEEKDAYS as readonly string[]).includes(lower) ? `; did you mean "${lower}"? (three letters, lower case)` : '';
+      return { error: `must be one of ${quoteList(WEEKDAYS, 'or')}, got ${show(v)}${hint}` };
+    },
+    duplicate: (v, _day, prev) => `duplicate: ${show(v)} is already listed as weekdays[${prev}]`,
+  });
+  return days === null ? null : WEEKDAYS.filter((d) => days.includes(d));
+}
+
+/** `at = "02:00"`: 24-hour local time, HH:MM. */
+function timeOfDay(value: unknown, c: FieldContext): number | null {
+  const s = string()(value, c);
+  if (s === null) return null;
+  const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(s.trim());
+  if (!m) {
+    c.out.errors.push({ key: c.key, message: `must be a 24-hour local time "HH:MM", e.g. "02:00" or "23:30"; got ${show(s)}` });
+    return null;
+  }
+  return Number(m[1]) * 60 + Number(m[2]);
+}
+
+/** `timezone`: an IANA name this Node knows ("Europe/Berlin", "America/New_York", "UTC"). */
+function timeZoneName(value: unknown, c: FieldContext): string | null {
+  const s = string()(value, c);
+  if (s === null) return null;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: s.trim() });
+    if (s.trim() !== '') return s.trim();
+  } catch {
+    // refused below
+  }
+  c.out.errors.push({ key: c.key, message: `must be an IANA time zone name such as "Europe/Berlin", "America/New_York" or "UTC"; got ${show(s)}` });
+  return null;
+}
+
+/**
+ * The rules between a window's keys, run after its last key: what a one-off
+ * and a weekly window need, how long a weekly one may last, and that it
+ * closes at all.
+ */
+function windowRules(tz: string | undefined | null, c: FieldContext): string | undefined | null {
+  const days = c.value(maintenanceWeekdays);
+  const at = c.value(maintenanceAt);
+  const start = c.value(maintenanceStart);
+  const ms = c.value(maintenanceDuration);
+  const prefix = c.key.slice(0, c.key.length - maintenanceTimezone.key.length);
+  const fail = (key: string, message: string): null => {
+    c.out.errors.push({ key: `${prefix}${key}`, message });
+    return null;
+  };
+  if ((days === undefined) !== (at === undefined)) {
+    return days === undefined
+      ? fail(maintenanceWeekdays.key, `is required with ${maintenanceAt.key}: a weekly window needs the days and the local time it opens at`)
+      : fail(maintenanceAt.key, `is required with ${maintenanceWeekdays.key}: a weekly window needs the days and the local time it opens at, e.g. "02:00"`);
+  }
+  if (days === undefined) {
+    if (tz !== undefined && tz !== null)
+      return fail(
+        maintenanceTimezone.key,
+        `only applies to a weekly window (with ${maintenanceWeekdays.key} and ${maintenanceAt.key}): a one-off start carries its own offset`,
+      );
+    if (start === undefined)
+      return fail(
+        maintenanceStart.key,
+        `is required: when the window opens (${START_EXAMPLE}), or ${maintenanceWeekdays.key} and ${maintenanceAt.key} for a weekly window`,
+      );
+    return tz;
+  }
+  if (days === null || at === null || typeof ms !== 'number') return tz;
+  const maxMs = DEFAULTS.maxWeeklyMaintenanceSeconds * 1000;
+  if (ms > maxMs) return fail(maintenanceDuration.key, `must be at most 7 days (604800 s) for a weekly window, got ${ms / 1000} s`);
+  // Never closes: every opening lasts until the next one (nominal days; a DST hour aside).
+  const idx = days.map((d) => WEEKDAYS.indexOf(d));
+  const gaps = idx.map((d, i) => ((idx[(i + 1) % idx.length]! - d + 6) % 7) + 1);
+  const longest = Math.max(...gaps) * DAY_SECONDS * 1000;
+  if (ms >= longest) {
+    return fail(
+      maintenanceDuration.key,
+      `makes the window never close: each opening would last until the next one (the longest gap between the listed days is ${longest / 3600_000} h); for a longer stretch use a one-off window (start and duration)`,
+    );
+  }
+  return tz;
+}
+
+/** The `Config` value of one `[[maintenance]]` table (its keys read and valid). */
+function maintenanceWindow(c: FieldContext): MaintenanceWindow {
+  const days = c.value(maintenanceWeekdays) ?? undefined;
+  const at = c.value(maintenanceAt) ?? undefined;
+  return {
+    ips: c.value(maintenanceIpsField) ?? [],
+    start: c.value(maintenanceStart) ?? undefined,
+    durationMs: c.value(maintenanceDuration) ?? 0,
+    reason: c.value(maintenanceReason) ?? undefined,
+    weekly:
+      days !== undefined && at !== undefined
+        ? { weekdays: days, atMinutes: at, timezone: c.value(maintenanceTimezone) ?? DEFAULTS.maintenanceTimezone }
+        : undefined,
+  };
+}
+
+/** A window in the file's key names, for check-config: start as ISO (UTC), duration in seconds as the other durations. */
+function printWindow(w: MaintenanceWindow): Record<string, unknown> {
+  const out: Record<string, unknown> = { ips: [...w.ips] };
+  if (w.start !== undefined) out.start = new Date(w.start).toISOString();
+  out.duration = w.durationMs / 1000;
+  if (w.reason !== undefined) out.reason = w.reason;
+  if (w.weekly) {
+    out.weekdays = [...w.weekly.weekdays];
+    out.at = atText(w.weekly.atMinutes);
+    out.timezone = w.weekly.timezone;
+  }
+  return out;
+}
+
+// ===========================================================================
 // Cross-field rules
 // ===========================================================================
 
@@ -1186,6 +1434,20 @@ const certMinDays = field({
   default: DEFAULTS.certMinDays,
 });
 
+// ---- [[maintenance]] (one table per window) ------------------------------
+const maintenanceIpsField = field({ key: 'ips', table: 'maintenance', read: maintenanceIps, required: 'is required: the managed IPs this window drains' });
+const maintenanceStart = field({ key: 'start', table: 'maintenance', read: startInstant });
+const maintenanceDuration = field({
+  key: 'duration',
+  table: 'maintenance',
+  read: windowDuration,
+  required: 'is required: how long the window stays open (seconds, or e.g. "2h")',
+});
+const maintenanceReason = field({ key: 'reason', table: 'maintenance', read: windowReason });
+const maintenanceWeekdays = field({ key: 'weekdays', table: 'maintenance', read: weekdayList });
+const maintenanceAt = field({ key: 'at', table: 'maintenance', read: timeOfDay });
+const maintenanceTimezone = field({ key: 'timezone', table: 'maintenance', read: timeZoneName, check: windowRules });
+
 export interface TableSpec {
   readonly name: TableName;
   /** The keys of the table, in the order they are read and printed; none: free-form, kept as is. */
@@ -1200,6 +1462,18 @@ export interface TableSpec {
   active?(c: FieldContext): boolean;
   /** Whether the effective config prints this table (default: always). */
   printed?(config: Config): boolean;
+  /**
+   * An array of tables (`[[name]]`, absent: none): each table is read with
+   * the fields, its keys named `name[i].key`, an unknown key is an error
+   * (a mistyped key would leave a window other than the operator meant);
+   * the fields fill no `Config` field themselves, `element` builds one
+   * entry of `Config[target]` from them, and `print` shows it.
+   */
+  readonly array?: {
+    readonly target: 'maintenance';
+    element(c: FieldContext): unknown;
+    print(element: unknown): Record<string, unknown>;
+  };
 }
 
 /** The provider chosen (the flag already applied); cloudflare when unset. */
@@ -1271,6 +1545,13 @@ export const TABLES: readonly TableSpec[] = [
     fields: [httpPathField, httpMethod, httpHostField, expectStatus, expectBodyField, httpHeaders, tlsVerify, caFile, certMinDays],
     // Printed only when it is used: ip and tcp configs print as they always did.
     printed: (config) => HTTP_TYPES.includes(config.probeType),
+  },
+  {
+    // Last: its ips are checked against the provider table read before it.
+    name: 'maintenance',
+    fields: [maintenanceIpsField, maintenanceStart, maintenanceDuration, maintenanceReason, maintenanceWeekdays, maintenanceAt, maintenanceTimezone],
+    printed: (config) => config.maintenance.length > 0,
+    array: { target: 'maintenance', element: maintenanceWindow, print: (w) => printWindow(w as MaintenanceWindow) },
   },
 ];
 

@@ -19,6 +19,11 @@ export function printableConfig(config: Config): Record<string, unknown> {
   // Checked tables in table order; the free-form ones (kept as written) last.
   for (const spec of TABLES) {
     if (spec.fields === undefined || spec.printed?.(config) === false) continue;
+    if (spec.array) {
+      const list = config[spec.array.target] as readonly unknown[];
+      out[spec.name] = list.map((e) => spec.array?.print(e));
+      continue;
+    }
     // Another provider's table (not checked, so not in the Config): not printed from fields.
     if (!spec.fields.some((f) => holderOf(f, config) !== undefined)) continue;
     const table: Record<string, unknown> = spec.name === '' ? out : {};

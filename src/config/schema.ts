@@ -80,6 +80,52 @@ export interface Config {
   readonly freezeShare: number;
   /** The `[Route53]` table as written, kept when another provider is chosen (not checked then). */
   readonly route53: Readonly<Record<string, unknown>> | undefined;
+  /** `[[maintenance]]`: planned windows during which IPs are drained; empty when there are none. */
+  readonly maintenance: readonly MaintenanceWindow[];
+}
+
+/** A day of a weekly maintenance window, as written in `weekdays`. */
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+
+/**
+ * One `[[maintenance]]` table: the IPs it drains, and when.
+ *
+ * Why windows live in the config rather than in a drain command: planned
+ * work is known in advance and is the same on every agent, so each agent
+ * computes the same drains from the same file (src/drain/maintenance.ts),
+ * with no gossip and no operator awake at 02:00.
+ *
+ * | keys given                    | the window is open                                                  |
+ * |-------------------------------|---------------------------------------------------------------------|
+ * | start, duration               | once: [start, start + duration)                                     |
+ * | weekdays, at, duration        | every listed weekday at `at` in `timezone`, for duration            |
+ * | weekdays, at, duration, start | the same, counting only openings at or after start                  |
+ */
+export interface MaintenanceWindow {
+  /** Managed IPs (of the chosen provider's `ip_addresses`) drained while the window is open, normalised. */
+  readonly ips: readonly string[];
+  /** One-off: when it opens (ms since the epoch). Weekly: openings before it do not count; undefined: none are skipped. */
+  readonly start: number | undefined;
+  /** How long each opening lasts (ms of elapsed time: a DST change within a window does not stretch it). */
+  readonly durationMs: number;
+  /** Why (`reason`, at most 200 characters); undefined: `maintenance window <n>`, n counting the tables from 1. */
+  readonly reason: string | undefined;
+  /** The weekly recurrence (`weekdays`, `at`, `timezone`); undefined for a one-off window. */
+  readonly weekly: WeeklyRecurrence | undefined;
+}
+
+/** `at` as written: minutes after midnight → "HH:MM". */
+export function atText(minutes: number): string {
+  return `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+}
+
+export interface WeeklyRecurrence {
+  /** The days it opens on (local days in `timezone`), in week order mon..sun. */
+  readonly weekdays: readonly Weekday[];
+  /** The local time it opens at, minutes after midnight (`at = "02:00"` → 120). */
+  readonly atMinutes: number;
+  /** IANA time zone name (`timezone`, default "UTC"). */
+  readonly timezone: string;
 }
 
 export type DnsProviderName = 'cloudflare' | 'route53';
@@ -221,4 +267,9 @@ export const DEFAULTS = {
   httpMethod: 'GET',
   httpExpectStatus: '200-399',
   certMinDays: 7,
+  maintenanceTimezone: 'UTC',
+  /** Longest opening of a weekly window: a week (a longer one would overlap its own next opening). */
+  maxWeeklyMaintenanceSeconds: 7 * 24 * 3600,
+  /** Longest `reason` of a window, as a drain's. */
+  maxMaintenanceReasonChars: 200,
 } as const;

@@ -49,8 +49,14 @@ export function validate(raw: unknown, file: string, overrides: ConfigOverrides 
     keyOf: (f) => join(f.table, f.key),
   });
   const freeForm = new Map<string, Table>();
+  /** Per array table, the values read from each of its tables, in file order. */
+  const arrays = new Map<TableSpec, Array<(key: string) => FieldContext>>();
 
   for (const spec of TABLES) {
+    if (spec.array) {
+      arrays.set(spec, readArrayTables(out, raw, spec, values, absFile));
+      continue;
+    }
     const t = spec.name === '' ? raw : readTable(out, raw, spec.name);
     if (t === null) continue;
     // Another provider's table: kept as written, not checked.
@@ -77,7 +83,7 @@ export function validate(raw: unknown, file: string, overrides: ConfigOverrides 
 
   // Every `null` (invalid) produced an error above, so from here on values are
   // either valid or absent (undefined → default).
-  const config = buildConfig(absFile, values, context, freeForm);
+  const config = buildConfig(absFile, values, context, freeForm, arrays);
   const clash = canariesNotManaged(config);
   if (clash) return { ok: false, errors: [clash], warnings: out.warnings };
   return { ok: true, config, warnings: out.warnings };
@@ -89,9 +95,10 @@ function readFields(
   values: Map<Field<unknown>, unknown>,
   context: (key: string) => FieldContext,
   overrides: ConfigOverrides,
+  keyOf: (f: Field<unknown>) => string = (f) => join(f.table, f.key),
 ): void {
   for (const f of spec.fields ?? []) {
-    const key = join(f.table, f.key);
+    const key = keyOf(f);
     const c = context(key);
     const present = get(table, f.key);
     let value: unknown;
@@ -108,12 +115,64 @@ function readFields(
   }
 }
 
-function buildConfig(file: string, values: Map<Field<unknown>, unknown>, context: (key: string) => FieldContext, freeForm: Map<string, Table>): Config {
+/**
+ * An array of tables (`[[maintenance]]`): each table read with the spec's
+ * fields into values of its own, keys named `maintenance[i].key`; a field
+ * of another table (the provider's ip_addresses) is looked up in the
+ * top-level values. Unknown keys are errors here. Returns one context per
+ * table, for building its element once every table is read.
+ */
+function readArrayTables(out: Out, raw: Table, spec: TableSpec, values: Map<Field<unknown>, unknown>, file: string): Array<(key: string) => FieldContext> {
+  const name = spec.name;
+  const v = get(raw, name);
+  if (v === undefined) return [];
+  if (isTable(v)) {
+    out.errors.push({ key: name, message: `must be an array of tables: write [[${name}]] (two brackets) above each window, got a single [${name}] table` });
+    return [];
+  }
+  if (!Array.isArray(v) || !v.every(isTable)) {
+    out.errors.push({ key: name, message: `must be an array of tables ([[${name}]] above each window), got ${describe(v)}` });
+    return [];
+  }
+  return v.map((t, i) => {
+    const prefix = `${name}[${i}]`;
+    const own = new Map<Field<unknown>, unknown>();
+    const keyOf = (f: Field<unknown>): string => (f.table === name ? `${prefix}.${join('', f.key)}` : join(f.table, f.key));
+    const context = (key: string): FieldContext => ({
+      out,
+      key,
+      file,
+      value: <U>(f: Field<U>) => (own.has(f as Field<unknown>) ? own.get(f as Field<unknown>) : values.get(f as Field<unknown>)) as U | undefined | null,
+      keyOf,
+    });
+    const known = knownKeys(name);
+    for (const k of Object.keys(t)) {
+      if (known.includes(k)) continue;
+      const near = suggest(k, known);
+      const hint = near.length === 0 ? '' : `; did you mean ${near.map((n) => `\`${n}\``).join(' or ')}?`;
+      out.errors.push({ key: `${prefix}.${join('', k)}`, message: `unknown key in a [[${name}]] table${hint} (known: ${known.join(', ')})` });
+    }
+    readFields(spec, t, own, context, {}, keyOf);
+    return context;
+  });
+}
+
+function buildConfig(
+  file: string,
+  values: Map<Field<unknown>, unknown>,
+  context: (key: string) => FieldContext,
+  freeForm: Map<string, Table>,
+  arrays: Map<TableSpec, Array<(key: string) => FieldContext>>,
+): Config {
   const route53 = freeForm.get('Route53');
   const config: Record<string, unknown> = { file };
   const nested: Record<string, Record<string, unknown> | undefined> = { members: {}, cloudflare: undefined, aws: undefined, http: {} };
   const holder = { Cloudflare: 'cloudflare', Route53: 'aws' } as const;
   for (const spec of TABLES) {
+    if (spec.array) {
+      config[spec.array.target] = (arrays.get(spec) ?? []).map((c) => spec.array?.element(c(spec.name)));
+      continue;
+    }
     // A table kept as written fills no Config field.
     if (spec.name !== '' && freeForm.has(spec.name)) continue;
     const into = spec.name === 'Cloudflare' || spec.name === 'Route53' ? holder[spec.name] : undefined;
@@ -165,7 +224,8 @@ function warnUnknownKeys(out: Out, t: Table, tableName: TableName): void {
     const what = isTable(t[k]) ? 'unknown table, ignored' : 'unknown key, ignored';
     const home = homeOf(k, tableName);
     if (home !== undefined) {
-      const where = home === '' ? 'a top-level key: move it above the first [table] header' : `a key of the [${home}] table: move it under [${home}]`;
+      const header = TABLES.find((s) => s.name === home)?.array ? `[[${home}]]` : `[${home}]`;
+      const where = home === '' ? 'a top-level key: move it above the first [table] header' : `a key of the ${header} table: move it under ${header}`;
       out.warnings.push({ key, message: `${what}; \`${k}\` is ${where}` });
       continue;
     }

@@ -754,7 +754,7 @@ export class Observer {
     this.quorum = r.state;
     for (const c of r.changes) {
       this.o.logger.info({ ip: c.ip, from: c.from, to: c.to, agreed: c.agreed }, `cluster verdict: ${c.ip} is ${c.to}`);
-      this.o.events.clusterVerdict?.({ ip: c.ip, from: c.from, to: c.to, agreed: c.agreed, at });
+      this.o.events.clusterVerdict?.({ ip: c.ip, from: c.from, to: c.to, agreed: c.agreed, turned: c.turned, at });
     }
     if (r.changes.length > 0) this.o.onVerdictChange();
   }

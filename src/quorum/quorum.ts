@@ -77,11 +77,24 @@ export type QuorumEvent =
   /** The managed IPs changed (config reload). */
   | { readonly type: 'targets'; readonly ips: readonly string[] };
 
+/**
+ * One agreeing agent and when its vote turned to the verdict: the voter's
+ * `since` (its own clock, clamped to this agent's now; `self`'s is this
+ * agent's clock). undefined: not known (a peer's vote that turned long ago,
+ * learnt from a full batch, or never said when).
+ */
+export interface AgreedVote {
+  readonly agent: string;
+  readonly since: number | undefined;
+}
+
 export interface VerdictChange {
   readonly ip: string;
   readonly from: Verdict;
   readonly to: Verdict;
   readonly agreed: readonly string[];
+  /** The agents of `agreed`, in the same order, each with when its vote turned: the audit log's record of why. */
+  readonly turned: readonly AgreedVote[];
 }
 
 export interface QuorumStep {
@@ -117,6 +130,12 @@ function evaluate(state: QuorumState, ip: string, now: number, opts: QuorumOptio
   return { verdict: own, since: now, agreed: [state.self, ...peers].sort() };
 }
 
+/** When `agent`'s current vote on `ip` turned; 0 (long ago or not said) is unknown. */
+function agreedVote(state: QuorumState, ip: string, agent: string): AgreedVote {
+  const vote = agent === state.self ? state.local.get(ip) : state.votes.get(agent)?.get(ip);
+  return { agent, since: vote !== undefined && vote.since > 0 ? vote.since : undefined };
+}
+
 function reevaluate(state: QuorumState, ips: Iterable<string>, now: number, opts: QuorumOptions): QuorumStep {
   let cluster: Map<string, ClusterVerdict> | undefined;
   const changes: VerdictChange[] = [];
@@ -127,7 +146,7 @@ function reevaluate(state: QuorumState, ips: Iterable<string>, now: number, opts
     if (!next || next.verdict === current.verdict) continue;
     cluster ??= new Map(state.cluster);
     cluster.set(ip, next);
-    changes.push({ ip, from: current.verdict, to: next.verdict, agreed: next.agreed });
+    changes.push({ ip, from: current.verdict, to: next.verdict, agreed: next.agreed, turned: next.agreed.map((agent) => agreedVote(state, ip, agent)) });
   }
   return { state: cluster ? { ...state, cluster } : state, changes };
 }

@@ -55,7 +55,13 @@ ip_addresses = ["127.0.0.1", "${DEAD}"]
     expect(lines).toHaveLength(2);
     const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(entries.map((e) => (e.change as { hostname: string }).hostname).sort()).toEqual(['api.example.com', 'www.example.com']);
-    for (const e of entries) expect(e).toMatchObject({ dryRun: true, verdict: 'down', agreed: ['self'], result: 'not sent (dry-run)', provider: 'cloudflare' });
+    for (const e of entries) {
+      expect(e).toMatchObject({ dryRun: true, verdict: 'down', result: 'not sent (dry-run)', provider: 'cloudflare' });
+      // the agreeing agents, each with when its vote turned: here only this agent, before the write
+      const agreed = e.agreed as Array<{ agent: string; since: string }>;
+      expect(agreed).toEqual([{ agent: 'self', since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }]);
+      expect(Date.parse(agreed[0]!.since)).toBeLessThanOrEqual(Date.parse(e.at as string));
+    }
 
     const ok = await runCli(['audit', 'verify', log, '-f', file]);
     expect(ok).toMatchObject({ code: 0, stdout: 'ok, 2 entries\n' });

@@ -70,5 +70,6 @@ export function testConfig(
     canaries: over.canaries ?? [],
     freezeMinTargets: over.freezeMinTargets ?? 4,
     freezeShare: 0.5,
+    maintenance: [],
   };
 }

@@ -1,7 +1,7 @@
-import { appendFile, readFile, stat } from 'node:fs/promises';
+import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { auditKey, verifyChain } from '../../../src/audit/chain.js';
+import { appendEntry, auditKey, GENESIS, verifyChain } from '../../../src/audit/chain.js';
 import { AuditLog } from '../../../src/audit/log.js';
 import type { DnsChangeEvent } from '../../../src/events.js';
 import { silentLogger } from '../../../src/log.js';
@@ -35,7 +35,17 @@ describe('AuditLog (a real file)', () => {
     const file = join(dir.dir, 'audit.jsonl');
     const writes: boolean[] = [];
     const a = audit(file, writes);
-    a.clusterVerdict({ ip: '198.18.0.1', from: 'up', to: 'down', agreed: ['agent-a', 'agent-b'], at: AT - 500 });
+    a.clusterVerdict({
+      ip: '198.18.0.1',
+      from: 'up',
+      to: 'down',
+      agreed: ['agent-a', 'agent-b'],
+      turned: [
+        { agent: 'agent-a', since: AT - 500 },
+        { agent: 'agent-b', since: AT - 1200 },
+      ],
+      at: AT - 500,
+    });
     a.dnsChange(change('198.18.0.1'));
     a.dnsChange(change('198.18.0.2'));
     const restarted = audit(file, writes);
@@ -52,12 +62,45 @@ describe('AuditLog (a real file)', () => {
       dryRun: false,
       change: { op: 'delete', type: 'A', hostname: 'www.example.com', ip: '198.18.0.1' },
       verdict: 'down',
-      agreed: ['agent-a', 'agent-b'],
+      agreed: [
+        { agent: 'agent-a', since: new Date(AT - 500).toISOString() },
+        { agent: 'agent-b', since: new Date(AT - 1200).toISOString() },
+      ],
       writer: 'agent-a',
       result: 'applied',
     });
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect(writes).toEqual([true, true, true]);
+  });
+
+  it('continues a file whose lines are in the old format (agreed: bare ids), and verify still says ok', async () => {
+    const dir = await scratch('audit');
+    dirs.push(dir);
+    const file = join(dir.dir, 'audit.jsonl');
+    const old = appendEntry(GENESIS, KEY, {
+      at: new Date(AT - 60_000).toISOString(),
+      agent: 'agent-a',
+      provider: 'cloudflare',
+      dryRun: false,
+      change: { op: 'delete', type: 'A', hostname: 'www.example.com', ip: '198.18.0.1' },
+      verdict: 'down',
+      agreed: ['agent-a', 'agent-b'],
+      verdictAt: new Date(AT - 61_000).toISOString(),
+      writer: 'agent-a',
+      result: 'applied',
+    });
+    await writeFile(file, `${old.line}\n`, { mode: 0o600 });
+    const a = audit(file);
+    a.clusterVerdict({ ip: '198.18.0.1', from: 'down', to: 'up', agreed: ['agent-a'], turned: [{ agent: 'agent-a', since: AT - 300 }], at: AT - 300 });
+    a.dnsChange(change('198.18.0.1', 'create'));
+    const text = await readFile(file, 'utf8');
+    expect(verifyChain(text, [KEY])).toEqual({ ok: true, entries: 2 });
+    const lines = text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.agreed)).toEqual([['agent-a', 'agent-b'], [{ agent: 'agent-a', since: new Date(AT - 300).toISOString() }]]);
+    expect(lines[1]).toMatchObject({ seq: 2, prev: lines[0]!.mac });
   });
 
   it('a file it cannot write is an error and a count, never a throw', () => {

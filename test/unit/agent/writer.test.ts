@@ -45,6 +45,26 @@ afterEach(() => {
 });
 
 describe('vote stamps on the wire', () => {
+  it('the cluster-verdict event names each agreeing agent with when its vote turned (for the audit log)', async () => {
+    vi.useFakeTimers({ now: 1_760_000_000_000 });
+    const events: Array<{ ip: string; at: number; turned: unknown }> = [];
+    const agent = new Agent({
+      config: testConfig({ ips: [A], intervalMs: 1000, failureThreshold: 2, minPeersAgree: 0 }),
+      logger: silentLogger(),
+      dryRun: false,
+      createProber: () => new FakeProber(),
+      createProvider: () => new FakeDns([]),
+      gossip: new RecordingGossip(),
+      selfId: 'self',
+      events: { clusterVerdict: (e) => events.push({ ip: e.ip, at: e.at, turned: e.turned }) },
+    });
+    agent.start();
+    await vi.advanceTimersByTimeAsync(2500);
+    await agent.stop();
+    expect(events).toHaveLength(1);
+    expect(events[0]!.turned).toEqual([{ agent: 'self', since: events[0]!.at }]);
+  });
+
   it('a change batch is stamped with the instant the vote turned, even when watchers take 40 ms in between; the next full batch repeats it', async () => {
     vi.useFakeTimers({ now: 1_760_000_000_000 });
     const gossip = new RecordingGossip();

@@ -27,6 +27,24 @@ describe('printableConfig', () => {
     expect(r.ok && printableConfig(r.config).Route53).toEqual({ aws_domain: 'example.com', hostnames: ['example.com'], ip_addresses: ['198.18.0.1'], ttl: 60 });
   });
 
+  it("prints [[maintenance]] windows in the file's key names (start in UTC, duration in seconds, timezone filled); none: no key", () => {
+    const base = '[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["198.18.0.1", "198.18.0.2"]\n';
+    const r = validate(
+      parse(
+        `${base}[[maintenance]]\nips = ["198.18.0.1"]\nstart = 2026-12-05T02:00:00+01:00\nduration = "2h"\nreason = "kernel upgrade"\n` +
+          '[[maintenance]]\nips = ["198.18.0.2", "198.18.0.1"]\nweekdays = ["sun", "sat"]\nat = "02:30"\nduration = 5400\n',
+      ),
+      FILE,
+    );
+    expect(r.ok && printableConfig(r.config).maintenance).toEqual([
+      { ips: ['198.18.0.1'], start: '2026-12-05T01:00:00.000Z', duration: 7200, reason: 'kernel upgrade' },
+      { ips: ['198.18.0.2', '198.18.0.1'], duration: 5400, weekdays: ['sat', 'sun'], at: '02:30', timezone: 'UTC' },
+    ]);
+    const none = validate(parse(base), FILE);
+    expect(none.ok && none.config.maintenance).toEqual([]);
+    expect(none.ok && Object.keys(printableConfig(none.config))).not.toContain('maintenance');
+  });
+
   it('prints the original file in its own key names, defaults filled, secrets masked', async () => {
     const { config } = await loadConfig(join(FIXTURES, 'original.toml'));
     expect(printableConfig(config)).toEqual({

@@ -70,6 +70,7 @@ describe('defaults', () => {
       canaries: [],
       freezeMinTargets: 4,
       freezeShare: 0.5,
+      maintenance: [],
     });
   });
 

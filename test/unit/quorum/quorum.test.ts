@@ -243,6 +243,28 @@ describe('quorum', () => {
     expect(clusterVerdict(r.state, IP)).toEqual({ verdict: 'down', since: 5, agreed: ['a', 'b', 'c'] });
   });
 
+  it("a change says when each agreeing vote turned (the voter's since; unknown for a turn long ago)", () => {
+    const opts: QuorumOptions = { minPeersAgree: 2, freshnessMs: FRESH };
+    let s = initialQuorum('b', [IP]);
+    // c: a full batch without turnedAt (turned long ago); b (self) turns at 6; a: a change batch sent at 3
+    s = step(s, obs('c', 'down', IP, true), 5, opts).state;
+    s = step(s, local('down'), 6, opts).state;
+    const r = step(s, { type: 'observations', peer: 'a', observations: [{ ip: IP, verdict: 'down' }], full: false, sentAt: 3 }, 7, opts);
+    expect(r.changes).toEqual([
+      {
+        ip: IP,
+        from: 'unknown',
+        to: 'down',
+        agreed: ['a', 'b', 'c'],
+        turned: [
+          { agent: 'a', since: 3 },
+          { agent: 'b', since: 6 },
+          { agent: 'c', since: undefined },
+        ],
+      },
+    ]);
+  });
+
   it('a restarted agent starts unknown and changes nothing until it agrees', () => {
     // peers have been saying down for a while; this agent just started
     const r = run(
