@@ -100,6 +100,7 @@ describe('page model: small pieces', () => {
 
 function target(over: Partial<TargetStatus> & { ip: string }): TargetStatus {
   return {
+    role: 'primary',
     local: { verdict: 'up', misses: 0, successes: 7, since: NOW - 60_000, lastProbeAt: NOW - 100, lastRttMs: 0.05, lastError: undefined },
     vote: 'up',
     peers: [],

@@ -19,6 +19,7 @@ const P1 = '12D3KooWAbCdEfGhIjKlMnOpQrStUvWxYz0123456789ab';
 const P2 = '12D3KooWZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210cd';
 
 const target = (over: Partial<TargetStatus> & { ip: string }): TargetStatus => ({
+  role: 'primary',
   local: { verdict: 'up', misses: 0, successes: 9, since: NOW - 60_000, lastProbeAt: NOW - 500, lastRttMs: 0.123, lastError: undefined },
   vote: 'up',
   peers: [],
