@@ -91,10 +91,13 @@ export function calculate(input: PlanInput): Change[] {
  * primary is removed). The removal of a standby is weighed over every
  * record, so neither kind leaves the name empty.
  *
- * | removal of | held when, after the plan, (name, type) has no record of | counting creates of |
- * |------------|-----------------------------------------------------------|---------------------|
- * | a primary  | a primary                                                 | primaries           |
- * | a standby  | any managed IP                                            | any managed IP      |
+ * | removal of | held when, after every planned removal, (name, type) has no record of | counting creates of |
+ * |------------|-----------------------------------------------------------------------|---------------------|
+ * | a primary  | a primary                                                             | primaries           |
+ * | a standby  | any managed IP                                                        | any managed IP      |
+ *
+ * So when everything is down (primaries and standbys) every record that
+ * exists stays, as without standbys.
  */
 export function keepLastRecord(changes: readonly Change[], input: Pick<PlanInput, 'current' | 'ips' | 'hostnames' | 'standbyIps'>): Plan {
   const managedIps = new Set(input.ips);
