@@ -117,6 +117,27 @@ function localCell(t: TargetStatus): string {
   return t.suspect ? `${cell} suspect ${t.suspect.direction} ${t.suspect.streak}` : cell;
 }
 
+/**
+ * A standby's role in words, or null for a primary (a document from an
+ * agent without standbys has no role: primary).
+ *
+ * | presence | failover | failbackAt | note                                   |
+ * |----------|----------|------------|----------------------------------------|
+ * | in       | yes      | —          | standby, in: failing over              |
+ * | hold     | no       | set        | standby, failback in 42s               |
+ * | hold     | —        | —          | standby, held as it is                 |
+ * | out      | —        | —          | standby, out                           |
+ */
+export function standbyNote(now: number, t: Pick<TargetStatus, 'role' | 'standby'>): string | null {
+  if (t.role !== 'standby') return null;
+  const s = t.standby;
+  if (s == null) return 'standby';
+  if (s.presence === 'in') return s.failover ? 'standby, in: failing over' : 'standby, in';
+  if (s.presence === 'out') return 'standby, out';
+  if (s.failbackAt != null) return `standby, failback in ${formatDuration(Math.max(0, Date.parse(s.failbackAt) - now))}`;
+  return 'standby, held as it is';
+}
+
 function clusterCell(now: number, t: TargetStatus): string {
   const c = t.cluster;
   return c.since == null ? c.verdict : `${c.verdict} ${formatDuration(now - c.since)}`;
@@ -161,8 +182,9 @@ export function renderStatus(doc: StatusDocument): string {
   const hostnames = [...new Set(doc.targets.flatMap((t) => Object.keys(t.inDns)))];
   const rows: string[][] = [['IP', 'LOCAL miss/ok', 'RTT', 'PEER VOTES', 'CLUSTER', ...hostnameHeaders(hostnames), 'WHY']];
   for (const t of doc.targets) {
+    const note = standbyNote(now, t);
     rows.push([
-      t.ip,
+      note == null ? t.ip : `${t.ip} (${note})`,
       localCell(t),
       formatRtt(t.local.lastRttMs),
       summarizePeerVotes(t),

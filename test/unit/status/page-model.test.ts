@@ -215,6 +215,12 @@ describe('pageView', () => {
         dns: [{ host: 'www.example.com', text: 'not read yet', tone: 'muted' }],
       },
     ],
+    [
+      'a standby in because of failover',
+      doc({ targets: [target({ ip: '198.18.0.9', role: 'standby', standby: { failover: true, presence: 'in' } })] }),
+      { role: 'A record standby, in: failing over' },
+    ],
+    ['a primary', doc({ targets: [target({ ip: '198.18.0.1' })] }), { role: 'A record target' }],
   ])('%s', (_name, d, card) => {
     expect(pageView(d, null).ips[0]).toMatchObject(card);
   });

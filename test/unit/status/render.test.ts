@@ -9,6 +9,7 @@ import {
   nullForUndefined,
   renderStatus,
   shortId,
+  standbyNote,
   summarizePeerVotes,
   table,
   type StatusDocument,
@@ -321,5 +322,25 @@ describe('renderStatus: a suspect IP', () => {
       .find((l) => l.includes('127.0.0.1'));
     expect(line).toContain('up 2/0 suspect down 2');
     expect(renderStatus(viaJson(FIXTURE))).not.toContain('suspect');
+  });
+});
+
+describe('standbyNote', () => {
+  const N = Date.UTC(2026, 0, 2, 3, 4, 5);
+  it.each<[string, Pick<TargetStatus, 'role' | 'standby'>, string | null]>([
+    ['a primary', { role: 'primary' }, null],
+    ['an older agent (no role): a primary', {} as Pick<TargetStatus, 'role'>, null],
+    ['in because of failover', { role: 'standby', standby: { failover: true, presence: 'in' } }, 'standby, in: failing over'],
+    ['waiting for failback', { role: 'standby', standby: { failover: false, presence: 'hold', failbackAt: new Date(N + 42_000).toISOString() } }, 'standby, failback in 42s'],
+    ['held (primaries unknown)', { role: 'standby', standby: { failover: false, presence: 'hold' } }, 'standby, held as it is'],
+    ['out', { role: 'standby', standby: { failover: false, presence: 'out' } }, 'standby, out'],
+  ])('%s', (_name, t, want) => expect(standbyNote(N, t)).toBe(want));
+
+  it('marks the standby in the IP column of goavail status', () => {
+    const doc = viaJson({
+      ...FIXTURE,
+      targets: [target({ ip: '198.18.0.9', role: 'standby', standby: { failover: true, presence: 'in' }, inDns: { 'www.example.com': true } })],
+    });
+    expect(renderStatus(doc).split('\n').find((l) => l.startsWith('198.18.0.9'))).toMatch(/^198\.18\.0\.9 \(standby, in: failing over\) {2}/);
   });
 });
