@@ -121,19 +121,21 @@ function localCell(t: TargetStatus): string {
  * A standby's role in words, or null for a primary (a document from an
  * agent without standbys has no role: primary).
  *
- * | presence | failover | failbackAt | note                                   |
- * |----------|----------|------------|----------------------------------------|
- * | in       | yes      | —          | standby, in: failing over              |
- * | hold     | no       | set        | standby, failback in 42s               |
- * | hold     | —        | —          | standby, held as it is                 |
- * | out      | —        | —          | standby, out                           |
+ * | presence | failover | failbackAt | in DNS | note                          |
+ * |----------|----------|------------|--------|-------------------------------|
+ * | in       | yes      | —          | any    | standby, in: failing over     |
+ * | hold     | no       | set        | yes    | standby, failback in 42s      |
+ * | hold     | —        | —          | yes    | standby, held as it is        |
+ * | hold     | —        | —          | no     | standby, out                  |
+ * | out      | —        | —          | any    | standby, out                  |
  */
-export function standbyNote(now: number, t: Pick<TargetStatus, 'role' | 'standby'>): string | null {
+export function standbyNote(now: number, t: Pick<TargetStatus, 'role' | 'standby' | 'inDns'>): string | null {
   if (t.role !== 'standby') return null;
   const s = t.standby;
   if (s == null) return 'standby';
   if (s.presence === 'in') return s.failover ? 'standby, in: failing over' : 'standby, in';
-  if (s.presence === 'out') return 'standby, out';
+  const shown = t.inDns != null && Object.keys(t.inDns).some((h) => t.inDns[h] === true);
+  if (s.presence === 'out' || !shown) return 'standby, out';
   if (s.failbackAt != null) return `standby, failback in ${formatDuration(Math.max(0, Date.parse(s.failbackAt) - now))}`;
   return 'standby, held as it is';
 }

@@ -327,13 +327,24 @@ describe('renderStatus: a suspect IP', () => {
 
 describe('standbyNote', () => {
   const N = Date.UTC(2026, 0, 2, 3, 4, 5);
-  it.each<[string, Pick<TargetStatus, 'role' | 'standby'>, string | null]>([
-    ['a primary', { role: 'primary' }, null],
-    ['an older agent (no role): a primary', {} as Pick<TargetStatus, 'role'>, null],
-    ['in because of failover', { role: 'standby', standby: { failover: true, presence: 'in' } }, 'standby, in: failing over'],
-    ['waiting for failback', { role: 'standby', standby: { failover: false, presence: 'hold', failbackAt: new Date(N + 42_000).toISOString() } }, 'standby, failback in 42s'],
-    ['held (primaries unknown)', { role: 'standby', standby: { failover: false, presence: 'hold' } }, 'standby, held as it is'],
-    ['out', { role: 'standby', standby: { failover: false, presence: 'out' } }, 'standby, out'],
+  const inDns = { www: true };
+  const notInDns = { www: false };
+  it.each<[string, Pick<TargetStatus, 'role' | 'standby' | 'inDns'>, string | null]>([
+    ['a primary', { role: 'primary', inDns }, null],
+    ['an older agent (no role): a primary', { inDns } as unknown as Pick<TargetStatus, 'role' | 'inDns'>, null],
+    ['in because of failover', { role: 'standby', standby: { failover: true, presence: 'in' }, inDns }, 'standby, in: failing over'],
+    [
+      'in DNS, waiting for failback',
+      { role: 'standby', standby: { failover: false, presence: 'hold', failbackAt: new Date(N + 42_000).toISOString() }, inDns },
+      'standby, failback in 42s',
+    ],
+    [
+      'not in DNS, primaries young: out (no failback to wait for)',
+      { role: 'standby', standby: { failover: false, presence: 'hold', failbackAt: new Date(N + 42_000).toISOString() }, inDns: notInDns },
+      'standby, out',
+    ],
+    ['in DNS, held (primaries unknown)', { role: 'standby', standby: { failover: false, presence: 'hold' }, inDns }, 'standby, held as it is'],
+    ['out', { role: 'standby', standby: { failover: false, presence: 'out' }, inDns }, 'standby, out'],
   ])('%s', (_name, t, want) => expect(standbyNote(N, t)).toBe(want));
 
   it('marks the standby in the IP column of goavail status', () => {
