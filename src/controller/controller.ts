@@ -175,7 +175,11 @@ export class Controller implements Reconciler {
     if (this.standby && prev?.failover !== sb.failover && (prev !== undefined || sb.failover)) {
       if (sb.failover)
         this.o.logger.warn({ standby: standbyIps, minActive }, `fewer than ${minActive} primary IP(s) can be up: failing over to the standby IPs that are up`);
-      else this.o.logger.info({ standby: standbyIps, failbackDelay: failbackDelayMs / 1000 }, 'enough primaries are up again: standbys leave once they have stayed up for failback_delay');
+      else
+        this.o.logger.info(
+          { standby: standbyIps, failbackDelay: failbackDelayMs / 1000 },
+          'enough primaries are up again: standbys leave once they have stayed up for failback_delay',
+        );
     }
     return sb;
   }

@@ -15,7 +15,22 @@ import { ago, formatDuration, formatRtt, pad2, shortId, standbyNote } from './re
  */
 
 /** The page's own functions, in the order the browser defines them. */
-const EMBEDDED = [pad2, formatDuration, ago, formatRtt, shortId, standbyNote, verdictTone, clockTime, streak, spark, dnsState, pageView, eventTone, unreachableBanner];
+const EMBEDDED = [
+  pad2,
+  formatDuration,
+  ago,
+  formatRtt,
+  shortId,
+  standbyNote,
+  verdictTone,
+  clockTime,
+  streak,
+  spark,
+  dnsState,
+  pageView,
+  eventTone,
+  unreachableBanner,
+];
 
 /** Browser-side glue: fetch, then put the view in the DOM (textContent only). */
 const GLUE = String.raw`

@@ -134,7 +134,9 @@ describe('standby IPs end to end (ICMP, namespaces, both providers)', () => {
     closers.push(() => cf.close());
     for (const i of [0, 1]) cf.addRecord(ZONE, { type: 'A', name: WWW, content: ip(i) });
     const file = await dir.write('cf.toml', config('Cloudflare', [ip(0), ip(1)], ip(2)));
-    const agent = new GoavailProcess(['monitor', '--config-file', file, '--no-dry-run'], { env: { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_BASE_URL: cf.baseURL } });
+    const agent = new GoavailProcess(['monitor', '--config-file', file, '--no-dry-run'], {
+      env: { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_BASE_URL: cf.baseURL },
+    });
     procs.push(agent);
     await scenario(agent, () =>
       cf
@@ -157,6 +159,8 @@ describe('standby IPs end to end (ICMP, namespaces, both providers)', () => {
     procs.push(agent);
     await scenario(agent, () => r53.values(zone, WWW).sort());
     // Still one weighted set, as it was: the standby came and went inside it.
-    expect(r53.sets(zone)).toEqual([{ Name: `${WWW}.`, Type: 'A', SetIdentifier: 'www', Weight: 0, TTL: 30, ResourceRecords: [{ Value: ip(0) }, { Value: ip(1) }] }]);
+    expect(r53.sets(zone)).toEqual([
+      { Name: `${WWW}.`, Type: 'A', SetIdentifier: 'www', Weight: 0, TTL: 30, ResourceRecords: [{ Value: ip(0) }, { Value: ip(1) }] },
+    ]);
   }, 90_000);
 });

@@ -53,7 +53,13 @@ describe('standby with Cloudflare', () => {
     await cf.close();
   });
   const provider = () =>
-    new CloudflareProvider({ zoneName: 'example.com', credentials: { apiToken: 'test-token' }, baseURL: cf.baseURL, logger: silentLogger(), retry: { attempts: 1 } });
+    new CloudflareProvider({
+      zoneName: 'example.com',
+      credentials: { apiToken: 'test-token' },
+      baseURL: cf.baseURL,
+      logger: silentLogger(),
+      retry: { attempts: 1 },
+    });
   const contents = () =>
     cf
       .records()
@@ -138,13 +144,22 @@ describe('standby with Route 53', () => {
       ...c,
       dnsProvider: 'route53',
       cloudflare: undefined,
-      aws: { domain: 'example.com', hostnames: cf.hostnames, ipAddresses: cf.ipAddresses, standbyIps: cf.standbyIps, minActive: 2, failbackDelayMs: 10_000, ttl: 60 },
+      aws: {
+        domain: 'example.com',
+        hostnames: cf.hostnames,
+        ipAddresses: cf.ipAddresses,
+        standbyIps: cf.standbyIps,
+        minActive: 2,
+        failbackDelayMs: 10_000,
+        ttl: 60,
+      },
     };
   };
   /** Each change request's changes, `DELETE|CREATE identifier [values]`. */
   const changes = () =>
     r53.changeCalls().map((call) => {
-      const batch = (call.body as { ChangeResourceRecordSetsRequest: { ChangeBatch: { Changes: { Change: unknown } } } }).ChangeResourceRecordSetsRequest.ChangeBatch;
+      const batch = (call.body as { ChangeResourceRecordSetsRequest: { ChangeBatch: { Changes: { Change: unknown } } } }).ChangeResourceRecordSetsRequest
+        .ChangeBatch;
       const list = ([] as unknown[]).concat(batch.Changes.Change) as Array<{
         Action: string;
         ResourceRecordSet: { SetIdentifier?: string; ResourceRecords: { ResourceRecord: { Value: string } | { Value: string }[] } };

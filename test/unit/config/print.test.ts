@@ -27,7 +27,15 @@ describe('printableConfig', () => {
       aws_region: 'us-west-2',
     });
     const r = validate(parse('dns_provider = "route53"\n[Route53]\naws_domain = "example.com"\nhostnames = ["@"]\nip_addresses = ["198.18.0.1"]\n'), FILE);
-    expect(r.ok && printableConfig(r.config).Route53).toEqual({ aws_domain: 'example.com', hostnames: ['example.com'], ip_addresses: ['198.18.0.1'], standby_ips: [], min_active: 1, failback_delay: 60, ttl: 60 });
+    expect(r.ok && printableConfig(r.config).Route53).toEqual({
+      aws_domain: 'example.com',
+      hostnames: ['example.com'],
+      ip_addresses: ['198.18.0.1'],
+      standby_ips: [],
+      min_active: 1,
+      failback_delay: 60,
+      ttl: 60,
+    });
   });
 
   it('prints the original file in its own key names, defaults filled, secrets masked', async () => {

@@ -310,7 +310,13 @@ describe('standby_ips, min_active, failback_delay', () => {
   const R53 = 'dns_provider = "route53"\n[Route53]\naws_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["198.18.0.1", "198.18.0.2"]\n';
   it.each([
     ['cloudflare, absent: no standby, the defaults', CF2, [], 1, 60_000],
-    ['cloudflare, all three', `${CF2}standby_ips = ["198.18.0.9", "2001:DB8::9"]\nmin_active = 2\nfailback_delay = 1.5\n`, ['198.18.0.9', '2001:db8::9'], 2, 1500],
+    [
+      'cloudflare, all three',
+      `${CF2}standby_ips = ["198.18.0.9", "2001:DB8::9"]\nmin_active = 2\nfailback_delay = 1.5\n`,
+      ['198.18.0.9', '2001:db8::9'],
+      2,
+      1500,
+    ],
     ['cloudflare, an empty list: no standby', `${CF2}standby_ips = []\n`, [], 1, 60_000],
     ['cloudflare, failback_delay = 0: at once', `${CF2}standby_ips = ["198.18.0.9"]\nfailback_delay = 0\n`, ['198.18.0.9'], 1, 0],
     ['route53, all three', `${R53}standby_ips = ["198.18.0.9"]\nmin_active = 2\nfailback_delay = 30\n`, ['198.18.0.9'], 2, 30_000],

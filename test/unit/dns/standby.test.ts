@@ -50,7 +50,14 @@ describe('decideStandby: when a standby is in', () => {
     ['one down, one unknown, min_active 1: hold (the unknown may be up)', { [P1]: 'down', [P2]: 'unknown' }, { [S1]: 'up' }, {}, { [S1]: 'hold' }, false],
     ['min_active 2, one of three down: out', { [P1]: 'up', [P2]: 'up', [P3]: 'down' }, { [S1]: 'up' }, { minActive: 2 }, { [S1]: 'out' }, false],
     ['min_active 2, two of three down: in', { [P1]: 'up', [P2]: 'down', [P3]: 'down' }, { [S1]: 'up' }, { minActive: 2 }, { [S1]: 'in' }, true],
-    ['min_active 2, one down, one unknown, one up: hold', { [P1]: 'up', [P2]: 'down', [P3]: 'unknown' }, { [S1]: 'up' }, { minActive: 2 }, { [S1]: 'hold' }, false],
+    [
+      'min_active 2, one down, one unknown, one up: hold',
+      { [P1]: 'up', [P2]: 'down', [P3]: 'unknown' },
+      { [S1]: 'up' },
+      { minActive: 2 },
+      { [S1]: 'hold' },
+      false,
+    ],
     ['min_active 3 = every primary, one down: in', { [P1]: 'up', [P2]: 'up', [P3]: 'down' }, { [S1]: 'up' }, { minActive: 3 }, { [S1]: 'in' }, true],
     ['two standbys: each on its own verdict', { [P1]: 'down' }, { [S1]: 'up', [S2]: 'down' }, {}, { [S1]: 'in', [S2]: 'out' }, true],
     ['no standby: nothing to decide', { [P1]: 'down' }, {}, {}, {}, false],
@@ -69,7 +76,14 @@ describe('decideStandby: when a standby is in', () => {
 describe('decideStandby: failback', () => {
   it.each<[string, Record<string, V>, Record<string, V>, Partial<StandbyInput>, Record<string, Presence>, number | undefined]>([
     // name, primaries, standbys, options, presence, failbackAt
-    ['back for less than failback_delay: hold, due when it has stayed up', { [P1]: 'up:10000', [P2]: 'down' }, { [S1]: 'up' }, {}, { [S1]: 'hold' }, NOW + DELAY - 10_000],
+    [
+      'back for less than failback_delay: hold, due when it has stayed up',
+      { [P1]: 'up:10000', [P2]: 'down' },
+      { [S1]: 'up' },
+      {},
+      { [S1]: 'hold' },
+      NOW + DELAY - 10_000,
+    ],
     ['back exactly failback_delay ago: out', { [P1]: `up:${DELAY}`, [P2]: 'down' }, { [S1]: 'up' }, {}, { [S1]: 'out' }, undefined],
     ['back for longer: out', { [P1]: `up:${DELAY + 1}`, [P2]: 'down' }, { [S1]: 'up' }, {}, { [S1]: 'out' }, undefined],
     ['failback_delay 0: out at once', { [P1]: 'up:0', [P2]: 'down' }, { [S1]: 'up' }, { failbackDelayMs: 0 }, { [S1]: 'out' }, undefined],
@@ -81,7 +95,14 @@ describe('decideStandby: failback', () => {
       { [S1]: 'hold' },
       NOW + DELAY - 5000,
     ],
-    ['min_active 2: one back is not enough, still failing over', { [P1]: 'up', [P2]: 'down', [P3]: 'down' }, { [S1]: 'up' }, { minActive: 2 }, { [S1]: 'in' }, undefined],
+    [
+      'min_active 2: one back is not enough, still failing over',
+      { [P1]: 'up', [P2]: 'down', [P3]: 'down' },
+      { [S1]: 'up' },
+      { minActive: 2 },
+      { [S1]: 'in' },
+      undefined,
+    ],
     ['back but young, the standby down: out (only while it is up)', { [P1]: 'up:1000' }, { [S1]: 'down' }, {}, { [S1]: 'out' }, NOW + DELAY - 1000],
     ['back but young, the standby unknown: hold', { [P1]: 'up:1000' }, { [S1]: 'unknown' }, {}, { [S1]: 'hold' }, NOW + DELAY - 1000],
     ['failback due, the standby unknown: out all the same', { [P1]: 'up' }, { [S1]: 'unknown' }, {}, { [S1]: 'out' }, undefined],
@@ -119,7 +140,12 @@ describe('decideStandby: triggers (who writes in a cluster)', () => {
   it.each<[string, Record<string, V>, Record<string, V>, { ip: string; at: number } | undefined]>([
     ['in: the primary that went down last', { [P1]: 'down:9000', [P2]: 'down:3000' }, { [S1]: 'up:50000' }, { ip: P2, at: NOW - 3000 }],
     ['in: the standby itself when it came up after the primaries went down', { [P1]: 'down:9000' }, { [S1]: 'up:1000' }, { ip: S1, at: NOW - 1000 }],
-    ['out (failback): the primary that completed min_active, at the moment the failback fell due', { [P1]: `up:${DELAY + 500}` }, { [S1]: 'up' }, { ip: P1, at: NOW - 500 }],
+    [
+      'out (failback): the primary that completed min_active, at the moment the failback fell due',
+      { [P1]: `up:${DELAY + 500}` },
+      { [S1]: 'up' },
+      { ip: P1, at: NOW - 500 },
+    ],
     ['out (standby down): the standby itself', { [P1]: 'down' }, { [S1]: 'down:2000' }, { ip: S1, at: NOW - 2000 }],
     ['hold: none', { [P1]: 'unknown' }, { [S1]: 'up' }, undefined],
   ])('%s', (_name, primaries, standbys, want) => {
@@ -166,7 +192,14 @@ describe('the plan with standbys (keep-last)', () => {
 
   it.each<[string, Record<string, V>, Record<string, V>, string[], string[], string[]]>([
     // name, primaries, standbys, in DNS, changes (in order), held
-    ['primaries down: the standby comes in; the last primaries stay (a standby never releases them)', { [P1]: 'down', [P2]: 'down' }, { [S1]: 'up' }, [P1, P2], [`add A ${H} ${S1}`], [P1, P2]],
+    [
+      'primaries down: the standby comes in; the last primaries stay (a standby never releases them)',
+      { [P1]: 'down', [P2]: 'down' },
+      { [S1]: 'up' },
+      [P1, P2],
+      [`add A ${H} ${S1}`],
+      [P1, P2],
+    ],
     [
       'one primary removed earlier, the last goes down: the standby is added, the last primary held',
       { [P1]: 'down', [P2]: 'down' },
@@ -176,7 +209,14 @@ describe('the plan with standbys (keep-last)', () => {
       [P2],
     ],
     ['failback due: the standby removed, primaries stay', { [P1]: 'up', [P2]: 'up' }, { [S1]: 'up' }, [P1, P2, S1], [`remove A ${H} ${S1}`], []],
-    ['failback not due yet: the primary back is added, the standby stays', { [P1]: 'up:1000', [P2]: 'down' }, { [S1]: 'up' }, [P2, S1], [`add A ${H} ${P1}`, `remove A ${H} ${P2}`], []],
+    [
+      'failback not due yet: the primary back is added, the standby stays',
+      { [P1]: 'up:1000', [P2]: 'down' },
+      { [S1]: 'up' },
+      [P2, S1],
+      [`add A ${H} ${P1}`, `remove A ${H} ${P2}`],
+      [],
+    ],
     [
       'a primary back and the failback due together: its create comes before the standby delete',
       { [P1]: `up:${DELAY}` },
@@ -188,7 +228,14 @@ describe('the plan with standbys (keep-last)', () => {
     ['everything down, the standby the only record: it stays', { [P1]: 'down' }, { [S1]: 'down' }, [S1], [], [S1]],
     ['everything down, a primary and the standby in DNS: both stay (the records that exist stay)', { [P1]: 'down' }, { [S1]: 'down' }, [P1, S1], [], [P1, S1]],
     ['the standby down, a primary up: the standby goes', { [P1]: 'up', [P2]: 'down' }, { [S1]: 'down' }, [P1, S1], [`remove A ${H} ${S1}`], []],
-    ['two standbys in, one goes down: it goes, the other keeps the name', { [P1]: 'down' }, { [S1]: 'down', [S2]: 'up' }, [P1, S1, S2], [`remove A ${H} ${S1}`], [P1]],
+    [
+      'two standbys in, one goes down: it goes, the other keeps the name',
+      { [P1]: 'down' },
+      { [S1]: 'down', [S2]: 'up' },
+      [P1, S1, S2],
+      [`remove A ${H} ${S1}`],
+      [P1],
+    ],
     ['the standby down while failing over, the name empty of primaries: held', { [P1]: 'down', [P2]: 'down' }, { [S1]: 'down' }, [S1], [], [S1]],
     ['a standby that is not in stays out while primaries are young', { [P1]: 'up:1000' }, { [S1]: 'up' }, [P1], [], []],
     ['after a restart (every verdict unknown) a standby in DNS stays', { [P1]: 'unknown' }, { [S1]: 'unknown' }, [P1, S1], [], []],
@@ -206,5 +253,4 @@ describe('the plan with standbys (keep-last)', () => {
     expect(p.changes).toEqual(changes);
     expect(p.held).toEqual(held);
   });
-
 });

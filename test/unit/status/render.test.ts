@@ -352,6 +352,10 @@ describe('standbyNote', () => {
       ...FIXTURE,
       targets: [target({ ip: '198.18.0.9', role: 'standby', standby: { failover: true, presence: 'in' }, inDns: { 'www.example.com': true } })],
     });
-    expect(renderStatus(doc).split('\n').find((l) => l.startsWith('198.18.0.9'))).toMatch(/^198\.18\.0\.9 \(standby, in: failing over\) {2}/);
+    expect(
+      renderStatus(doc)
+        .split('\n')
+        .find((l) => l.startsWith('198.18.0.9')),
+    ).toMatch(/^198\.18\.0\.9 \(standby, in: failing over\) {2}/);
   });
 });

@@ -149,7 +149,12 @@ describe('status view: roles and standbys', () => {
 
   it.each([
     ['no standby configured: every IP a primary', [P], undefined, { role: 'primary' }],
-    ['in because of failover', [P, S], { failover: true, failbackAt: undefined, presence: 'in' as const }, { role: 'standby', standby: { failover: true, presence: 'in' } }],
+    [
+      'in because of failover',
+      [P, S],
+      { failover: true, failbackAt: undefined, presence: 'in' as const },
+      { role: 'standby', standby: { failover: true, presence: 'in' } },
+    ],
     [
       'waiting for the failback: when it leaves',
       [P, S],
@@ -160,7 +165,11 @@ describe('status view: roles and standbys', () => {
       'out, and why it is not in DNS',
       [P],
       { failover: false, failbackAt: undefined, presence: 'out' as const },
-      { role: 'standby', standby: { failover: false, presence: 'out' }, why: 'standby: published only while fewer than 1 primary IP(s) are up, and only while it is up itself' },
+      {
+        role: 'standby',
+        standby: { failover: false, presence: 'out' },
+        why: 'standby: published only while fewer than 1 primary IP(s) are up, and only while it is up itself',
+      },
     ],
   ])('%s', (_name, inDns, standby, want) => {
     const ips = standby ? [P, S] : [P];
