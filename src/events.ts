@@ -25,6 +25,15 @@ export interface AgentEvents {
   certExpiry?(e: CertExpiryEvent): void;
   /** The set of removals held back by keep-last changed (it may now be empty). */
   heldRemovals?(e: HeldRemovalsEvent): void;
+  /** The standby policy turned: too few primaries can be up (failing over to the standbys), or enough again (src/dns/standby.ts). */
+  standby?(e: StandbyEvent): void;
+}
+
+export interface StandbyEvent {
+  readonly failover: boolean;
+  readonly standbyIps: readonly string[];
+  readonly minActive: number;
+  readonly at: number;
 }
 
 /** A record keep-last did not remove although its IP is down: every IP of its name looks down. */
@@ -127,6 +136,7 @@ const HOOKS = {
   recheck: true,
   certExpiry: true,
   heldRemovals: true,
+  standby: true,
 } as const satisfies Record<keyof AgentEvents, true>;
 
 export function fanOut(sinks: readonly AgentEvents[], onError: (err: unknown) => void = () => undefined): AgentEvents {

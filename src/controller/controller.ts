@@ -173,6 +173,7 @@ export class Controller implements Reconciler {
     const prev = this.standby;
     this.standby = standbyIps.length === 0 ? undefined : { minActive, failover: sb.failover, failbackAt: sb.failbackAt, presence: sb.presence };
     if (this.standby && prev?.failover !== sb.failover && (prev !== undefined || sb.failover)) {
+      this.o.events.standby?.({ failover: sb.failover, standbyIps, minActive, at });
       if (sb.failover)
         this.o.logger.warn({ standby: standbyIps, minActive }, `fewer than ${minActive} primary IP(s) can be up: failing over to the standby IPs that are up`);
       else

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Controller, type Desired } from '../../../src/controller/controller.js';
+import type { StandbyEvent } from '../../../src/events.js';
 import type { Scheduler, Verdict, WriterStanding } from '../../../src/model.js';
 import { testConfig } from '../../support/config.js';
 import { FakeDns } from '../../support/fake-dns.js';
@@ -16,12 +17,13 @@ const rec = (content: string) => ({ type: 'A' as const, name: WWW, content, prox
 
 function harness(dns: FakeDns, verdicts: Record<string, Verdict>, writer?: Desired['writer']) {
   const clock = { t: 1_000_000 };
+  const events: StandbyEvent[] = [];
   const scheduler: Scheduler = { now: () => clock.t, setTimer: () => undefined, clearTimer: () => undefined };
   const desired: Desired = { verdicts: () => new Map(Object.entries(verdicts)), ...(writer ? { writer } : {}) };
   const config = testConfig({ ips: [P1, P2], standbyIps: [S], hostnames: [WWW], failbackDelayMs: DELAY });
-  const controller = new Controller({ logger: pino({ level: 'silent' }), scheduler, desired, events: {} }, config, dns);
+  const controller = new Controller({ logger: pino({ level: 'silent' }), scheduler, desired, events: { standby: (e) => events.push(e) } }, config, dns);
   const run = () => controller.runOnce('test', new AbortController().signal);
-  return { controller, clock, verdicts, run };
+  return { controller, clock, verdicts, run, events };
 }
 
 describe('Controller with standby IPs', () => {
@@ -56,6 +58,11 @@ describe('Controller with standby IPs', () => {
     expect(await h.run()).toEqual({ ok: true, nextInMs: undefined });
     expect(dns.contents(WWW)).toEqual([P1]);
     expect(h.controller.state().standby?.presence.get(S)).toBe('out');
+    // One event when the failover began, one when it ended (for metrics): none for the passes between.
+    expect(h.events.map((e) => [e.failover, e.standbyIps, e.minActive])).toEqual([
+      [true, [S], 1],
+      [false, [S], 1],
+    ]);
   });
 
   it('a primary that flaps back down during the wait restarts the failback clock', async () => {

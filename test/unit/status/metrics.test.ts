@@ -562,6 +562,15 @@ describe('metrics: failover stages and rechecks', () => {
     expect(s.get('goavail_failover_dns_seconds_count{op="delete"}')).toBe(1);
   });
 
+  it('standby failover: 0 until the policy fails over, 1 while it does, 0 after', async () => {
+    const m = new Metrics();
+    expect((await scrape(m)).get('goavail_standby_failover')).toBe(0);
+    m.standby({ failover: true, standbyIps: ['198.18.0.9'], minActive: 1, at: 1 });
+    expect((await scrape(m)).get('goavail_standby_failover')).toBe(1);
+    m.standby({ failover: false, standbyIps: ['198.18.0.9'], minActive: 1, at: 2 });
+    expect((await scrape(m)).get('goavail_standby_failover')).toBe(0);
+  });
+
   it('extra probes, capped rechecks and the cap', async () => {
     const m = new Metrics();
     m.recheck({ sent: 0, capped: 0, limit: 200 });
