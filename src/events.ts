@@ -29,6 +29,9 @@ export interface AgentEvents {
   standby?(e: StandbyEvent): void;
 }
 
+/** failover: too few primaries can be up; failback: enough have stayed up; standby-down: the standby itself is down. */
+export type StandbyChangeReason = 'failover' | 'failback' | 'standby-down';
+
 export interface StandbyEvent {
   readonly failover: boolean;
   readonly standbyIps: readonly string[];
@@ -72,6 +75,12 @@ export interface DnsChangeEvent {
   /** `remove A www.example.com 203.0.113.7` */
   readonly summary: string;
   readonly at: number;
+  /**
+   * Set for a standby IP (`standby_ips`): why its record came or went. It
+   * follows the primaries, not its own verdict, so it opens no incident and
+   * is no failover time. Absent for a primary.
+   */
+  readonly standby?: StandbyChangeReason;
 }
 
 export interface DnsCallEvent {

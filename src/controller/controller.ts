@@ -3,7 +3,7 @@ import { describeChange, plan, recordTypeOf, type HeldRemoval } from '../dns/pla
 import { electWriter, writerGraceMs, writerSettleMs } from '../dns/policies.js';
 import { decideStandby, presenceVerdicts, trackTurns, type StandbyDecision, type Turn } from '../dns/standby.js';
 import { APPLIED, DnsError, type Applied, type Change, type DnsProvider, type DnsRecord } from '../dns/types.js';
-import type { AgentEvents } from '../events.js';
+import type { AgentEvents, StandbyChangeReason } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Scheduler, Verdict, WriterStanding } from '../model.js';
 import type { ControllerState, DnsActivity, LastAction, StandbyState } from '../status/view.js';
@@ -51,6 +51,7 @@ export class Controller implements Reconciler {
   /** When each verdict DNS follows last turned, as passes saw it: the failback clock (src/dns/standby.ts). */
   private turns: ReadonlyMap<string, Turn> = new Map();
   private standby: StandbyState | undefined;
+  private lastStandby: StandbyDecision | undefined;
 
   constructor(
     private readonly o: ControllerOptions,
@@ -171,6 +172,7 @@ export class Controller implements Reconciler {
     const { standbyIps, minActive, failbackDelayMs } = cf.standby;
     const sb = decideStandby({ now: at, primaryIps: cf.primaryIps, standbyIps, minActive, failbackDelayMs, verdicts, turns: this.turns });
     const prev = this.standby;
+    this.lastStandby = sb;
     this.standby = standbyIps.length === 0 ? undefined : { minActive, failover: sb.failover, failbackAt: sb.failbackAt, presence: sb.presence };
     if (this.standby && prev?.failover !== sb.failover && (prev !== undefined || sb.failover)) {
       this.o.events.standby?.({ failover: sb.failover, standbyIps, minActive, at });
@@ -225,13 +227,22 @@ export class Controller implements Reconciler {
     };
   }
 
+  /** For a standby's change: why (for the watchers); nothing for a primary's. */
+  private standbyReason(c: Change): { standby?: StandbyChangeReason } {
+    const ip = c.record.content;
+    if (!managedRecords(this.config).standby.standbyIps.includes(ip)) return {};
+    if (c.op === 'create') return { standby: 'failover' };
+    return { standby: this.lastStandby?.triggers.get(ip)?.ip === ip ? 'standby-down' : 'failback' };
+  }
+
   /** Logs, notifies and remembers one change that happened (or, in dry-run, would have). */
   private reportChange(c: Change, at: number, dryRun: boolean): void {
     const summary = describeChange(c);
     const said = dryRun ? `would ${summary}` : summary;
     this.o.logger.info({ action: c.op, type: c.record.type, hostname: c.record.name, ip: c.record.content, dryRun }, said);
     this.lastActions.set(c.record.content, { summary: said, at });
-    this.o.events.dnsChange?.({ op: c.op, type: c.record.type, hostname: c.record.name, ip: c.record.content, dryRun, summary, at });
+    const standby = this.standbyReason(c);
+    this.o.events.dnsChange?.({ op: c.op, type: c.record.type, hostname: c.record.name, ip: c.record.content, dryRun, summary, at, ...standby });
   }
 
   /**

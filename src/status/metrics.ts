@@ -429,7 +429,8 @@ export class Metrics implements AgentEvents {
   dnsChange(e: DnsChangeEvent): void {
     this.dnsChanges.inc({ op: e.op, dry_run: String(e.dryRun) });
     const c = this.clusterAt.get(e.ip);
-    if (c && c.to === (e.op === 'delete' ? 'down' : 'up')) {
+    // A standby's change follows the primaries, not its own verdict: no failover time.
+    if (c && e.standby === undefined && c.to === (e.op === 'delete' ? 'down' : 'up')) {
       this.dnsTime.observe({ op: e.op }, Math.max(0, e.at - c.at) / 1000);
       this.clusterAt.delete(e.ip); // one observation per verdict, not one per hostname
     }

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Controller, type Desired } from '../../../src/controller/controller.js';
-import type { StandbyEvent } from '../../../src/events.js';
+import type { DnsChangeEvent, StandbyEvent } from '../../../src/events.js';
 import type { Scheduler, Verdict, WriterStanding } from '../../../src/model.js';
 import { testConfig } from '../../support/config.js';
 import { FakeDns } from '../../support/fake-dns.js';
@@ -18,12 +18,17 @@ const rec = (content: string) => ({ type: 'A' as const, name: WWW, content, prox
 function harness(dns: FakeDns, verdicts: Record<string, Verdict>, writer?: Desired['writer']) {
   const clock = { t: 1_000_000 };
   const events: StandbyEvent[] = [];
+  const changes: DnsChangeEvent[] = [];
   const scheduler: Scheduler = { now: () => clock.t, setTimer: () => undefined, clearTimer: () => undefined };
   const desired: Desired = { verdicts: () => new Map(Object.entries(verdicts)), ...(writer ? { writer } : {}) };
   const config = testConfig({ ips: [P1, P2], standbyIps: [S], hostnames: [WWW], failbackDelayMs: DELAY });
-  const controller = new Controller({ logger: pino({ level: 'silent' }), scheduler, desired, events: { standby: (e) => events.push(e) } }, config, dns);
+  const controller = new Controller(
+    { logger: pino({ level: 'silent' }), scheduler, desired, events: { standby: (e) => events.push(e), dnsChange: (e) => changes.push(e) } },
+    config,
+    dns,
+  );
   const run = () => controller.runOnce('test', new AbortController().signal);
-  return { controller, clock, verdicts, run, events };
+  return { controller, clock, verdicts, run, events, changes };
 }
 
 describe('Controller with standby IPs', () => {
@@ -62,6 +67,14 @@ describe('Controller with standby IPs', () => {
     expect(h.events.map((e) => [e.failover, e.standbyIps, e.minActive])).toEqual([
       [true, [S], 1],
       [false, [S], 1],
+    ]);
+    // The watchers learn why a standby's record came and went; a primary's change carries no reason.
+    expect(h.changes.map((c) => [c.summary, c.standby])).toEqual([
+      [`remove A ${WWW} ${P1}`, undefined],
+      [`add A ${WWW} ${S}`, 'failover'],
+      [`add A ${WWW} ${P1}`, undefined],
+      [`remove A ${WWW} ${P2}`, undefined],
+      [`remove A ${WWW} ${S}`, 'failback'],
     ]);
   });
 
