@@ -26,6 +26,18 @@ export interface AgentEvents {
   certExpiry?(e: CertExpiryEvent): void;
   /** The set of removals held back by keep-last changed (it may now be empty). */
   heldRemovals?(e: HeldRemovalsEvent): void;
+  /** The standby policy turned: too few primaries can be up (failing over to the standbys), or enough again (src/dns/standby.ts). */
+  standby?(e: StandbyEvent): void;
+}
+
+/** failover: too few primaries can be up; failback: enough have stayed up; standby-down: the standby itself is down. */
+export type StandbyChangeReason = 'failover' | 'failback' | 'standby-down';
+
+export interface StandbyEvent {
+  readonly failover: boolean;
+  readonly standbyIps: readonly string[];
+  readonly minActive: number;
+  readonly at: number;
 }
 
 /** A record keep-last did not remove although its IP is down: every IP of its name looks down. */
@@ -70,6 +82,12 @@ export interface DnsChangeEvent {
   /** `remove A www.example.com 203.0.113.7` */
   readonly summary: string;
   readonly at: number;
+  /**
+   * Set for a standby IP (`standby_ips`): why its record came or went. It
+   * follows the primaries, not its own verdict, so it opens no incident and
+   * is no failover time. Absent for a primary.
+   */
+  readonly standby?: StandbyChangeReason;
 }
 
 export interface DnsCallEvent {
@@ -134,6 +152,7 @@ const HOOKS = {
   recheck: true,
   certExpiry: true,
   heldRemovals: true,
+  standby: true,
 } as const satisfies Record<keyof AgentEvents, true>;
 
 export function fanOut(sinks: readonly AgentEvents[], onError: (err: unknown) => void = () => undefined): AgentEvents {

@@ -59,10 +59,10 @@ function errorLine(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Every configured record, for the dry-run simulation without credentials. */
+/** Every configured primary record (standbys are out until a failover), for the dry-run simulation without credentials. */
 function seedRecords(config: Config) {
   const m = managedRecords(config);
-  return m.hostnames.flatMap((name) => m.ipAddresses.map((ip) => ({ type: recordTypeOf(ip), name, content: ip, proxied: m.proxied, ttl: m.ttl })));
+  return m.hostnames.flatMap((name) => m.primaryIps.map((ip) => ({ type: recordTypeOf(ip), name, content: ip, proxied: m.proxied, ttl: m.ttl })));
 }
 
 /** Env names that may carry Cloudflare credentials (see credentialsFromEnv). */

@@ -553,6 +553,64 @@ function managedIpList(value: unknown, c: FieldContext): string[] | null {
   });
 }
 
+/** `standby_ips`: may be empty (no standby), normalised, no duplicates. */
+function standbyIpList(value: unknown, c: FieldContext): string[] | null {
+  if (Array.isArray(value) && value.length === 0) return [];
+  return uniqueStrings(value, c, {
+    list: 'IP addresses',
+    empty: '',
+    item: 'must be a string holding an IPv4 or IPv6 address',
+    parse: (v) => {
+      const ip = parseTargetIp(v);
+      return typeof ip === 'object' ? { value: ip.ip } : { error: `${ip}, got ${show(v)}` };
+    },
+    duplicate: (v, ip, prev) => `duplicate: ${show(v)} is the same address as ${c.key}[${prev}] (${ip})`,
+  });
+}
+
+/** An IP is a primary or a standby, never both: which rule would apply to its record? */
+function standbyNotPrimary(primaries: () => Field<string[]>): (v: string[] | undefined | null, c: FieldContext) => string[] | undefined | null {
+  return (standby, c) => {
+    const primary = c.value(primaries());
+    if (!standby || !primary) return standby;
+    let ok = true;
+    for (const [i, ip] of standby.entries()) {
+      const at = primary.indexOf(ip);
+      if (at < 0) continue;
+      c.out.errors.push({
+        key: `${c.key}[${i}]`,
+        message: `${ip} is also ${c.keyOf(primaries())}[${at}]: an IP is either a primary or a standby, not both`,
+      });
+      ok = false;
+    }
+    return ok ? standby : null;
+  };
+}
+
+/** `min_active` counts primaries: more than there are would keep the standbys in for good. */
+function minActiveReachable(primaries: () => Field<string[]>): (v: number | undefined | null, c: FieldContext) => number | undefined | null {
+  return (n, c) => {
+    const primary = c.value(primaries());
+    if (typeof n !== 'number' || !primary || n <= primary.length) return n;
+    c.out.errors.push({
+      key: c.key,
+      message: `must be at most the number of ${c.keyOf(primaries())} (${primary.length}), got ${n}: the standbys would never leave`,
+    });
+    return null;
+  };
+}
+
+/** `min_active` and `failback_delay` only steer standbys: set without `standby_ips` they do nothing. */
+function onlyWithStandby<T>(standby: () => Field<string[]>): (v: T | undefined | null, c: FieldContext) => T | undefined | null {
+  return (v, c) => {
+    const s = c.value(standby());
+    if (v !== undefined && v !== null && (s === undefined || (s !== null && s.length === 0))) {
+      c.out.warnings.push({ key: c.key, message: `has no effect without ${c.keyOf(standby())}` });
+    }
+    return v;
+  };
+}
+
 /** `dns_ttl`: 1 = automatic, or 30..86400. */
 function recordTtl(value: unknown, c: FieldContext): number | null {
   const ttl = integer({})(value, c);
@@ -1093,13 +1151,15 @@ function onlyForHttps<T>(v: T | undefined | null, c: FieldContext): T | undefine
 
 /** A canary is an address this agent should always reach, so it cannot be one it manages. */
 export function canariesNotManaged(config: Config): ConfigIssue | undefined {
-  const managed = new Set(managedRecords(config).ipAddresses);
+  const m = managedRecords(config);
+  const managed = new Set(m.ipAddresses);
+  const standby = new Set(m.standby.standbyIps);
   const table = config.dnsProvider === 'route53' ? 'Route53' : 'Cloudflare';
   for (const [i, ip] of config.canaries.entries()) {
     if (managed.has(ip)) {
       return {
         key: `${canaries.key}[${i}]`,
-        message: `${ip} is also in ${table}.${ipAddresses.key}: a canary must be an address this agent should always reach, not a managed one`,
+        message: `${ip} is also in ${table}.${standby.has(ip) ? standbyIps.key : ipAddresses.key}: a canary must be an address this agent should always reach, not a managed one`,
       };
     }
   }
@@ -1340,12 +1400,37 @@ const hostnames = field({
   target: 'cloudflare.hostnames',
   required: 'is required: the names whose records goavail manages, e.g. ["www"] or ["@"]',
 });
-const ipAddresses = field({
+const ipAddresses: Field<string[]> = field({
   key: 'ip_addresses',
   table: 'Cloudflare',
   read: managedIpList,
   target: 'cloudflare.ipAddresses',
   required: 'is required: the addresses to probe and publish',
+});
+const standbyIps: Field<string[]> = field({
+  key: 'standby_ips',
+  table: 'Cloudflare',
+  read: standbyIpList,
+  check: standbyNotPrimary(() => ipAddresses),
+  target: 'cloudflare.standbyIps',
+  default: [],
+});
+const minActive = field({
+  key: 'min_active',
+  table: 'Cloudflare',
+  read: integer({ min: 1 }),
+  check: (v, c) => onlyWithStandby<number>(() => standbyIps)(minActiveReachable(() => ipAddresses)(v, c), c),
+  target: 'cloudflare.minActive',
+  default: DEFAULTS.minActive,
+});
+const failbackDelay = field({
+  key: 'failback_delay',
+  table: 'Cloudflare',
+  read: seconds({ atLeast: 0 }),
+  check: onlyWithStandby(() => standbyIps),
+  target: 'cloudflare.failbackDelayMs',
+  toConfig: (v) => Math.round((v ?? DEFAULTS.failbackDelaySeconds) * 1000),
+  print: seconds1000,
 });
 const dnsTtl = field({
   key: 'dns_ttl',
@@ -1372,12 +1457,37 @@ const awsHostnames = field({
   target: 'aws.hostnames',
   required: 'is required: the names whose record sets goavail manages, e.g. ["www"] or ["@"]',
 });
-const awsIpAddresses = field({
+const awsIpAddresses: Field<string[]> = field({
   key: 'ip_addresses',
   table: 'Route53',
   read: managedIpList,
   target: 'aws.ipAddresses',
   required: 'is required: the addresses to probe and publish',
+});
+const awsStandbyIps: Field<string[]> = field({
+  key: 'standby_ips',
+  table: 'Route53',
+  read: standbyIpList,
+  check: standbyNotPrimary(() => awsIpAddresses),
+  target: 'aws.standbyIps',
+  default: [],
+});
+const awsMinActive = field({
+  key: 'min_active',
+  table: 'Route53',
+  read: integer({ min: 1 }),
+  check: (v, c) => onlyWithStandby<number>(() => awsStandbyIps)(minActiveReachable(() => awsIpAddresses)(v, c), c),
+  target: 'aws.minActive',
+  default: DEFAULTS.minActive,
+});
+const awsFailbackDelay = field({
+  key: 'failback_delay',
+  table: 'Route53',
+  read: seconds({ atLeast: 0 }),
+  check: onlyWithStandby(() => awsStandbyIps),
+  target: 'aws.failbackDelayMs',
+  toConfig: (v) => Math.round((v ?? DEFAULTS.failbackDelaySeconds) * 1000),
+  print: seconds1000,
 });
 const awsTtl = field({ key: 'ttl', table: 'Route53', read: route53Ttl, target: 'aws.ttl', default: DEFAULTS.route53Ttl });
 const awsZoneId = field({ key: 'aws_zoneid', table: 'Route53', read: route53ZoneId, target: 'aws.zoneId', omitUnset: true });
@@ -1530,13 +1640,13 @@ export const TABLES: readonly TableSpec[] = [
   { name: 'Members', fields: [peers, localAddr, membersPort, minPeersAgree, cryptoKey, keyFile] },
   {
     name: 'Route53',
-    fields: [awsDomain, awsHostnames, awsIpAddresses, awsTtl, awsZoneId, awsRegionField],
+    fields: [awsDomain, awsHostnames, awsIpAddresses, awsStandbyIps, awsMinActive, awsFailbackDelay, awsTtl, awsZoneId, awsRegionField],
     required: route53ForProvider,
     active: (c) => chosenProvider(c) === 'route53',
   },
   {
     name: 'Cloudflare',
-    fields: [dnsProxied, dnsDomain, hostnames, ipAddresses, dnsTtl, cloudflareZoneId],
+    fields: [dnsProxied, dnsDomain, hostnames, ipAddresses, standbyIps, minActive, failbackDelay, dnsTtl, cloudflareZoneId],
     required: cloudflareForProvider,
     active: (c) => chosenProvider(c) !== 'route53',
   },

@@ -138,6 +138,12 @@ export interface Route53Config {
   readonly hostnames: readonly string[];
   /** The IPs to probe and whose values are managed, normalised, no duplicates. */
   readonly ipAddresses: readonly string[];
+  /** {@link StandbyConfig.standbyIps} (`standby_ips`). */
+  readonly standbyIps: readonly string[];
+  /** {@link StandbyConfig.minActive} (`min_active`). */
+  readonly minActive: number;
+  /** {@link StandbyConfig.failbackDelayMs} (`failback_delay`, seconds in the file). */
+  readonly failbackDelayMs: number;
   /** TTL of record sets goavail creates (`ttl`, seconds, default 60: what Route 53 recommends for failover records). */
   readonly ttl: number;
   /** Hosted zone id without the "/hostedzone/" prefix (`aws_zoneid`); absent: looked up from `domain`. */
@@ -147,28 +153,55 @@ export interface Route53Config {
 }
 
 /**
+ * Standby IPs (`standby_ips`, `min_active`, `failback_delay` in either
+ * provider's table): probed, gossiped and voted on like the primaries, but
+ * published only while too few primaries are up (src/dns/standby.ts).
+ */
+export interface StandbyConfig {
+  /** Normalised, no duplicates, none of them a primary; empty: no standby. */
+  readonly standbyIps: readonly string[];
+  /** Standbys come in while fewer primaries than this are up (default 1, at most the number of primaries). */
+  readonly minActive: number;
+  /** Primaries must have stayed up this long (ms) before the standbys leave again (default 60 s). */
+  readonly failbackDelayMs: number;
+}
+
+/**
  * What every stage after the config needs, whichever provider is chosen:
  * the names and IPs goavail manages, and how records it creates look.
+ * `ipAddresses` holds every IP that is probed, gossiped and voted on: the
+ * primaries, then the standbys; `primaryIps` and `standby` say which is which.
  */
 export interface ManagedRecords {
   readonly domain: string;
   readonly hostnames: readonly string[];
+  /** Primaries then standbys: every IP goavail probes and whose records it manages. */
   readonly ipAddresses: readonly string[];
+  /** The `ip_addresses` of the table: published whenever up. */
+  readonly primaryIps: readonly string[];
+  readonly standby: StandbyConfig;
   readonly ttl: number;
   /** Cloudflare's proxy flag; always false for Route 53. */
   readonly proxied: boolean;
 }
 
-const NOTHING_MANAGED: ManagedRecords = { domain: '', hostnames: [], ipAddresses: [], ttl: 1, proxied: false };
-
 /** The managed records of the chosen provider's table (validate() guarantees it is there). */
 export function managedRecords(config: Pick<Config, 'dnsProvider' | 'cloudflare' | 'aws'>): ManagedRecords {
+  const t = config.dnsProvider === 'route53' ? config.aws : config.cloudflare;
+  if (!t) return nothingManaged();
+  const standby: StandbyConfig = { standbyIps: t.standbyIps, minActive: t.minActive, failbackDelayMs: t.failbackDelayMs };
+  const ips = { ipAddresses: [...t.ipAddresses, ...t.standbyIps], primaryIps: t.ipAddresses, standby };
   if (config.dnsProvider === 'route53') {
-    const a = config.aws;
-    return a ? { domain: a.domain, hostnames: a.hostnames, ipAddresses: a.ipAddresses, ttl: a.ttl, proxied: false } : NOTHING_MANAGED;
+    const a = config.aws!;
+    return { domain: a.domain, hostnames: a.hostnames, ...ips, ttl: a.ttl, proxied: false };
   }
-  const cf = config.cloudflare;
-  return cf ? { domain: cf.dnsDomain, hostnames: cf.hostnames, ipAddresses: cf.ipAddresses, ttl: cf.dnsTtl, proxied: cf.dnsProxied } : NOTHING_MANAGED;
+  const cf = config.cloudflare!;
+  return { domain: cf.dnsDomain, hostnames: cf.hostnames, ...ips, ttl: cf.dnsTtl, proxied: cf.dnsProxied };
+}
+
+function nothingManaged(): ManagedRecords {
+  const standby = { standbyIps: [], minActive: DEFAULTS.minActive, failbackDelayMs: DEFAULTS.failbackDelaySeconds * 1000 };
+  return { domain: '', hostnames: [], ipAddresses: [], primaryIps: [], standby, ttl: 1, proxied: false };
 }
 
 export type { ProbeType } from '../model.js';
@@ -196,6 +229,12 @@ export interface CloudflareConfig {
   readonly hostnames: readonly string[];
   /** The IPs to probe and whose records are managed, normalised, no duplicates. */
   readonly ipAddresses: readonly string[];
+  /** {@link StandbyConfig.standbyIps} (`standby_ips`). */
+  readonly standbyIps: readonly string[];
+  /** {@link StandbyConfig.minActive} (`min_active`). */
+  readonly minActive: number;
+  /** {@link StandbyConfig.failbackDelayMs} (`failback_delay`, seconds in the file). */
+  readonly failbackDelayMs: number;
   /** TTL of records goavail creates (`dns_ttl`, 1 = automatic). */
   readonly dnsTtl: number;
   /**
@@ -262,6 +301,8 @@ export const DEFAULTS = {
   telegramApiUrl: 'https://api.telegram.org',
   freezeMinTargets: 4,
   freezeShare: 0.5,
+  minActive: 1,
+  failbackDelaySeconds: 60,
   httpsPort: 443,
   httpPath: '/',
   httpMethod: 'GET',

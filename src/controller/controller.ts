@@ -1,11 +1,12 @@
-import { managedRecords, type Config } from '../config/schema.js';
+import { managedRecords, type Config, type ManagedRecords } from '../config/schema.js';
 import { describeChange, plan, recordTypeOf, type HeldRemoval } from '../dns/plan.js';
 import { electWriter, writerGraceMs, writerSettleMs } from '../dns/policies.js';
+import { decideStandby, presenceVerdicts, trackTurns, type StandbyDecision, type Turn } from '../dns/standby.js';
 import { APPLIED, DnsError, type Applied, type Change, type DnsProvider, type DnsRecord } from '../dns/types.js';
-import type { AgentEvents } from '../events.js';
+import type { AgentEvents, StandbyChangeReason } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Scheduler, Verdict, WriterStanding } from '../model.js';
-import type { ControllerState, DnsActivity, LastAction } from '../status/view.js';
+import type { ControllerState, DnsActivity, LastAction, StandbyState } from '../status/view.js';
 import type { FailureReport, PassOutcome, Reconciler } from './loop.js';
 
 /**
@@ -47,6 +48,10 @@ export class Controller implements Reconciler {
   private lastHeldKey = '';
   private held: readonly string[] = [];
   private passStartedAt = 0;
+  /** When each verdict DNS follows last turned, as passes saw it: the failback clock (src/dns/standby.ts). */
+  private turns: ReadonlyMap<string, Turn> = new Map();
+  private standby: StandbyState | undefined;
+  private lastStandby: StandbyDecision | undefined;
 
   constructor(
     private readonly o: ControllerOptions,
@@ -77,6 +82,7 @@ export class Controller implements Reconciler {
       lastReconcile: this.lastReconcile,
       consecutiveReconcileFailures: this.failures,
       held: this.held,
+      standby: this.standby,
     };
   }
 
@@ -93,21 +99,42 @@ export class Controller implements Reconciler {
     const started = now();
     this.passStartedAt = started;
     const pass = this.passSignal(config, stop);
+    // Before the read: a turn is timed even when the read fails.
+    this.turns = trackTurns(this.turns, this.o.desired.verdicts(), started);
     try {
       const current = await provider.listRecords(cf.hostnames, pass.signal);
       const read = byName(cf.hostnames, current);
       this.lastRead = read;
-      const p = plan({ hostnames: cf.hostnames, ips: cf.ipAddresses, verdicts: this.o.desired.verdicts(), current, proxied: cf.proxied, ttl: cf.ttl });
-      this.reportHeld(p.held);
+      const verdicts = this.o.desired.verdicts();
       const at0 = now();
+      this.turns = trackTurns(this.turns, verdicts, at0);
+      const sb = this.decideStandby(cf, verdicts, at0);
+      const p = plan({
+        hostnames: cf.hostnames,
+        ips: cf.ipAddresses,
+        standbyIps: cf.standby.standbyIps,
+        verdicts: presenceVerdicts(verdicts, sb),
+        current,
+        proxied: cf.proxied,
+        ttl: cf.ttl,
+      });
+      this.reportHeld(p.held);
       const writer = this.o.desired.writer;
       const settleMs = writerSettleMs(writer?.recentDelays() ?? []);
-      const {
-        writable,
-        settling,
-        deferred: others,
-        nextInMs,
-      } = electWriter(p.changes, writer && ((ip) => writer.standing(ip, at0)), { now: at0, settleMs, graceMs: writerGraceMs(config) });
+      // A standby change is due because of another IP's turn (a primary went
+      // down, or has been up long enough): the writer is elected on that turn.
+      const standingOf =
+        writer &&
+        ((ip: string) => {
+          const t = sb.triggers.get(ip);
+          return t ? { ...writer.standing(t.ip, at0), since: t.at } : writer.standing(ip, at0);
+        });
+      const elected = electWriter(p.changes, standingOf, { now: at0, settleMs, graceMs: writerGraceMs(config) });
+      const { writable, settling, deferred: others } = elected;
+      // A standby in DNS waiting for its failback: look again when it is due, not at the next interval.
+      const standbyIn = cf.standby.standbyIps.some((ip) => cf.hostnames.some((h) => read.get(h)?.has(ip)));
+      const failbackInMs = sb.failbackAt !== undefined && standbyIn ? Math.max(1, sb.failbackAt - at0) : undefined;
+      const nextInMs = failbackInMs === undefined ? elected.nextInMs : Math.min(failbackInMs, elected.nextInMs ?? failbackInMs);
       if (settling.length > 0)
         this.o.logger.debug({ settling: settling.map(describeChange), settleMs }, 'this agent is the writer; waiting for votes still in flight');
       if (others.length > 0) this.o.logger.info({ deferred: others.map(describeChange) }, 'another agent is the writer for these changes; waiting for it');
@@ -138,6 +165,26 @@ export class Controller implements Reconciler {
     } finally {
       pass.done();
     }
+  }
+
+  /** The standby policy for this pass (src/dns/standby.ts), remembered for status and logged when it turns. */
+  private decideStandby(cf: ManagedRecords, verdicts: ReadonlyMap<string, Verdict>, at: number): StandbyDecision {
+    const { standbyIps, minActive, failbackDelayMs } = cf.standby;
+    const sb = decideStandby({ now: at, primaryIps: cf.primaryIps, standbyIps, minActive, failbackDelayMs, verdicts, turns: this.turns });
+    const prev = this.standby;
+    this.lastStandby = sb;
+    this.standby = standbyIps.length === 0 ? undefined : { minActive, failover: sb.failover, failbackAt: sb.failbackAt, presence: sb.presence };
+    if (this.standby && prev?.failover !== sb.failover && (prev !== undefined || sb.failover)) {
+      this.o.events.standby?.({ failover: sb.failover, standbyIps, minActive, at });
+      if (sb.failover)
+        this.o.logger.warn({ standby: standbyIps, minActive }, `fewer than ${minActive} primary IP(s) can be up: failing over to the standby IPs that are up`);
+      else
+        this.o.logger.info(
+          { standby: standbyIps, failbackDelay: failbackDelayMs / 1000 },
+          'enough primaries are up again: standbys leave once they have stayed up for failback_delay',
+        );
+    }
+    return sb;
   }
 
   reportFailure({ error, failures, retryInMs }: FailureReport): void {
@@ -180,13 +227,22 @@ export class Controller implements Reconciler {
     };
   }
 
+  /** For a standby's change: why (for the watchers); nothing for a primary's. */
+  private standbyReason(c: Change): { standby?: StandbyChangeReason } {
+    const ip = c.record.content;
+    if (!managedRecords(this.config).standby.standbyIps.includes(ip)) return {};
+    if (c.op === 'create') return { standby: 'failover' };
+    return { standby: this.lastStandby?.triggers.get(ip)?.ip === ip ? 'standby-down' : 'failback' };
+  }
+
   /** Logs, notifies and remembers one change that happened (or, in dry-run, would have). */
   private reportChange(c: Change, at: number, dryRun: boolean): void {
     const summary = describeChange(c);
     const said = dryRun ? `would ${summary}` : summary;
     this.o.logger.info({ action: c.op, type: c.record.type, hostname: c.record.name, ip: c.record.content, dryRun }, said);
     this.lastActions.set(c.record.content, { summary: said, at });
-    this.o.events.dnsChange?.({ op: c.op, type: c.record.type, hostname: c.record.name, ip: c.record.content, dryRun, summary, at });
+    const standby = this.standbyReason(c);
+    this.o.events.dnsChange?.({ op: c.op, type: c.record.type, hostname: c.record.name, ip: c.record.content, dryRun, summary, at, ...standby });
   }
 
   /**

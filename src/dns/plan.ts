@@ -8,8 +8,13 @@ export interface PlanInput {
   readonly hostnames: readonly string[];
   /** Configured IPs, normalised. Only records whose content is one of these are ever touched. */
   readonly ips: readonly string[];
-  /** The verdict each IP is acted on (the cluster verdict). Missing = unknown. */
+  /**
+   * The verdict each IP is acted on (the cluster verdict). Missing = unknown.
+   * For a standby IP: its wanted presence (src/dns/standby.ts presenceVerdicts).
+   */
   readonly verdicts: ReadonlyMap<string, Verdict>;
+  /** Which of `ips` are standbys (`standby_ips`); none when absent. */
+  readonly standbyIps?: readonly string[];
   /** Records DNS holds now (any name, any content: the planner filters). */
   readonly current: readonly DnsRecord[];
   readonly proxied: boolean;
@@ -79,37 +84,75 @@ export function calculate(input: PlanInput): Change[] {
  * every removal for that (name, type) is held back: DNS keeps pointing at
  * the IPs it has (fail open, as Route 53 and Cloudflare Load Balancing do).
  * Creates in the same plan count as records that remain.
+ *
+ * Standby records never release a primary's hold: the removal of a
+ * primary is weighed over primary records only, so a standby coming in
+ * does not make the last primaries go (a standby is never the reason a
+ * primary is removed). The removal of a standby is weighed over every
+ * record, so neither kind leaves the name empty.
+ *
+ * | removal of | held when, after every planned removal, (name, type) has no record of | counting creates of |
+ * |------------|-----------------------------------------------------------------------|---------------------|
+ * | a primary  | a primary                                                             | primaries           |
+ * | a standby  | any managed IP                                                        | any managed IP      |
+ *
+ * So when everything is down (primaries and standbys) every record that
+ * exists stays, as without standbys.
  */
-export function keepLastRecord(changes: readonly Change[], input: Pick<PlanInput, 'current' | 'ips' | 'hostnames'>): Plan {
+export function keepLastRecord(changes: readonly Change[], input: Pick<PlanInput, 'current' | 'ips' | 'hostnames' | 'standbyIps'>): Plan {
   const managedIps = new Set(input.ips);
+  const standby = new Set(input.standbyIps ?? []);
   const names = new Set(input.hostnames);
   const key = (name: string, type: RecordType): string => `${type} ${name}`;
-  const remaining = new Map<string, Set<string>>();
+  // Per (name, type): the ids of every managed record, and of the primaries' only.
+  const remaining = { all: new Map<string, Set<string>>(), primary: new Map<string, Set<string>>() };
+  const add = (m: Map<string, Set<string>>, k: string, id: string): void => {
+    if (!m.has(k)) m.set(k, new Set());
+    m.get(k)!.add(id);
+  };
   for (const r of input.current) {
     if (!names.has(r.name) || !managedIps.has(r.content)) continue;
     const k = key(r.name, r.type);
-    if (!remaining.has(k)) remaining.set(k, new Set());
-    remaining.get(k)!.add(r.id);
+    add(remaining.all, k, r.id);
+    if (!standby.has(r.content)) add(remaining.primary, k, r.id);
   }
-  const created = new Set<string>();
+  const created = { all: new Set<string>(), primary: new Set<string>() };
   for (const c of changes) {
-    if (c.op === 'create') created.add(key(c.record.name, c.record.type));
-    else remaining.get(key(c.record.name, c.record.type))?.delete(c.record.id);
+    const k = key(c.record.name, c.record.type);
+    if (c.op === 'create') {
+      created.all.add(k);
+      if (!standby.has(c.record.content)) created.primary.add(k);
+    } else {
+      remaining.all.get(k)?.delete(c.record.id);
+      remaining.primary.get(k)?.delete(c.record.id);
+    }
   }
-  const emptied = new Set<string>();
-  for (const [k, ids] of remaining) if (ids.size === 0 && !created.has(k)) emptied.add(k);
+  const emptied = (which: 'all' | 'primary'): Set<string> => {
+    const out = new Set<string>();
+    for (const [k, ids] of remaining[which]) if (ids.size === 0 && !created[which].has(k)) out.add(k);
+    return out;
+  };
+  const emptiedAll = emptied('all');
+  const emptiedPrimary = emptied('primary');
   const kept: Change[] = [];
   const held: HeldRemoval[] = [];
   for (const c of changes) {
-    if (c.op === 'delete' && emptied.has(key(c.record.name, c.record.type))) held.push({ record: c.record, reason: 'last-record' });
+    const k = key(c.record.name, c.record.type);
+    const hold = c.op === 'delete' && (standby.has(c.record.content) ? emptiedAll.has(k) : emptiedPrimary.has(k));
+    if (hold) held.push({ record: c.record, reason: 'last-record' });
     else kept.push(c);
   }
   return { changes: kept, held };
 }
 
-/** calculate() then every safety policy. */
+/**
+ * calculate() then every safety policy. Creates come first: a provider that
+ * applies one change at a time (or a batch split in order) adds the new
+ * records before it removes the old ones, so the name stays resolvable.
+ */
 export function plan(input: PlanInput): Plan {
-  return keepLastRecord(calculate(input), input);
+  const p = keepLastRecord(calculate(input), input);
+  return { changes: [...p.changes.filter((c) => c.op === 'create'), ...p.changes.filter((c) => c.op === 'delete')], held: p.held };
 }
 
 /** `would remove A test.example.com 203.0.113.7` — the one-line form used in logs (Route 53 adds `(set test, weighted)`). */

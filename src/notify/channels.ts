@@ -115,7 +115,8 @@ function incident(e: AlertEvent): Incident | undefined {
     };
   }
   const p = e.payload;
-  if (p.type !== 'dns_change' || p.dryRun) return undefined;
+  // A standby's record comes and goes with failover: the primaries' changes carry the incident.
+  if (p.type !== 'dns_change' || p.dryRun || p.standby) return undefined;
   const record: HeldRecord = { type: p.recordType, hostname: p.hostname, ip: p.ip };
   const base = { key: dedupKey(p.hostname, p.ip), summary: plainText(p.text), record, agent: p.agent, at: p.at };
   return p.op === 'delete' ? { action: 'trigger', severity: 'warning', ...base } : { action: 'resolve', ...base };

@@ -47,6 +47,8 @@ interface DnsChangeFields {
   readonly summary: string;
   /** The agents whose agreement made the verdict behind this change, when this agent saw that verdict. */
   readonly agreed?: readonly string[];
+  /** For a standby IP's record: why it came or went (failover, failback, standby-down); absent for a primary. */
+  readonly standby?: DnsChangeEvent['standby'];
 }
 
 /** The cluster verdict this agent last saw for an IP; it explains a DNS change that follows. */
@@ -108,12 +110,19 @@ export function dnsChangeText(agent: string, e: DnsChangeEvent, ctx?: VerdictCon
   const verb = e.dryRun ? (remove ? 'would remove' : 'would add') : remove ? 'removed' : 'added';
   const expected = remove ? 'down' : 'up';
   let why = '';
-  if (ctx && ctx.verdict === expected) {
+  if (e.standby) why = ` (${STANDBY_WHY[e.standby]})`;
+  else if (ctx && ctx.verdict === expected) {
     const by = agreedBy(ctx.agreed);
     why = ` (${e.ip} ${expected}${by ? `, ${by}` : ''})`;
   }
   return `${remove ? ICON.remove : ICON.add} goavail ${agent}: ${verb} ${e.type} ${e.hostname} ${e.ip}${why}`;
 }
+
+const STANDBY_WHY: Readonly<Record<NonNullable<DnsChangeEvent['standby']>, string>> = {
+  failover: 'standby: failing over, too few primaries up',
+  failback: 'standby: failback, the primaries have stayed up',
+  'standby-down': 'standby: it is down',
+};
 
 /** `:red_circle: goavail a: cluster verdict 203.0.113.7 is down (was up), agreed by a, b` */
 export function clusterVerdictText(agent: string, e: ClusterVerdictEvent): string {
@@ -159,6 +168,7 @@ export function dnsChangePayload(agent: string, e: DnsChangeEvent, ctx?: Verdict
     dryRun: e.dryRun,
     summary: e.summary,
     ...agreed,
+    ...(e.standby ? { standby: e.standby } : {}),
     text: dnsChangeText(agent, e, ctx),
   };
 }

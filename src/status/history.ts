@@ -109,7 +109,8 @@ export class History implements AgentEvents {
   }
 
   dnsChange(e: DnsChangeEvent): void {
-    this.add(e.at, 'dns-change', e.dryRun ? `would ${e.summary} (dry-run)` : e.summary, e.ip);
+    const text = e.standby === undefined ? e.summary : `${e.summary} (standby: ${e.standby})`;
+    this.add(e.at, 'dns-change', e.dryRun ? `would ${text} (dry-run)` : text, e.ip);
   }
 
   heldRemovals(e: HeldRemovalsEvent): void {

@@ -9,6 +9,7 @@ import type {
   ReconcileEvent,
   SelfCheckEvent,
   SelfCheckState,
+  StandbyEvent,
   VerdictEvent,
 } from '../events.js';
 import { PNET_REJECT_REASONS, type Gossip } from '../gossip/types.js';
@@ -121,6 +122,7 @@ export class Metrics implements AgentEvents {
   private readonly reconcileDuration: Histogram<'result'>;
   private readonly reconcileFailures: Gauge;
   private readonly lastReconcileOk: Gauge;
+  private readonly standbyFailover: Gauge;
   private readonly reloads: Counter<'result'>;
   private readonly audit: Counter<'result'>;
   /** Verdicts by IP, turned into the gauge at scrape time. */
@@ -237,6 +239,11 @@ export class Metrics implements AgentEvents {
     this.lastReconcileOk = new Gauge({
       name: 'goavail_last_reconcile_success_timestamp_seconds',
       help: 'When a reconcile last succeeded (Unix time; 0: never)',
+      registers,
+    });
+    this.standbyFailover = new Gauge({
+      name: 'goavail_standby_failover',
+      help: 'Standby IPs: 1 while fewer than min_active primary IPs can be up (the standbys that are up are in DNS), else 0',
       registers,
     });
     this.reloads = new Counter({
@@ -422,10 +429,15 @@ export class Metrics implements AgentEvents {
   dnsChange(e: DnsChangeEvent): void {
     this.dnsChanges.inc({ op: e.op, dry_run: String(e.dryRun) });
     const c = this.clusterAt.get(e.ip);
-    if (c && c.to === (e.op === 'delete' ? 'down' : 'up')) {
+    // A standby's change follows the primaries, not its own verdict: no failover time.
+    if (c && e.standby === undefined && c.to === (e.op === 'delete' ? 'down' : 'up')) {
       this.dnsTime.observe({ op: e.op }, Math.max(0, e.at - c.at) / 1000);
       this.clusterAt.delete(e.ip); // one observation per verdict, not one per hostname
     }
+  }
+
+  standby(e: StandbyEvent): void {
+    this.standbyFailover.set(e.failover ? 1 : 0);
   }
 
   reconcile(e: ReconcileEvent): void {

@@ -1,5 +1,5 @@
 import type { HistoryDocument, RttSample } from './history.js';
-import { ago, formatDuration, formatRtt, shortId, type StatusDocument } from './render.js';
+import { ago, formatDuration, formatRtt, shortId, standbyNote, type StatusDocument } from './render.js';
 
 /**
  * The status page's view of `/status` and `/events`: plain strings and
@@ -33,7 +33,7 @@ export interface PageView {
 
 export interface IpCard {
   readonly ip: string;
-  /** `A record target`, `AAAA record target`, `canary (self-check only)`. */
+  /** `A record target`, `AAAA record target`, `A record standby, in: failing over` (see standbyNote), `canary (self-check only)`. */
   readonly role: string;
   readonly local: { readonly verdict: string; readonly tone: Tone; readonly streak: string };
   /** Differs from the local verdict while the self-check abstains. */
@@ -149,7 +149,7 @@ export function pageView(doc: StatusDocument, hist: HistoryDocument | null): Pag
 
   const ips: IpCard[] = doc.targets.map((t) => ({
     ip: t.ip,
-    role: `${t.ip.includes(':') ? 'AAAA' : 'A'} record target`,
+    role: `${t.ip.includes(':') ? 'AAAA' : 'A'} record ${standbyNote(now, t) ?? 'target'}`,
     local: { verdict: t.local.verdict, tone: verdictTone(t.local.verdict), streak: streak(t.local.misses, t.local.successes) },
     vote: t.vote !== t.local.verdict ? t.vote : null,
     rtt: formatRtt(t.local.lastRttMs),

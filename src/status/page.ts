@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { clockTime, dnsState, eventTone, pageView, spark, streak, unreachableBanner, verdictTone } from './page-model.js';
-import { ago, formatDuration, formatRtt, pad2, shortId } from './render.js';
+import { ago, formatDuration, formatRtt, pad2, shortId, standbyNote } from './render.js';
 
 /**
  * `GET /` on the status listener: one self-contained HTML page (inline
@@ -15,7 +15,22 @@ import { ago, formatDuration, formatRtt, pad2, shortId } from './render.js';
  */
 
 /** The page's own functions, in the order the browser defines them. */
-const EMBEDDED = [pad2, formatDuration, ago, formatRtt, shortId, verdictTone, clockTime, streak, spark, dnsState, pageView, eventTone, unreachableBanner];
+const EMBEDDED = [
+  pad2,
+  formatDuration,
+  ago,
+  formatRtt,
+  shortId,
+  standbyNote,
+  verdictTone,
+  clockTime,
+  streak,
+  spark,
+  dnsState,
+  pageView,
+  eventTone,
+  unreachableBanner,
+];
 
 /** Browser-side glue: fetch, then put the view in the DOM (textContent only). */
 const GLUE = String.raw`

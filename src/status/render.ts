@@ -117,6 +117,29 @@ function localCell(t: TargetStatus): string {
   return t.suspect ? `${cell} suspect ${t.suspect.direction} ${t.suspect.streak}` : cell;
 }
 
+/**
+ * A standby's role in words, or null for a primary (a document from an
+ * agent without standbys has no role: primary).
+ *
+ * | presence | failover | failbackAt | in DNS | note                          |
+ * |----------|----------|------------|--------|-------------------------------|
+ * | in       | yes      | —          | any    | standby, in: failing over     |
+ * | hold     | no       | set        | yes    | standby, failback in 42s      |
+ * | hold     | —        | —          | yes    | standby, held as it is        |
+ * | hold     | —        | —          | no     | standby, out                  |
+ * | out      | —        | —          | any    | standby, out                  |
+ */
+export function standbyNote(now: number, t: Pick<TargetStatus, 'role' | 'standby' | 'inDns'>): string | null {
+  if (t.role !== 'standby') return null;
+  const s = t.standby;
+  if (s == null) return 'standby';
+  if (s.presence === 'in') return s.failover ? 'standby, in: failing over' : 'standby, in';
+  const shown = t.inDns != null && Object.keys(t.inDns).some((h) => t.inDns[h] === true);
+  if (s.presence === 'out' || !shown) return 'standby, out';
+  if (s.failbackAt != null) return `standby, failback in ${formatDuration(Math.max(0, Date.parse(s.failbackAt) - now))}`;
+  return 'standby, held as it is';
+}
+
 function clusterCell(now: number, t: TargetStatus): string {
   const c = t.cluster;
   return c.since == null ? c.verdict : `${c.verdict} ${formatDuration(now - c.since)}`;
@@ -161,8 +184,9 @@ export function renderStatus(doc: StatusDocument): string {
   const hostnames = [...new Set(doc.targets.flatMap((t) => Object.keys(t.inDns)))];
   const rows: string[][] = [['IP', 'LOCAL miss/ok', 'RTT', 'PEER VOTES', 'CLUSTER', ...hostnameHeaders(hostnames), 'WHY']];
   for (const t of doc.targets) {
+    const note = standbyNote(now, t);
     rows.push([
-      t.ip,
+      note == null ? t.ip : `${t.ip} (${note})`,
       localCell(t),
       formatRtt(t.local.lastRttMs),
       summarizePeerVotes(t),

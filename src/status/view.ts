@@ -3,6 +3,7 @@ import type { Episode } from '../detect/recheck.js';
 import type { PeerStatus } from '../gossip/types.js';
 import type { SelfCheckState, Verdict } from '../model.js';
 import type { DnsChangeSettledEvent } from '../events.js';
+import type { Presence } from '../dns/standby.js';
 import { clusterVerdict, type ClusterVerdict, type QuorumState } from '../quorum/quorum.js';
 
 /**
@@ -31,6 +32,14 @@ export interface PeerObservation {
 
 export interface TargetStatus {
   readonly ip: string;
+  /** primary (`ip_addresses`) or standby (`standby_ips`). */
+  readonly role: 'primary' | 'standby';
+  /**
+   * A standby only: whether it is wanted in DNS because of failover (too few
+   * primaries can be up), what the policy wants for it, and, while primaries
+   * are back but not yet for failback_delay, when it leaves.
+   */
+  readonly standby?: { readonly failover: boolean; readonly presence: Presence; readonly failbackAt?: string | undefined };
   /** This agent's own detector. */
   readonly local: TargetState;
   /** The vote it casts (its verdict, or unknown while the self-check abstains). */
@@ -140,6 +149,19 @@ export interface ControllerState {
   readonly consecutiveReconcileFailures: number;
   /** Removals held back by the keep-last-record policy, `A www.example.com 203.0.113.7`. */
   readonly held: readonly string[];
+  /** The standby policy at the last pass; undefined without standby IPs (or before the first pass). */
+  readonly standby?: StandbyState | undefined;
+}
+
+/** What the standby policy decided at the last pass (src/dns/standby.ts). */
+export interface StandbyState {
+  readonly minActive: number;
+  /** Too few primaries can be up: standbys that are up are in DNS because of failover. */
+  readonly failover: boolean;
+  /** Enough primaries are up again: when the standbys leave (ms), if they have not yet. */
+  readonly failbackAt: number | undefined;
+  /** Per standby IP: in, out, or hold (keep what DNS has). */
+  readonly presence: ReadonlyMap<string, Presence>;
 }
 
 export interface AgentMeta {
@@ -170,15 +192,23 @@ export function agentStatus(meta: AgentMeta, o: ObserverState, c: ControllerStat
       inFlight: e.inFlight,
       streak: e.direction === 'down' ? local.misses : local.successes,
     };
+    const presence = c.standby?.presence.get(ip);
+    const sb = c.standby;
+    const standby =
+      presence === undefined || !sb
+        ? undefined
+        : { failover: sb.failover, presence, ...(sb.failbackAt !== undefined ? { failbackAt: new Date(sb.failbackAt).toISOString() } : {}) };
     const status: TargetStatus = {
       ip,
+      role: standby ? 'standby' : 'primary',
+      ...(standby ? { standby } : {}),
       local,
       vote: o.votes.get(ip) ?? local.verdict,
       peers,
       cluster,
       inDns,
       lastAction: c.lastActions.get(ip),
-      why: whyOut(inDns, cluster, now),
+      why: standby && sb ? whyStandbyOut(inDns, standby.presence, sb.minActive) : whyOut(inDns, cluster, now),
       ...(suspect ? { suspect } : {}),
     };
     const cert = o.certs?.get(ip);
@@ -221,4 +251,12 @@ export function whyOut(inDns: Readonly<Record<string, boolean | undefined>>, clu
   if (cluster.verdict === 'down') return `down by agreement of ${cluster.agreed.join(', ')} since ${new Date(cluster.since ?? now).toISOString()}`;
   if (cluster.verdict === 'up') return 'up: the record will be (re)created on the next reconcile';
   return 'not seen in DNS; verdict unknown so goavail leaves it as it is';
+}
+
+/** For a standby missing from DNS: it is published only during failover. */
+function whyStandbyOut(inDns: Readonly<Record<string, boolean | undefined>>, presence: Presence, minActive: number): string | undefined {
+  if (!Object.values(inDns).some((v) => v === false)) return undefined;
+  if (presence === 'in') return 'standby, failing over: the record will be created on the next reconcile';
+  if (presence === 'out') return `standby: published only while fewer than ${minActive} primary IP(s) are up, and only while it is up itself`;
+  return `standby: held as it is (primaries unknown or back for less than failback_delay, or its own verdict unknown)`;
 }

@@ -20,6 +20,9 @@ export function testConfig(
     recheckIntervalMs?: number;
     suspectAfterMs?: number;
     maxRecheckRate?: number;
+    standbyIps?: string[];
+    minActive?: number;
+    failbackDelayMs?: number;
   } = {},
 ): Config {
   const intervalMs = over.intervalMs ?? 20;
@@ -50,6 +53,9 @@ export function testConfig(
       dnsDomain: over.dnsDomain ?? 'example.com',
       hostnames: over.hostnames ?? ['www.example.com'],
       ipAddresses: over.ips ?? ['203.0.113.1', '203.0.113.2'],
+      standbyIps: over.standbyIps ?? [],
+      minActive: over.minActive ?? DEFAULTS.minActive,
+      failbackDelayMs: over.failbackDelayMs ?? DEFAULTS.failbackDelaySeconds * 1000,
       dnsTtl: 1,
     },
     aws: undefined,

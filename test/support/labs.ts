@@ -30,6 +30,8 @@ export const LABS = {
   'e2e/recheck': { prefix: 'grk', subnetIndex: 61 },
   /** The status page in a real browser. */
   'e2e/page': { prefix: 'gpg', subnetIndex: 81 },
+  /** Two primaries and a standby. */
+  'e2e/standby': { prefix: 'gsb', subnetIndex: 91 },
   /** Canaries and a dead target that nobody holds. */
   'e2e/operations': { subnetIndex: 131 },
   /** A dead target that nobody holds. */

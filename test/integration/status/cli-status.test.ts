@@ -23,6 +23,7 @@ const STATUS: AgentStatus = {
   targets: [
     {
       ip: '127.0.0.1',
+      role: 'primary',
       local: { verdict: 'up', misses: 0, successes: 3, since: NOW - 5000, lastProbeAt: NOW - 500, lastRttMs: 0.1, lastError: undefined },
       vote: 'up',
       peers: [],

@@ -38,6 +38,7 @@ function baseStatus(over: Partial<AgentStatus> = {}): AgentStatus {
     targets: [
       {
         ip: '127.0.0.1',
+        role: 'primary',
         local: { verdict: 'up', misses: 0, successes: 3, since: NOW - 5000, lastProbeAt: NOW - 500, lastRttMs: 0.1, lastError: undefined },
         vote: 'up',
         peers: [],

@@ -66,7 +66,16 @@ describe('the DNS provider the CLI builds', () => {
       ...testConfig(),
       dnsProvider: 'route53',
       cloudflare: undefined,
-      aws: { domain: 'example.com', hostnames: ['www.example.com'], ipAddresses: ['198.18.0.1'], ttl: 60, zoneId },
+      aws: {
+        domain: 'example.com',
+        hostnames: ['www.example.com'],
+        ipAddresses: ['198.18.0.1'],
+        standbyIps: [],
+        minActive: 1,
+        failbackDelayMs: 60_000,
+        ttl: 60,
+        zoneId,
+      },
     });
     /** Stands in for the Route 53 module: remembers what the provider was built with. */
     function route53Start(credentials: boolean, found?: Route53Start['found']) {

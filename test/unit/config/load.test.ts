@@ -52,6 +52,9 @@ describe('loadConfig: the original goavail.toml', () => {
         dnsDomain: 'example.com',
         hostnames: ['test.example.com'],
         ipAddresses: ['203.0.113.1'],
+        standbyIps: [],
+        minActive: 1,
+        failbackDelayMs: 60_000,
         dnsTtl: 1,
       },
       route53: {
@@ -134,6 +137,9 @@ describe('loadConfig: valid files', () => {
         dnsDomain: 'example.com',
         hostnames: ['example.com', 'www.example.com', 'api.example.com', 'mail.example.com'],
         ipAddresses: ['192.0.2.1', '2001:db8::10', '2001:db8::1:0:0:1'],
+        standbyIps: [],
+        minActive: 1,
+        failbackDelayMs: 60_000,
         dnsTtl: 1,
         zoneId: '023e105f4ecef8ad9ca31a8372d0c353',
       },
@@ -288,6 +294,15 @@ const BAD_CASES: ReadonlyArray<readonly [file: string, key: string, fragment: st
   ['http-tls-verify-string', 'HTTP.tls_verify', 'must be a boolean'],
   ['http-cert-min-days-negative', 'HTTP.cert_min_days', 'integer ≥ 0, got -1'],
   ['http-table-not-table', 'HTTP', 'must be a table (a [HTTP] section)'],
+  ['standby-also-primary', 'Cloudflare.standby_ips[1]', '198.18.0.2 is also Cloudflare.ip_addresses[1]: an IP is either a primary or a standby'],
+  ['standby-ip-invalid', 'Cloudflare.standby_ips[1]', 'is not an IPv4 or IPv6 address, got "not-an-ip"'],
+  ['standby-ip-duplicate', 'Cloudflare.standby_ips[1]', 'is the same address as Cloudflare.standby_ips[0] (2001:db8::9)'],
+  ['standby-ips-not-list', 'Cloudflare.standby_ips', 'must be a list of IP addresses, got a string'],
+  ['standby-min-active-above-primaries', 'Cloudflare.min_active', 'at most the number of Cloudflare.ip_addresses (2), got 3'],
+  ['standby-min-active-zero', 'Cloudflare.min_active', 'integer ≥ 1, got 0'],
+  ['standby-failback-delay-negative', 'Cloudflare.failback_delay', 'seconds ≥ 0, got -1'],
+  ['route53-standby-also-primary', 'Route53.standby_ips[0]', '198.18.0.1 is also Route53.ip_addresses[0]'],
+  ['route53-standby-min-active-above-primaries', 'Route53.min_active', 'at most the number of Route53.ip_addresses (1), got 2'],
 ];
 
 describe('loadConfig: the bad corpus', () => {

@@ -19,12 +19,23 @@ describe('printableConfig', () => {
       aws_domain: 'example.com',
       hostnames: ['test.example.com'],
       ip_addresses: ['203.0.113.10'],
+      standby_ips: [],
+      min_active: 1,
+      failback_delay: 60,
       ttl: 30,
       aws_zoneid: 'ZZZZZZZZZZZZZ',
       aws_region: 'us-west-2',
     });
     const r = validate(parse('dns_provider = "route53"\n[Route53]\naws_domain = "example.com"\nhostnames = ["@"]\nip_addresses = ["198.18.0.1"]\n'), FILE);
-    expect(r.ok && printableConfig(r.config).Route53).toEqual({ aws_domain: 'example.com', hostnames: ['example.com'], ip_addresses: ['198.18.0.1'], ttl: 60 });
+    expect(r.ok && printableConfig(r.config).Route53).toEqual({
+      aws_domain: 'example.com',
+      hostnames: ['example.com'],
+      ip_addresses: ['198.18.0.1'],
+      standby_ips: [],
+      min_active: 1,
+      failback_delay: 60,
+      ttl: 60,
+    });
   });
 
   it("prints [[maintenance]] windows in the file's key names (start in UTC, duration in seconds, timezone filled); none: no key", () => {
@@ -81,6 +92,9 @@ describe('printableConfig', () => {
         dns_domain: 'example.com',
         hostnames: ['test.example.com'],
         ip_addresses: ['203.0.113.1'],
+        standby_ips: [],
+        min_active: 1,
+        failback_delay: 60,
         dns_ttl: 1,
       },
       Route53: {

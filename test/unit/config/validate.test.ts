@@ -51,6 +51,9 @@ describe('defaults', () => {
         dnsDomain: 'example.com',
         hostnames: ['www.example.com'],
         ipAddresses: ['192.0.2.1'],
+        standbyIps: [],
+        minActive: 1,
+        failbackDelayMs: 60_000,
         dnsTtl: 1,
       },
       route53: undefined,
@@ -303,6 +306,49 @@ describe('ip_addresses', () => {
   });
 });
 
+describe('standby_ips, min_active, failback_delay', () => {
+  const CF2 = '[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["198.18.0.1", "198.18.0.2"]\n';
+  const R53 = 'dns_provider = "route53"\n[Route53]\naws_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["198.18.0.1", "198.18.0.2"]\n';
+  it.each([
+    ['cloudflare, absent: no standby, the defaults', CF2, [], 1, 60_000],
+    [
+      'cloudflare, all three',
+      `${CF2}standby_ips = ["198.18.0.9", "2001:DB8::9"]\nmin_active = 2\nfailback_delay = 1.5\n`,
+      ['198.18.0.9', '2001:db8::9'],
+      2,
+      1500,
+    ],
+    ['cloudflare, an empty list: no standby', `${CF2}standby_ips = []\n`, [], 1, 60_000],
+    ['cloudflare, failback_delay = 0: at once', `${CF2}standby_ips = ["198.18.0.9"]\nfailback_delay = 0\n`, ['198.18.0.9'], 1, 0],
+    ['route53, all three', `${R53}standby_ips = ["198.18.0.9"]\nmin_active = 2\nfailback_delay = 30\n`, ['198.18.0.9'], 2, 30_000],
+  ])('%s', (_name, toml, standbyIps, minActive, failbackDelayMs) => {
+    const { config, warnings } = ok(toml);
+    expect(warnings).toEqual([]);
+    const m = managedRecords(config);
+    expect(m.standby).toEqual({ standbyIps, minActive, failbackDelayMs });
+    // Standbys are probed, gossiped and voted on like the primaries: they are in the IP list, after them.
+    expect(m.primaryIps).toEqual(['198.18.0.1', '198.18.0.2']);
+    expect(m.ipAddresses).toEqual(['198.18.0.1', '198.18.0.2', ...standbyIps]);
+  });
+
+  it.each([
+    ['min_active', `${CF2}min_active = 2\n`, 'Cloudflare.min_active'],
+    ['failback_delay', `${CF2}standby_ips = []\nfailback_delay = 10\n`, 'Cloudflare.failback_delay'],
+  ])('%s without standby_ips is a warning: it does nothing', (_name, toml, key) => {
+    const { warnings } = ok(toml);
+    expect(warnings).toEqual([{ key, message: 'has no effect without Cloudflare.standby_ips' }]);
+  });
+
+  it('a canary that is a standby is refused, naming standby_ips', () => {
+    expect(errors(`canaries = ["198.18.0.9"]\n${CF2}standby_ips = ["198.18.0.9"]\n`)).toEqual([
+      {
+        key: 'canaries[0]',
+        message: '198.18.0.9 is also in Cloudflare.standby_ips: a canary must be an address this agent should always reach, not a managed one',
+      },
+    ]);
+  });
+});
+
 describe('local_addr', () => {
   it('allows port 0 (any free port)', () => {
     expect(ok(`[Members]\nlocal_addr = "127.0.0.1:0"\n${CF}`).config.members.localAddr).toBe('127.0.0.1:0');
@@ -369,6 +415,9 @@ describe('structure errors', () => {
       domain: 'example.com',
       hostnames: ['test.example.com', 'example.com'],
       ipAddresses: ['198.18.0.1', '2001:db8::1'],
+      standbyIps: [],
+      minActive: 1,
+      failbackDelayMs: 60_000,
       ttl: 60,
       zoneId: 'Z1D633PJN98FT9',
       region: 'us-west-2',
@@ -377,6 +426,8 @@ describe('structure errors', () => {
       domain: 'example.com',
       hostnames: ['test.example.com', 'example.com'],
       ipAddresses: ['198.18.0.1', '2001:db8::1'],
+      primaryIps: ['198.18.0.1', '2001:db8::1'],
+      standby: { standbyIps: [], minActive: 1, failbackDelayMs: 60_000 },
       ttl: 60,
       proxied: false,
     });

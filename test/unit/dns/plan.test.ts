@@ -134,6 +134,14 @@ describe('keepLastRecord policy', () => {
   });
 });
 
+describe('order', () => {
+  it('creates come before deletes, whatever the order of the IPs (applied one by one, the name never goes empty)', () => {
+    const p = plan(input({ [A]: 'down', [B]: 'up', [C]: 'down', [V6]: 'up' }, [rec(A), rec(C)], [A, B, C, V6]));
+    expect(p.changes.map((c) => c.op)).toEqual(['create', 'create', 'delete', 'delete']);
+    expect(p.changes.map(describeChange)).toEqual([`add A ${H} ${B}`, `add AAAA ${H} ${V6}`, `remove A ${H} ${A}`, `remove A ${H} ${C}`]);
+  });
+});
+
 describe('idempotence', () => {
   /** Apply a plan to an in-memory record list. */
   function applyTo(current: DnsRecord[], changes: readonly Change[]): DnsRecord[] {

@@ -26,6 +26,9 @@ const note = (p: ReturnType<typeof dnsChangePayload>): AlertEvent => ({ kind: 'n
 const removal = note(dnsChangePayload('a', change('delete'), { verdict: 'down', agreed: ['a', 'b'] }));
 const restore = note(dnsChangePayload('a', change('create'), { verdict: 'up', agreed: ['a', 'b'] }));
 const dryRemoval = note(dnsChangePayload('a', change('delete', true)));
+const standbyIn = note(dnsChangePayload('a', { ...change('create'), standby: 'failover' }, { verdict: 'up', agreed: ['a'] }));
+const standbyFailback = note(dnsChangePayload('a', { ...change('delete'), standby: 'failback' }, { verdict: 'up', agreed: ['a'] }));
+const standbyDown = note(dnsChangePayload('a', { ...change('delete'), standby: 'standby-down' }, { verdict: 'down', agreed: ['a'] }));
 const verdict = note(clusterVerdictPayload('a', false, { ip: '198.18.0.7', from: 'up', to: 'down', agreed: ['a'], at: AT }));
 const selfCheck = note(selfCheckPayload('a', false, { from: 'healthy', to: 'canaries-failing', detail: 'all 2 canaries fail', at: AT }));
 const record = { type: 'A' as const, hostname: 'www.example.com', ip: '198.18.0.7' };
@@ -42,6 +45,9 @@ describe('incident channels page on removals and held removals only, one dedup k
     ['a held removal', held, 'trigger critical', '/v2/alerts'],
     ['a released held removal', released, 'resolve', `/v2/alerts/${encodeURIComponent(KEY)}/close?identifierType=alias`],
     ['a dry-run removal', dryRemoval, undefined, undefined],
+    ['a standby coming in (failover): the primaries carry the incident', standbyIn, undefined, undefined],
+    ['a standby leaving at failback: no page that nothing would resolve', standbyFailback, undefined, undefined],
+    ['a standby leaving because it is down', standbyDown, undefined, undefined],
     ['a cluster verdict change', verdict, undefined, undefined],
     ['a self-check change', selfCheck, undefined, undefined],
   ])('%s', (_name, e, pd, og) => {

@@ -60,6 +60,23 @@ describe('History: events', () => {
       'would remove A www.example.com 192.0.2.1 (dry-run)',
     ],
     [
+      'a standby write says why',
+      (h: History) =>
+        h.dnsChange({
+          op: 'delete',
+          type: 'A',
+          hostname: 'www.example.com',
+          ip: '198.18.0.9',
+          dryRun: false,
+          summary: 'remove A www.example.com 198.18.0.9',
+          at: T,
+          standby: 'failback',
+        }),
+      'dns-change',
+      '198.18.0.9',
+      'remove A www.example.com 198.18.0.9 (standby: failback)',
+    ],
+    [
       'held removals',
       (h: History) =>
         h.heldRemovals({

@@ -562,6 +562,25 @@ describe('metrics: failover stages and rechecks', () => {
     expect(s.get('goavail_failover_dns_seconds_count{op="delete"}')).toBe(1);
   });
 
+  it("a standby's record is no failover time: it follows the primaries, not its own (old) verdict", async () => {
+    const m = new Metrics();
+    m.clusterVerdict({ ip: A, from: 'unknown', to: 'up', at: T, agreed: ['a'] });
+    const change = { op: 'create' as const, type: 'A' as const, hostname: 'www.example.com', ip: A, dryRun: false, summary: 'add A', at: T + 3_600_000 };
+    m.dnsChange({ ...change, standby: 'failover' });
+    expect((await scrape(m)).get('goavail_failover_dns_seconds_count{op="create"}') ?? 0).toBe(0);
+    m.dnsChange(change); // the same as a primary: observed
+    expect((await scrape(m)).get('goavail_failover_dns_seconds_count{op="create"}')).toBe(1);
+  });
+
+  it('standby failover: 0 until the policy fails over, 1 while it does, 0 after', async () => {
+    const m = new Metrics();
+    expect((await scrape(m)).get('goavail_standby_failover')).toBe(0);
+    m.standby({ failover: true, standbyIps: ['198.18.0.9'], minActive: 1, at: 1 });
+    expect((await scrape(m)).get('goavail_standby_failover')).toBe(1);
+    m.standby({ failover: false, standbyIps: ['198.18.0.9'], minActive: 1, at: 2 });
+    expect((await scrape(m)).get('goavail_standby_failover')).toBe(0);
+  });
+
   it('extra probes, capped rechecks and the cap', async () => {
     const m = new Metrics();
     m.recheck({ sent: 0, capped: 0, limit: 200 });

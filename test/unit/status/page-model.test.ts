@@ -100,6 +100,7 @@ describe('page model: small pieces', () => {
 
 function target(over: Partial<TargetStatus> & { ip: string }): TargetStatus {
   return {
+    role: 'primary',
     local: { verdict: 'up', misses: 0, successes: 7, since: NOW - 60_000, lastProbeAt: NOW - 100, lastRttMs: 0.05, lastError: undefined },
     vote: 'up',
     peers: [],
@@ -214,6 +215,12 @@ describe('pageView', () => {
         dns: [{ host: 'www.example.com', text: 'not read yet', tone: 'muted' }],
       },
     ],
+    [
+      'a standby in because of failover',
+      doc({ targets: [target({ ip: '198.18.0.9', role: 'standby', standby: { failover: true, presence: 'in' } })] }),
+      { role: 'A record standby, in: failing over' },
+    ],
+    ['a primary', doc({ targets: [target({ ip: '198.18.0.1' })] }), { role: 'A record target' }],
   ])('%s', (_name, d, card) => {
     expect(pageView(d, null).ips[0]).toMatchObject(card);
   });

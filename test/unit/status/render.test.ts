@@ -9,6 +9,7 @@ import {
   nullForUndefined,
   renderStatus,
   shortId,
+  standbyNote,
   summarizePeerVotes,
   table,
   type StatusDocument,
@@ -19,6 +20,7 @@ const P1 = '12D3KooWAbCdEfGhIjKlMnOpQrStUvWxYz0123456789ab';
 const P2 = '12D3KooWZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210cd';
 
 const target = (over: Partial<TargetStatus> & { ip: string }): TargetStatus => ({
+  role: 'primary',
   local: { verdict: 'up', misses: 0, successes: 9, since: NOW - 60_000, lastProbeAt: NOW - 500, lastRttMs: 0.123, lastError: undefined },
   vote: 'up',
   peers: [],
@@ -320,5 +322,40 @@ describe('renderStatus: a suspect IP', () => {
       .find((l) => l.includes('127.0.0.1'));
     expect(line).toContain('up 2/0 suspect down 2');
     expect(renderStatus(viaJson(FIXTURE))).not.toContain('suspect');
+  });
+});
+
+describe('standbyNote', () => {
+  const N = Date.UTC(2026, 0, 2, 3, 4, 5);
+  const inDns = { www: true };
+  const notInDns = { www: false };
+  it.each<[string, Pick<TargetStatus, 'role' | 'standby' | 'inDns'>, string | null]>([
+    ['a primary', { role: 'primary', inDns }, null],
+    ['an older agent (no role): a primary', { inDns } as unknown as Pick<TargetStatus, 'role' | 'inDns'>, null],
+    ['in because of failover', { role: 'standby', standby: { failover: true, presence: 'in' }, inDns }, 'standby, in: failing over'],
+    [
+      'in DNS, waiting for failback',
+      { role: 'standby', standby: { failover: false, presence: 'hold', failbackAt: new Date(N + 42_000).toISOString() }, inDns },
+      'standby, failback in 42s',
+    ],
+    [
+      'not in DNS, primaries young: out (no failback to wait for)',
+      { role: 'standby', standby: { failover: false, presence: 'hold', failbackAt: new Date(N + 42_000).toISOString() }, inDns: notInDns },
+      'standby, out',
+    ],
+    ['in DNS, held (primaries unknown)', { role: 'standby', standby: { failover: false, presence: 'hold' }, inDns }, 'standby, held as it is'],
+    ['out', { role: 'standby', standby: { failover: false, presence: 'out' }, inDns }, 'standby, out'],
+  ])('%s', (_name, t, want) => expect(standbyNote(N, t)).toBe(want));
+
+  it('marks the standby in the IP column of goavail status', () => {
+    const doc = viaJson({
+      ...FIXTURE,
+      targets: [target({ ip: '198.18.0.9', role: 'standby', standby: { failover: true, presence: 'in' }, inDns: { 'www.example.com': true } })],
+    });
+    expect(
+      renderStatus(doc)
+        .split('\n')
+        .find((l) => l.startsWith('198.18.0.9')),
+    ).toMatch(/^198\.18\.0\.9 \(standby, in: failing over\) {2}/);
   });
 });

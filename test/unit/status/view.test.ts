@@ -119,3 +119,64 @@ describe('status view: a suspect IP', () => {
     expect(s.targets[1]).not.toHaveProperty('suspect');
   });
 });
+
+describe('status view: roles and standbys', () => {
+  const observer = (ips: string[]) => ({
+    id: 'self',
+    lastRoundAt: 9_000,
+    intervalMs: 2000,
+    minPeersAgree: 0,
+    freshnessMs: 30_000,
+    selfCheck: { state: 'healthy' as const, since: undefined, detail: 'ok' },
+    targets: new Map(ips.map((ip) => [ip, { ...INITIAL, verdict: 'up' as const }])),
+    votes: new Map(),
+    canaries: new Map(),
+    quorum: initialQuorum('self', ips),
+    peers: [],
+  });
+  const P = '198.18.0.1';
+  const S = '198.18.0.9';
+  const controller = (inDns: string[], standby?: { failover: boolean; failbackAt: number | undefined; presence: 'in' | 'out' | 'hold' }) => ({
+    hostnames: ['www.example.com'],
+    lastRead: new Map([['www.example.com', new Set(inDns)]]),
+    lastActions: new Map(),
+    lastReconcile: undefined,
+    consecutiveReconcileFailures: 0,
+    held: [],
+    standby: standby && { minActive: 1, failover: standby.failover, failbackAt: standby.failbackAt, presence: new Map([[S, standby.presence]]) },
+  });
+  const meta = { dryRun: true, startedAt: 1, configFile: '/etc/goavail.toml', running: true };
+
+  it.each([
+    ['no standby configured: every IP a primary', [P], undefined, { role: 'primary' }],
+    [
+      'in because of failover',
+      [P, S],
+      { failover: true, failbackAt: undefined, presence: 'in' as const },
+      { role: 'standby', standby: { failover: true, presence: 'in' } },
+    ],
+    [
+      'waiting for the failback: when it leaves',
+      [P, S],
+      { failover: false, failbackAt: Date.UTC(2026, 0, 2, 3, 4, 5), presence: 'hold' as const },
+      { role: 'standby', standby: { failover: false, presence: 'hold', failbackAt: '2026-01-02T03:04:05.000Z' } },
+    ],
+    [
+      'out, and why it is not in DNS',
+      [P],
+      { failover: false, failbackAt: undefined, presence: 'out' as const },
+      {
+        role: 'standby',
+        standby: { failover: false, presence: 'out' },
+        why: 'standby: published only while fewer than 1 primary IP(s) are up, and only while it is up itself',
+      },
+    ],
+  ])('%s', (_name, inDns, standby, want) => {
+    const ips = standby ? [P, S] : [P];
+    const s = agentStatus(meta, observer(ips), controller(inDns, standby), 10_000);
+    const t = s.targets.find((x) => x.ip === (standby ? S : P))!;
+    expect(t).toMatchObject(want);
+    if (!standby) expect(t.standby).toBeUndefined();
+    expect(s.targets.find((x) => x.ip === P)!.role).toBe('primary');
+  });
+});
