@@ -57,6 +57,8 @@ export interface ObserverOptions {
   readonly selfId: string;
   /** Called when a cluster verdict changed (the controller reconciles). */
   readonly onVerdictChange: () => void;
+  /** Called at each full-state round, after the votes went out (the agent re-announces its drains). */
+  readonly onFullState?: () => void;
 }
 
 /** How long an observation counts: long enough to survive two missed full-state rounds. */
@@ -724,6 +726,7 @@ export class Observer {
     if (this.o.signal.aborted) return;
     this.fullStateTimer = this.o.scheduler.setTimer(() => {
       this.publish(this.fullState(this.now()), true);
+      this.o.onFullState?.();
       this.scheduleFullState();
     }, fullStateIntervalMs(this.config));
   }
