@@ -11,7 +11,8 @@ import { drainSignals } from './gossip/signals.js';
 import type { Gossip } from './gossip/types.js';
 import type { Logger } from './log.js';
 import { shortestFailingOutageMs } from './detect/recheck.js';
-import type { Scheduler, TimerHandle, Verdict } from './model.js';
+import { writerGraceMs } from './dns/policies.js';
+import type { Scheduler, TimerHandle, Verdict, WriterStanding } from './model.js';
 import { Observer } from './observer/observer.js';
 import type { Prober } from './probe/types.js';
 import { agentStatus, type AgentStatus } from './status/view.js';
@@ -64,6 +65,8 @@ export class Agent {
   private readonly abort = new AbortController();
   private readonly keeper: DrainKeeper;
   private drainTimer: TimerHandle | undefined;
+  private announceTimer: TimerHandle | undefined;
+  private readonly selfId: string;
   /** Drains in force at the last look, to tell when one ends by itself. */
   private drainedAtLastLook = new Map<string, DrainEntry>();
   private lastSettled: DnsChangeSettledEvent | undefined;
@@ -78,6 +81,7 @@ export class Agent {
     this.events = opts.events ?? {};
     const { logger, gossip } = opts;
     const selfId = opts.selfId ?? 'self';
+    this.selfId = selfId;
     this.keeper = new DrainKeeper(
       {
         selfId,
@@ -104,6 +108,7 @@ export class Agent {
         selfId,
         onVerdictChange: () => this.requestReconcile('verdict changed'),
         onFullState: () => this.keeper.announce(this.scheduler.now()),
+        onPeersJoined: () => this.announceSoon(),
       },
       this.config,
     );
@@ -115,7 +120,7 @@ export class Agent {
         desired: {
           verdicts: () => this.verdicts(),
           writer: gossip && {
-            standing: (ip, at) => drainStanding(this.keeper.entryFor(ip, at), this.observer.standing(ip, at), selfId, this.connectedPeers(), at),
+            standing: (ip, at) => this.standing(ip, at),
             recentDelays: () => this.observer.recentDelays(),
           },
         },
@@ -169,6 +174,7 @@ export class Agent {
     this.stopped = true;
     this.abort.abort();
     this.scheduler.clearTimer(this.drainTimer);
+    this.scheduler.clearTimer(this.announceTimer);
     await Promise.allSettled([this.observer.stop(), this.loop.stop()]);
     this.opts.logger.info('agent stopped');
   }
@@ -229,6 +235,29 @@ export class Agent {
     this.loop.request(reason);
   }
 
+  /**
+   * Writer election's input for `ip`: the verdict's standing, or the
+   * drain's (src/drain/writer.ts). Right after a start, changes an entry
+   * of the state file would cause wait {@link writerGraceMs} more: the
+   * cluster may have undone it meanwhile, and peers tell a joining agent
+   * their drains within a round and {@link ANNOUNCE_DELAY_MS}.
+   */
+  private standing(ip: string, at: number): WriterStanding {
+    const entry = this.keeper.entryFor(ip, at);
+    const s = drainStanding(entry, this.observer.standing(ip, at), this.selfId, this.connectedPeers(), at);
+    if (!this.keeper.isFromFile(entry) || s.since === undefined) return s;
+    return { ...s, since: Math.max(s.since, (this.startedAt ?? at) + writerGraceMs(this.config)) };
+  }
+
+  /** A peer joined: tell everyone the drains (a restarted agent may hold an old one, or none), once for joins close together. */
+  private announceSoon(): void {
+    if (this.announceTimer !== undefined || this.stopped) return;
+    this.announceTimer = this.scheduler.setTimer(() => {
+      this.announceTimer = undefined;
+      if (!this.stopped) this.keeper.announce(this.scheduler.now());
+    }, ANNOUNCE_DELAY_MS);
+  }
+
   private connectedPeers(): string[] {
     return (this.opts.gossip?.peers() ?? []).filter((p) => p.connected && p.id !== undefined).map((p) => p.id!);
   }
@@ -287,6 +316,12 @@ export class Agent {
 }
 
 const DAY_MS = 24 * 3_600_000;
+
+/**
+ * How long after a peer joins the drains are announced to it: libp2p drops
+ * a publish made before the subscriptions are exchanged (FIELD-NOTES).
+ */
+const ANNOUNCE_DELAY_MS = 1_000;
 
 function membersChanged(a: Config, b: Config): boolean {
   const x = a.members;

@@ -47,6 +47,8 @@ export interface DrainKeeperOptions {
  */
 export class DrainKeeper implements DrainControl {
   private state: DrainState = EMPTY_DRAINS;
+  /** The entries read from the state file, while they are the ones kept: see {@link loadedHoldUntil}. */
+  private loaded = new Set<DrainEntry>();
 
   constructor(
     private readonly o: DrainKeeperOptions,
@@ -56,6 +58,7 @@ export class DrainKeeper implements DrainControl {
     const loaded = loadDrains(o.file);
     for (const p of loaded.problems) o.logger.error({ file: o.file }, p);
     this.state = prune(merge(EMPTY_DRAINS, loaded.entries, now, new Set(o.ips())).state, now, new Set(o.ips()));
+    this.loaded = new Set(this.state.values());
     const n = active(this.state, now).size;
     if (loaded.entries.length > 0) o.logger.info({ file: o.file, drained: n, entries: this.state.size }, `drain state loaded: ${n} IPs drained`);
   }
@@ -137,6 +140,17 @@ export class DrainKeeper implements DrainControl {
     const own = this.state.get(ip);
     if (own && isActive(own, now)) return own;
     return this.active(now).get(ip) ?? own;
+  }
+
+  /**
+   * Whether `entry` came from the state file and nothing newer was heard
+   * since: an agent back from a restart may hold a drain the cluster undid
+   * while it was away (or miss one). Its writes for such an IP wait (the
+   * caller holds them until a while after start), so peers' announcements
+   * arrive first.
+   */
+  isFromFile(entry: DrainEntry | undefined): boolean {
+    return entry !== undefined && this.loaded.has(entry);
   }
 
   /** When the next drain in force ends; undefined if none will. */
