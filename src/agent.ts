@@ -288,20 +288,23 @@ export class Agent {
     const now = this.scheduler.now();
     const next = this.keeper.nextExpiry(now);
     if (next === undefined) return;
-    this.drainTimer = this.scheduler.setTimer(() => {
-      this.drainTimer = undefined;
-      const at = this.scheduler.now();
-      const still = this.keeper.active(at);
-      for (const [ip, entry] of this.drainedAtLastLook) {
-        if (still.has(ip)) continue;
-        this.opts.logger.info({ ip, by: entry.by, source: entry.source }, `drain of ${ip} expired`);
-        this.events.drainChange?.({ entry, change: 'expired', local: false, at });
-      }
-      this.drainedAtLastLook = still;
-      this.requestReconcile('drain expired');
-      this.scheduleDrainExpiry();
-      // A timer longer than 2³¹ − 1 ms fires at once in Node: wake at least daily and look again.
-    }, Math.min(Math.max(0, next - now), DAY_MS));
+    this.drainTimer = this.scheduler.setTimer(
+      () => {
+        this.drainTimer = undefined;
+        const at = this.scheduler.now();
+        const still = this.keeper.active(at);
+        for (const [ip, entry] of this.drainedAtLastLook) {
+          if (still.has(ip)) continue;
+          this.opts.logger.info({ ip, by: entry.by, source: entry.source }, `drain of ${ip} expired`);
+          this.events.drainChange?.({ entry, change: 'expired', local: false, at });
+        }
+        this.drainedAtLastLook = still;
+        this.requestReconcile('drain expired');
+        this.scheduleDrainExpiry();
+        // A timer longer than 2³¹ − 1 ms fires at once in Node: wake at least daily and look again.
+      },
+      Math.min(Math.max(0, next - now), DAY_MS),
+    );
   }
 
   /** A written change became live everywhere (Route 53 INSYNC): for /status and the event watchers. */
