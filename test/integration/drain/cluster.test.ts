@@ -79,7 +79,7 @@ function setup() {
     await m.gossip.start();
     m.agent.start();
   };
-  return { dns, make, start, members: IDS.map(make) };
+  return { net, keyring, dns, make, start, members: IDS.map(make) };
 }
 
 async function agreeUp(members: readonly Member[]): Promise<void> {
@@ -143,6 +143,49 @@ describe('drains in a cluster', () => {
     expect(dns.contents(WWW)).toEqual([A, B]);
     expect(count(dns, 'delete', A)).toBe(1);
     expect(count(dns, 'create', A)).toBe(1);
+  });
+
+  it('an agent back without its state file hears the drain within seconds of joining, before the next full-state round', async () => {
+    const { dns, members, start, make } = setup();
+    for (const m of members) await start(m);
+    await agreeUp(members);
+    const [a, , c] = members as [Member, Member, Member];
+    expect(a.agent.drains.drain({ ip: A }, Date.now()).ok).toBe(true);
+    await until(() => dns.contents(WWW).join() === B, 'A removed');
+    await advance(SETTLED_MS);
+    await stopInFakeTime(stop(c));
+    running.splice(running.indexOf(c), 1);
+    rmSync(join(dir, 'agent-c.drains.json'));
+    await advance(4_000); // off the full-state grid: the next round is ~6 s away
+    const c2 = make('agent-c');
+    expect(drainedOn(c2, A)).toBeNull();
+    await start(c2);
+    await until(() => drainedOn(c2, A), 'c hears the drain', 2_500);
+    await advance(SETTLED_MS);
+    expect(count(dns, 'delete', A)).toBe(1);
+    expect(count(dns, 'create', A)).toBe(0);
+  });
+
+  it('every agent re-announces the drains it knows at each full-state round (relayed, other origins included)', async () => {
+    const { net, keyring, dns, members, start } = setup();
+    const heard: Array<{ from: string; relay: boolean; ips: string[] }> = [];
+    const spy = net.join('spy', { keyring, isKnownIp: (ip) => ip === A || ip === B });
+    spy.onSignals?.((from, s) => {
+      if (s.kind === 'drain') console.log('HEARD', from, s.relay, Date.now() % 100000, new Error().stack?.split('\n').slice(1, 9).join(' | '));
+      if (s.kind === 'drain') heard.push({ from, relay: s.relay, ips: s.entries.map((e) => e.ip) });
+    });
+    await spy.start();
+    for (const m of members) await start(m);
+    await agreeUp(members);
+    expect(members[1]!.agent.drains.drain({ ip: A }, Date.now()).ok).toBe(true);
+    await until(() => dns.contents(WWW).join() === B, 'A removed');
+    expect(heard).toEqual([{ from: 'agent-b', relay: false, ips: [A] }]);
+    await advance(1_500); // the announcements to the peers that joined at start
+    heard.length = 0;
+    await advance(10_000);
+    expect([...new Set(heard.filter((h) => h.relay).map((h) => h.from))].sort()).toEqual(IDS);
+    expect(heard.every((h) => h.ips.join() === A)).toBe(true);
+    await spy.stop();
   });
 
   it('a drain with a duration ends by itself and the record comes back once', async () => {
