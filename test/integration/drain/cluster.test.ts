@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Agent } from '../../../src/agent.js';
 import type { Config } from '../../../src/config/schema.js';
+import type { DrainEntry } from '../../../src/drain/types.js';
 import type { DrainChangeEvent } from '../../../src/events.js';
 import { Keyring } from '../../../src/gossip/keyring.js';
 import { createMemoryNetwork, type MemoryNetwork } from '../../../src/gossip/memory.js';
@@ -51,7 +52,7 @@ async function stop(m: Member): Promise<void> {
   await m.gossip.stop();
 }
 
-function setup() {
+function setup(maintenance?: (now: number) => readonly DrainEntry[]) {
   const net: MemoryNetwork = createMemoryNetwork();
   const dns = new FakeDns([A, B].map(rec));
   const keyring = Keyring.fromSecrets(['drain-cluster-test-secret-0123456789']);
@@ -69,6 +70,7 @@ function setup() {
       gossip,
       selfId: id,
       drainStateFile: join(dir, `${id}.drains.json`),
+      ...(maintenance ? { maintenance } : {}),
       events: { drainChange: (e) => events.push(e) },
     });
     const m = { id, agent, prober, gossip, events };
@@ -204,6 +206,30 @@ describe('drains in a cluster', () => {
     expect(count(dns, 'create', B)).toBe(1);
     for (const m of members) expect(drainedOn(m, B)).toBeNull();
     expect(c.events.map((e) => e.change)).toEqual(['drained', 'expired']);
+  });
+
+  it('a maintenance window (the seam) drains its IP while it is open, on every agent, and DNS follows once each way', async () => {
+    const t0 = Date.now();
+    const window = { from: t0 + 5_000, to: t0 + 20_000 };
+    // Made afresh at each call, as a pure maintenanceDrains(windows, now) would.
+    const maintenance = (now: number): DrainEntry[] =>
+      now >= window.from && now < window.to
+        ? [{ ip: B, drained: true, at: window.from, origin: 'maintenance:db', until: window.to, by: '', reason: 'db upgrade', source: 'maintenance' }]
+        : [];
+    const { dns, members, start } = setup(maintenance);
+    for (const m of members) await start(m);
+    await agreeUp(members);
+    expect(dns.contents(WWW)).toEqual([A, B]);
+    await until(() => dns.contents(WWW).join() === A, 'B removed when the window opens', 8_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(window.from);
+    for (const m of members) expect(drainedOn(m, B)).toMatchObject({ source: 'maintenance', reason: 'db upgrade', until: window.to });
+    expect(members[0]!.agent.drains.list(Date.now()).map((e) => e.source)).toEqual(['maintenance']);
+    await until(() => dns.contents(WWW).join() === [A, B].join(), 'B back when it closes', 20_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(window.to);
+    await advance(SETTLED_MS);
+    expect(count(dns, 'delete', B)).toBe(1);
+    expect(count(dns, 'create', B)).toBe(1);
+    expect(members[0]!.events.map((e) => e.change)).toEqual(['drained', 'expired']);
   });
 
   it('keep-last: draining the last up IP is refused (409 naming the hostname), and with force the record stays', async () => {
