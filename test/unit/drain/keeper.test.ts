@@ -47,6 +47,18 @@ describe('DrainKeeper.drain: the answers the control endpoint sends', () => {
     expect(published).toEqual([]);
   });
 
+  it.each<[string, unknown, RegExp]>([
+    ['ip a number', { ip: 7 }, /^ip: required/],
+    ['for a string', { ip: A, forMs: '10m' }, /^for:/],
+    ['reason an object', { ip: A, reason: { x: 1 } }, /^reason:/],
+    ['by a number', { ip: A, by: 5 }, /^by:/],
+  ])('a request of wrong types (%s) is a 400, never a throw', (_name, req, error) => {
+    const { k } = keeper();
+    const r = k.drain(req as Parameters<DrainKeeper['drain']>[0], NOW);
+    expect(r).toMatchObject({ ok: false, status: 400 });
+    expect(!r.ok && r.error).toMatch(error);
+  });
+
   it('a drain: origin is this agent, until = at + for, published at once (not as a relay), listed', () => {
     const { k, published, changed } = keeper();
     const r = k.drain({ ip: A, forMs: 60_000, by: 'alice@host', reason: 'kernel' }, NOW);
