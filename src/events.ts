@@ -1,3 +1,4 @@
+import type { DrainEntry } from './drain/types.js';
 import type { DnsErrorKind, RecordType, SelfCheckState, Verdict } from './model.js';
 import type { ProbeResult } from './probe/types.js';
 import type { AgreedVote } from './quorum/quorum.js';
@@ -28,6 +29,8 @@ export interface AgentEvents {
   heldRemovals?(e: HeldRemovalsEvent): void;
   /** The standby policy turned: too few primaries can be up (failing over to the standbys), or enough again (src/dns/standby.ts). */
   standby?(e: StandbyEvent): void;
+  /** A drain was set, undone or ended (here, or heard from a peer). */
+  drainChange?(e: DrainChangeEvent): void;
 }
 
 /** failover: too few primaries can be up; failback: enough have stayed up; standby-down: the standby itself is down. */
@@ -37,6 +40,14 @@ export interface StandbyEvent {
   readonly failover: boolean;
   readonly standbyIps: readonly string[];
   readonly minActive: number;
+  readonly at: number;
+}
+
+export interface DrainChangeEvent {
+  readonly entry: DrainEntry;
+  /** drained / undrained: the entry was set (`local`: by this agent's control endpoint); expired: its `until` passed. */
+  readonly change: 'drained' | 'undrained' | 'expired';
+  readonly local: boolean;
   readonly at: number;
 }
 
@@ -153,6 +164,7 @@ const HOOKS = {
   certExpiry: true,
   heldRemovals: true,
   standby: true,
+  drainChange: true,
 } as const satisfies Record<keyof AgentEvents, true>;
 
 export function fanOut(sinks: readonly AgentEvents[], onError: (err: unknown) => void = () => undefined): AgentEvents {
