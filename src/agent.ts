@@ -96,7 +96,8 @@ export class Agent {
       },
       this.scheduler.now(),
     );
-    this.drainedAtLastLook = this.keeper.active(this.scheduler.now());
+    // Windows already open at start are told at the first look, as if they opened then (the log and the event say so).
+    this.drainedAtLastLook = new Map([...this.keeper.active(this.scheduler.now())].filter(([, e]) => e.source !== 'maintenance'));
     this.observer = new Observer(
       {
         logger,
@@ -184,6 +185,11 @@ export class Agent {
    * removed IPs stop being probed and their records are left alone, new
    * thresholds and interval apply from the next round.
    */
+  /** The config in force (the last one given to {@link reload}). */
+  get currentConfig(): Config {
+    return this.config;
+  }
+
   reload(next: Config): void {
     const prev = this.config;
     this.config = next;

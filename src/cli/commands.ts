@@ -4,7 +4,7 @@ import { AuditLog } from '../audit/log.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { printableConfig } from '../config/print.js';
 import { failoverSentence } from '../detect/recheck.js';
-import { maintenanceSummary } from '../drain/maintenance.js';
+import { maintenanceDrains, maintenanceSummary } from '../drain/maintenance.js';
 import { managedRecords, type Config, type ConfigIssue, type ProbeType } from '../config/schema.js';
 import type { ConfigOverrides } from '../config/validate.js';
 // The Cloudflare SDK (~55 MB, ~1 s of CPU) and libp2p (~30 MB) are loaded
@@ -277,6 +277,8 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
       selfId: gossip?.selfId,
       events,
       drainStateFile: drainStateFile(config.members.keyFile),
+      // [[maintenance]] windows of the config in force (a reload may add or change them; the first look is while the agent is built)
+      maintenance: (now) => maintenanceDrains((agent as Agent | undefined)?.currentConfig.maintenance ?? config.maintenance, now),
     });
   } catch (err) {
     await gossip?.stop().catch(() => undefined);
