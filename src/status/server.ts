@@ -225,8 +225,9 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     const allowed = CONTROL_ROUTES[path];
     if (req.method !== allowed) return refuse(req, res, 'method', 405, `method not allowed: ${path} takes ${allowed}`, { allow: allowed });
     const control = opts.control;
-    if (control === undefined || bearer === undefined) {
-      return refuse(req, res, 'unavailable', 503, 'this agent has no drain control (it was started without one): drains cannot be changed here');
+    if (control === undefined) return refuse(req, res, 'unavailable', 503, 'this agent has no drain control: drains cannot be changed or listed here');
+    if (bearer === undefined) {
+      return refuse(req, res, 'unavailable', 503, 'the control endpoint is off on this agent: it has no control token (see its log for why)');
     }
     if (!bearer.accepts(req.headers.authorization)) {
       return refuse(req, res, 'unauthorized', 401, 'missing or wrong control token: send "Authorization: Bearer <the token in control_token_file>"', {
