@@ -3,11 +3,16 @@ import { Controller } from './controller/controller.js';
 import { ReconcileLoop } from './controller/loop.js';
 import { InstrumentedProvider } from './dns/instrumented.js';
 import type { DnsProvider } from './dns/types.js';
+import { DrainKeeper } from './drain/keeper.js';
+import type { DrainControl, DrainEntry } from './drain/types.js';
+import { drainStanding } from './drain/writer.js';
 import type { AgentEvents, DnsChangeSettledEvent } from './events.js';
+import { drainSignals } from './gossip/signals.js';
 import type { Gossip } from './gossip/types.js';
 import type { Logger } from './log.js';
 import { shortestFailingOutageMs } from './detect/recheck.js';
-import type { Scheduler, Verdict } from './model.js';
+import { writerGraceMs } from './dns/policies.js';
+import type { Scheduler, TimerHandle, Verdict, WriterStanding } from './model.js';
 import { Observer } from './observer/observer.js';
 import type { Prober } from './probe/types.js';
 import { agentStatus, type AgentStatus } from './status/view.js';
@@ -34,6 +39,10 @@ export interface AgentOptions {
   readonly events?: AgentEvents;
   /** Timers (default: the global setTimeout and clearTimeout, with `now`). */
   readonly scheduler?: Scheduler;
+  /** The drain state file (src/drain/store.ts; the CLI puts it beside the key file); absent: drains are kept in memory only. */
+  readonly drainStateFile?: string;
+  /** Maintenance windows' drains at `now` (built from the config elsewhere); they count as drained too. */
+  readonly maintenance?: (now: number) => readonly DrainEntry[];
 }
 
 /**
@@ -54,6 +63,12 @@ export class Agent {
   private readonly controller: Controller;
   private readonly loop: ReconcileLoop;
   private readonly abort = new AbortController();
+  private readonly keeper: DrainKeeper;
+  private drainTimer: TimerHandle | undefined;
+  private announceTimer: TimerHandle | undefined;
+  private readonly selfId: string;
+  /** Drains in force at the last look, to tell when one ends by itself. */
+  private drainedAtLastLook = new Map<string, DrainEntry>();
   private lastSettled: DnsChangeSettledEvent | undefined;
   private startedAt: number | undefined;
   private started = false;
@@ -65,6 +80,23 @@ export class Agent {
     this.scheduler = opts.scheduler ?? { now, setTimer: (fn, ms) => setTimeout(fn, ms), clearTimer: (t) => clearTimeout(t as NodeJS.Timeout | undefined) };
     this.events = opts.events ?? {};
     const { logger, gossip } = opts;
+    const selfId = opts.selfId ?? 'self';
+    this.selfId = selfId;
+    this.keeper = new DrainKeeper(
+      {
+        selfId,
+        logger,
+        file: opts.drainStateFile,
+        ips: () => managedRecords(this.config).ipAddresses,
+        hostnames: () => managedRecords(this.config).hostnames,
+        verdicts: () => this.observer.verdicts(),
+        maintenance: opts.maintenance,
+        publish: (entries, relay) => this.publishDrains(entries, relay),
+        changed: (entries, local) => this.drainsChanged(entries, local),
+      },
+      this.scheduler.now(),
+    );
+    this.drainedAtLastLook = this.keeper.active(this.scheduler.now());
     this.observer = new Observer(
       {
         logger,
@@ -73,8 +105,10 @@ export class Agent {
         signal: this.abort.signal,
         createProber: opts.createProber,
         gossip,
-        selfId: opts.selfId ?? 'self',
+        selfId,
         onVerdictChange: () => this.requestReconcile('verdict changed'),
+        onFullState: () => this.keeper.announce(this.scheduler.now()),
+        onPeersJoined: () => this.announceSoon(),
       },
       this.config,
     );
@@ -85,7 +119,10 @@ export class Agent {
         scheduler: this.scheduler,
         desired: {
           verdicts: () => this.verdicts(),
-          writer: gossip && { standing: (ip, at) => this.observer.standing(ip, at), recentDelays: () => this.observer.recentDelays() },
+          writer: gossip && {
+            standing: (ip, at) => this.standing(ip, at),
+            recentDelays: () => this.observer.recentDelays(),
+          },
         },
       },
       this.config,
@@ -121,7 +158,11 @@ export class Agent {
       },
       'agent started',
     );
+    this.opts.gossip?.onSignals?.((_from, signal) => {
+      if (signal.kind === 'drain' && !this.stopped) this.keeper.receive(signal.entries, this.scheduler.now());
+    });
     this.observer.start();
+    this.scheduleDrainExpiry();
     // A first pass at once: it checks credentials and the zone early. Every
     // target is unknown, so it changes nothing.
     this.requestReconcile('start');
@@ -132,6 +173,8 @@ export class Agent {
     if (this.stopped) return;
     this.stopped = true;
     this.abort.abort();
+    this.scheduler.clearTimer(this.drainTimer);
+    this.scheduler.clearTimer(this.announceTimer);
     await Promise.allSettled([this.observer.stop(), this.loop.stop()]);
     this.opts.logger.info('agent stopped');
   }
@@ -147,6 +190,7 @@ export class Agent {
     const zoneChanged = zoneOf(next) !== zoneOf(prev);
     this.controller.reconfigure(next, zoneChanged ? this.instrument(this.opts.createProvider(next, this.settled)) : undefined);
     const { added, removed } = this.observer.reload(next);
+    this.keeper.reload(this.scheduler.now());
     if (membersChanged(prev, next)) {
       this.opts.logger.warn('[Members] changes (peers, local_addr, crypto_key, key_file) take effect after a restart; min_peers_agree applies now');
     }
@@ -165,20 +209,99 @@ export class Agent {
       running: this.started && !this.stopped,
       lastChangeSettled: this.lastSettled,
     };
-    return agentStatus(meta, this.observer.state(), this.controller.state(), this.scheduler.now());
+    const now = this.scheduler.now();
+    return agentStatus(meta, this.observer.state(), this.controller.state(), now, { active: this.keeper.active(now), list: this.keeper.list(now) });
+  }
+
+  /** What the control endpoint drives: drain, undrain, list (src/drain/types.ts). */
+  get drains(): DrainControl {
+    return this.keeper;
   }
 
   /**
    * The verdicts DNS follows: the cluster verdict while the agreement behind
-   * it holds (own vote + enough fresh peers), unknown (hold) otherwise.
+   * it holds (own vote + enough fresh peers), unknown (hold) otherwise; a
+   * drained IP is down whatever its probes say (its real health stays in
+   * the status).
    */
   verdicts(): Map<string, Verdict> {
-    return this.observer.verdicts();
+    const v = this.observer.verdicts();
+    for (const ip of this.keeper.active(this.scheduler.now()).keys()) if (v.has(ip)) v.set(ip, 'down');
+    return v;
   }
 
   /** Runs a reconcile now, or right after the one in progress, or when a failed pass's backoff ends. */
   requestReconcile(reason: string): void {
     this.loop.request(reason);
+  }
+
+  /**
+   * Writer election's input for `ip`: the verdict's standing, or the
+   * drain's (src/drain/writer.ts). Right after a start, changes an entry
+   * of the state file would cause wait {@link writerGraceMs} more: the
+   * cluster may have undone it meanwhile, and peers tell a joining agent
+   * their drains within a round and {@link ANNOUNCE_DELAY_MS}.
+   */
+  private standing(ip: string, at: number): WriterStanding {
+    const entry = this.keeper.entryFor(ip, at);
+    const s = drainStanding(entry, this.observer.standing(ip, at), this.selfId, this.connectedPeers(), at);
+    if (!this.keeper.isFromFile(entry) || s.since === undefined) return s;
+    return { ...s, since: Math.max(s.since, (this.startedAt ?? at) + writerGraceMs(this.config)) };
+  }
+
+  /** A peer joined: tell everyone the drains (a restarted agent may hold an old one, or none), once for joins close together. */
+  private announceSoon(): void {
+    if (this.announceTimer !== undefined || this.stopped) return;
+    this.announceTimer = this.scheduler.setTimer(() => {
+      this.announceTimer = undefined;
+      if (!this.stopped) this.keeper.announce(this.scheduler.now());
+    }, ANNOUNCE_DELAY_MS);
+  }
+
+  private connectedPeers(): string[] {
+    return (this.opts.gossip?.peers() ?? []).filter((p) => p.connected && p.id !== undefined).map((p) => p.id!);
+  }
+
+  private publishDrains(entries: readonly DrainEntry[], relay: boolean): void {
+    const g = this.opts.gossip;
+    if (!g?.publishSignal || this.stopped) return;
+    for (const signal of drainSignals(entries, relay)) {
+      g.publishSignal(signal).catch((err: unknown) => this.opts.logger.warn({ err }, 'gossip drain publish failed'));
+    }
+  }
+
+  /** Entries that changed the drain state: tell the watchers, reconcile, and time the next expiry. */
+  private drainsChanged(entries: readonly DrainEntry[], local: boolean): void {
+    const at = this.scheduler.now();
+    for (const entry of entries) this.events.drainChange?.({ entry, change: entry.drained ? 'drained' : 'undrained', local, at });
+    this.drainedAtLastLook = this.keeper.active(at);
+    if (!this.started || this.stopped) return;
+    this.requestReconcile(entries.some((e) => e.drained) ? 'drained' : 'undrained');
+    this.scheduleDrainExpiry();
+  }
+
+  /** A timer for the next drain to end by itself: then DNS follows the verdict again. */
+  private scheduleDrainExpiry(): void {
+    this.scheduler.clearTimer(this.drainTimer);
+    this.drainTimer = undefined;
+    if (this.stopped) return;
+    const now = this.scheduler.now();
+    const next = this.keeper.nextExpiry(now);
+    if (next === undefined) return;
+    this.drainTimer = this.scheduler.setTimer(() => {
+      this.drainTimer = undefined;
+      const at = this.scheduler.now();
+      const still = this.keeper.active(at);
+      for (const [ip, entry] of this.drainedAtLastLook) {
+        if (still.has(ip)) continue;
+        this.opts.logger.info({ ip, by: entry.by, source: entry.source }, `drain of ${ip} expired`);
+        this.events.drainChange?.({ entry, change: 'expired', local: false, at });
+      }
+      this.drainedAtLastLook = still;
+      this.requestReconcile('drain expired');
+      this.scheduleDrainExpiry();
+      // A timer longer than 2³¹ − 1 ms fires at once in Node: wake at least daily and look again.
+    }, Math.min(Math.max(0, next - now), DAY_MS));
   }
 
   /** A written change became live everywhere (Route 53 INSYNC): for /status and the event watchers. */
@@ -191,6 +314,14 @@ export class Agent {
     return new InstrumentedProvider(p, this.events, () => this.scheduler.now());
   }
 }
+
+const DAY_MS = 24 * 3_600_000;
+
+/**
+ * How long after a peer joins the drains are announced to it: libp2p drops
+ * a publish made before the subscriptions are exchanged (FIELD-NOTES).
+ */
+const ANNOUNCE_DELAY_MS = 1_000;
 
 function membersChanged(a: Config, b: Config): boolean {
   const x = a.members;

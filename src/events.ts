@@ -1,3 +1,4 @@
+import type { DrainEntry } from './drain/types.js';
 import type { DnsErrorKind, RecordType, SelfCheckState, Verdict } from './model.js';
 import type { ProbeResult } from './probe/types.js';
 
@@ -25,6 +26,16 @@ export interface AgentEvents {
   certExpiry?(e: CertExpiryEvent): void;
   /** The set of removals held back by keep-last changed (it may now be empty). */
   heldRemovals?(e: HeldRemovalsEvent): void;
+  /** A drain was set, undone or ended (here, or heard from a peer). */
+  drainChange?(e: DrainChangeEvent): void;
+}
+
+export interface DrainChangeEvent {
+  readonly entry: DrainEntry;
+  /** drained / undrained: the entry was set (`local`: by this agent's control endpoint); expired: its `until` passed. */
+  readonly change: 'drained' | 'undrained' | 'expired';
+  readonly local: boolean;
+  readonly at: number;
 }
 
 /** A record keep-last did not remove although its IP is down: every IP of its name looks down. */
@@ -127,6 +138,7 @@ const HOOKS = {
   recheck: true,
   certExpiry: true,
   heldRemovals: true,
+  drainChange: true,
 } as const satisfies Record<keyof AgentEvents, true>;
 
 export function fanOut(sinks: readonly AgentEvents[], onError: (err: unknown) => void = () => undefined): AgentEvents {

@@ -13,6 +13,7 @@ import type { CloudflareCredentials, CloudflareProvider } from '../dns/cloudflar
 import type * as Route53Module from '../dns/route53.js';
 import type { DnsChangeSettledEvent } from '../events.js';
 import { DryRunProvider } from '../dns/dryrun.js';
+import { drainStateFile } from '../drain/store.js';
 import { fanOut, type AgentEvents } from '../events.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { GossipListenError } from '../gossip/errors.js';
@@ -296,6 +297,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
       gossip,
       selfId: gossip?.selfId,
       events,
+      drainStateFile: drainStateFile(config.members.keyFile),
     });
   } catch (err) {
     await gossip?.stop().catch(() => undefined);

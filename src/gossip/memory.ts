@@ -80,7 +80,8 @@ export function createMemoryNetwork(netOpts: MemoryNetworkOptions = {}): MemoryN
   }
 
   function join(id: string, opts: MemoryJoinOptions): Gossip {
-    if (members.has(id)) throw new Error(`memory network: ${id} already joined`);
+    // A stopped member may join again under its id: an agent restarted.
+    if (members.get(id)?.started) throw new Error(`memory network: ${id} already joined`);
     const now = opts.now ?? netOpts.now ?? Date.now;
     const handlers: ObservationHandler[] = [];
     const drops = emptyDropCounts();

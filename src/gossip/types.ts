@@ -1,3 +1,4 @@
+import type { DrainEntry } from '../drain/types.js';
 import type { Observation } from '../model.js';
 
 export type { Observation } from '../model.js';
@@ -27,10 +28,17 @@ export interface ObservationBatch {
  * | kind    | meaning                                                          |
  * |---------|------------------------------------------------------------------|
  * | suspect | the sender's view of these IPs may be turning: recheck them now  |
+ * | drain   | drain entries (src/drain/): set now by the sender, or re-announced |
  *
- * A suspect is never a vote: quorum only ever counts verdicts.
+ * A suspect is never a vote: quorum only ever counts verdicts. A drain
+ * with `relay` false was just set by the sender: every entry's origin is the
+ * signed sender (checked on receipt). With `relay` true (the full-state
+ * round) the sender repeats every entry it knows, other agents' included,
+ * so a restarted agent learns drains whose origin is gone.
  */
-export type Signal = { readonly kind: 'suspect'; readonly ips: readonly string[] };
+export type Signal =
+  | { readonly kind: 'suspect'; readonly ips: readonly string[] }
+  | { readonly kind: 'drain'; readonly relay: boolean; readonly entries: readonly DrainEntry[] };
 export type SignalKind = Signal['kind'];
 
 export type SignalHandler = (from: string, signal: Signal, receivedAt: number) => void;

@@ -57,6 +57,10 @@ export interface ObserverOptions {
   readonly selfId: string;
   /** Called when a cluster verdict changed (the controller reconciles). */
   readonly onVerdictChange: () => void;
+  /** Called at each full-state round, after the votes went out (the agent re-announces its drains). */
+  readonly onFullState?: () => void;
+  /** Called after a round that found peers connected that were not before (the agent tells them its drains). */
+  readonly onPeersJoined?: (ids: readonly string[]) => void;
 }
 
 /** How long an observation counts: long enough to survive two missed full-state rounds. */
@@ -703,7 +707,9 @@ export class Observer {
     const now = new Set<string>();
     for (const p of this.o.gossip.peers()) if (p.connected && p.id) now.add(p.id);
     for (const id of this.connectedPeers) if (!now.has(id)) this.applyQuorum({ type: 'peer-left', peer: id });
+    const joined = [...now].filter((id) => !this.connectedPeers.has(id));
     this.connectedPeers = now;
+    if (joined.length > 0) this.o.onPeersJoined?.(joined);
   }
 
   private publish(observations: Array<{ ip: string; verdict: Verdict }>, full: boolean, sentAt?: number): void {
@@ -724,6 +730,7 @@ export class Observer {
     if (this.o.signal.aborted) return;
     this.fullStateTimer = this.o.scheduler.setTimer(() => {
       this.publish(this.fullState(this.now()), true);
+      this.o.onFullState?.();
       this.scheduleFullState();
     }, fullStateIntervalMs(this.config));
   }

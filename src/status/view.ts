@@ -3,6 +3,7 @@ import type { Episode } from '../detect/recheck.js';
 import type { PeerStatus } from '../gossip/types.js';
 import type { SelfCheckState, Verdict } from '../model.js';
 import type { DnsChangeSettledEvent } from '../events.js';
+import type { DrainEntry, DrainSource } from '../drain/types.js';
 import { clusterVerdict, type ClusterVerdict, type QuorumState } from '../quorum/quorum.js';
 
 /**
@@ -51,6 +52,25 @@ export interface TargetStatus {
    * streak so far (local.misses or local.successes). Absent otherwise.
    */
   readonly suspect?: SuspectView | undefined;
+  /** The drain in force on this IP (it counts as down for DNS; `local`, `peers` and `cluster` still show its real health), or null. */
+  readonly drained?: DrainedView | null;
+}
+
+/** A drain as /status shows it on its IP (times in ms since the epoch, as the rest of /status). */
+export interface DrainedView {
+  readonly by: string;
+  readonly at: number;
+  readonly until: number | null;
+  readonly reason: string;
+  readonly source: DrainSource;
+}
+
+/** The drains an agent knows, for the status view. */
+export interface DrainsState {
+  /** The drains in force now, by IP (operator and maintenance). */
+  readonly active: ReadonlyMap<string, DrainEntry>;
+  /** Active drains and live tombstones, sorted by IP. */
+  readonly list: readonly DrainEntry[];
 }
 
 /** https: the certificate a target served at its last handshake. */
@@ -103,6 +123,8 @@ export interface AgentStatus {
   readonly held: readonly string[];
   /** Route 53: the last change polled to INSYNC (or given up on) and the time it took; absent until one is. */
   readonly lastChangeSettled?: DnsChangeSettledEvent;
+  /** Active drains and live tombstones (undrains kept until the drain would have ended), sorted by IP. */
+  readonly drains?: readonly DrainEntry[];
 }
 
 /** The observer's plain state (probe loop, detectors, self-check, votes, quorum). */
@@ -151,7 +173,7 @@ export interface AgentMeta {
   readonly running: boolean;
 }
 
-export function agentStatus(meta: AgentMeta, o: ObserverState, c: ControllerState, now: number): AgentStatus {
+export function agentStatus(meta: AgentMeta, o: ObserverState, c: ControllerState, now: number, drains?: DrainsState): AgentStatus {
   const targets: TargetStatus[] = [...o.targets].map(([ip, local]) => {
     const cluster = clusterVerdict(o.quorum, ip);
     const peers: PeerObservation[] = [];
@@ -161,6 +183,7 @@ export function agentStatus(meta: AgentMeta, o: ObserverState, c: ControllerStat
     }
     const inDns: Record<string, boolean | undefined> = {};
     for (const h of c.hostnames) inDns[h] = c.lastRead?.get(h)?.has(ip) ?? (c.lastRead ? false : undefined);
+    const d = drains?.active.get(ip);
     const e = o.rechecks?.get(ip);
     const suspect: SuspectView | undefined = e && {
       direction: e.direction,
@@ -178,8 +201,9 @@ export function agentStatus(meta: AgentMeta, o: ObserverState, c: ControllerStat
       cluster,
       inDns,
       lastAction: c.lastActions.get(ip),
-      why: whyOut(inDns, cluster, now),
+      why: whyOut(inDns, cluster, now, d),
       ...(suspect ? { suspect } : {}),
+      ...(drains ? { drained: d ? { by: d.by, at: d.at, until: d.until ?? null, reason: d.reason, source: d.source } : null } : {}),
     };
     const cert = o.certs?.get(ip);
     return cert ? { ...status, cert: { expiresAt: new Date(cert.expiresAt).toISOString(), daysLeft: cert.daysLeft, warning: cert.warning } } : status;
@@ -202,6 +226,7 @@ export function agentStatus(meta: AgentMeta, o: ObserverState, c: ControllerStat
     consecutiveReconcileFailures: c.consecutiveReconcileFailures,
     held: c.held,
     ...(meta.lastChangeSettled ? { lastChangeSettled: meta.lastChangeSettled } : {}),
+    ...(drains ? { drains: drains.list } : {}),
   };
 }
 
@@ -214,10 +239,16 @@ export function agentStatus(meta: AgentMeta, o: ObserverState, c: ControllerStat
  * | yes               | down            | down by agreement of …, since …              |
  * | yes               | up              | up: the record will be (re)created …         |
  * | yes               | unknown         | not seen in DNS; verdict unknown …           |
+ * | yes, and drained  | any             | drained by …, since …, until …               |
  */
-export function whyOut(inDns: Readonly<Record<string, boolean | undefined>>, cluster: ClusterVerdict, now: number): string | undefined {
+export function whyOut(inDns: Readonly<Record<string, boolean | undefined>>, cluster: ClusterVerdict, now: number, drained?: DrainEntry): string | undefined {
   const out = Object.values(inDns).some((v) => v === false);
   if (!out) return undefined;
+  if (drained) {
+    const who = drained.source === 'maintenance' ? 'a maintenance window' : drained.by || drained.origin;
+    const until = drained.until === undefined ? 'until undrained' : `until ${new Date(drained.until).toISOString()}`;
+    return `drained by ${who} since ${new Date(drained.at).toISOString()}, ${until}${drained.reason ? ` (${drained.reason})` : ''}`;
+  }
   if (cluster.verdict === 'down') return `down by agreement of ${cluster.agreed.join(', ')} since ${new Date(cluster.since ?? now).toISOString()}`;
   if (cluster.verdict === 'up') return 'up: the record will be (re)created on the next reconcile';
   return 'not seen in DNS; verdict unknown so goavail leaves it as it is';

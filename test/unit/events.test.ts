@@ -15,6 +15,15 @@ const HOOKS: ReadonlyArray<[keyof AgentEvents, unknown]> = [
   ['dnsChangeSettled', { changeId: 'C1', status: 'INSYNC', ms: 1200, at: 1 }],
   ['recheck', { sent: 1, capped: 0, at: 1 }],
   ['certExpiry', { ip: '192.0.2.1', host: 'www.example.com', expiresAt: 1, daysLeft: 3, minDays: 7, at: 1 }],
+  [
+    'drainChange',
+    {
+      entry: { ip: '198.18.0.1', drained: true, at: 1, origin: 'self', until: undefined, by: 'alice', reason: '', source: 'operator' },
+      change: 'drained',
+      local: true,
+      at: 1,
+    },
+  ],
 ];
 
 describe('fanOut', () => {

@@ -58,7 +58,7 @@ describe('signals during a rolling upgrade (libp2p)', () => {
       'b hears a suspect from a',
       async () => {
         await a.gossip.publishSignal!({ kind: 'suspect', ips: [IP] });
-        return b.signals.some((s) => s.from === a.gossip.selfId && s.signal.ips.includes(IP));
+        return b.signals.some((s) => s.from === a.gossip.selfId && s.signal.kind === 'suspect' && s.signal.ips.includes(IP));
       },
       { timeoutMs: 20_000, everyMs: 200 },
     );

@@ -144,9 +144,12 @@ describe('memory network', () => {
     expect(after).toEqual(['a']);
   });
 
-  it('refuses a duplicate member id', () => {
+  it('refuses a duplicate member id while the first is started; a stopped one may join again (a restart)', async () => {
     const net = createMemoryNetwork();
-    net.join('a', { isKnownIp });
+    const first = net.join('a', { isKnownIp });
+    await first.start();
     expect(() => net.join('a', { isKnownIp })).toThrow(/already/);
+    await first.stop();
+    expect(() => net.join('a', { isKnownIp })).not.toThrow();
   });
 });
