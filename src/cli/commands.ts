@@ -321,6 +321,7 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
         logger: logger.child({ component: 'status' }),
         gossip,
         history,
+        control: agent.drains,
         controlToken: token?.value,
       });
     } catch (err) {

@@ -257,7 +257,6 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
       answer = control.undrain(r.value, now());
     }
     if (!answer.ok) return refuse(req, res, 'refused', answer.status, answer.error);
-    log.info({ path, ip: answer.entry.ip, drained: answer.entry.drained, until: answer.entry.until, by: answer.entry.by }, `control: ${path.slice(1)} ${answer.entry.ip}`);
     return sendJson(res, 200, { ok: true, entry: answer.entry, note: answer.note });
   };
 
