@@ -188,29 +188,6 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
     return EXIT.failure;
   }
 
-  // The control endpoint's token: read or created before anything starts, so a bad one stops nothing running.
-  let token: ControlToken | undefined;
-  if (config.statusAddr !== undefined) {
-    try {
-      token = await agentToken(config.controlTokenFile);
-      logger.info(
-        { controlToken: token.source, created: token.created },
-        token.created ? `control token created in ${token.source} (mode 0600)` : `control token from ${token.source}`,
-      );
-    } catch (err) {
-      if (err instanceof ControlTokenError && err.code === 'TOKEN_WRITE_FAILED') {
-        // A read-only config folder (systemd's ProtectSystem, a read-only mount) must not stop the failover agent.
-        logger.warn(
-          { controlTokenFile: config.controlTokenFile, err: errorLine(err) },
-          `${errorLine(err)}: running without the control endpoint (drain, undrain and drains are refused with 503); set control_token_file to a writable path, or GOAVAIL_CONTROL_TOKEN`,
-        );
-      } else {
-        process.stderr.write(`goavail: ${errorLine(err)}\n`);
-        return err instanceof ControlTokenError ? EXIT.usage : EXIT.failure;
-      }
-    }
-  }
-
   let createProvider: (config: Config, settled?: (e: DnsChangeSettledEvent) => void) => DnsProvider;
   let hasCredentials: boolean;
   if (config.dnsProvider === 'route53') {
@@ -237,6 +214,29 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
         ? 'dry-run: reading real DNS records, changing nothing (pass --no-dry-run to act)'
         : 'dry-run without credentials: planning against a simulated zone that holds every configured record',
     );
+  }
+
+  // The control endpoint's token: read or created before anything starts, so a bad one stops nothing running.
+  let token: ControlToken | undefined;
+  if (config.statusAddr !== undefined) {
+    try {
+      token = await agentToken(config.controlTokenFile);
+      logger.info(
+        { controlToken: token.source, created: token.created },
+        token.created ? `control token created in ${token.source} (mode 0600)` : `control token from ${token.source}`,
+      );
+    } catch (err) {
+      if (err instanceof ControlTokenError && err.code === 'TOKEN_WRITE_FAILED') {
+        // A read-only config folder (systemd's ProtectSystem, a read-only mount) must not stop the failover agent.
+        logger.warn(
+          { controlTokenFile: config.controlTokenFile, err: errorLine(err) },
+          `${errorLine(err)}: running without the control endpoint (drain, undrain and drains are refused with 503); set control_token_file to a writable path, or GOAVAIL_CONTROL_TOKEN`,
+        );
+      } else {
+        process.stderr.write(`goavail: ${errorLine(err)}\n`);
+        return err instanceof ControlTokenError ? EXIT.usage : EXIT.failure;
+      }
+    }
   }
 
   let agent: Agent;

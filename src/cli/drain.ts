@@ -54,7 +54,8 @@ export function drainBody(flags: DrainFlags, by: string): Record<string, unknown
   if (flags.reason !== undefined) {
     const n = [...flags.reason].length;
     if (n > MAX_REASON_LENGTH) return usage(`--reason: at most ${MAX_REASON_LENGTH} characters, got ${n}`);
-    if (stripControls(flags.reason) !== flags.reason || /[\t\n]/.test(flags.reason)) return usage('--reason: must not contain control characters (line breaks, tabs, escapes)');
+    if (stripControls(flags.reason) !== flags.reason || /[\t\n]/.test(flags.reason))
+      return usage('--reason: must not contain control characters (line breaks, tabs, escapes)');
     body.reason = flags.reason;
   }
   if (flags.force === true) body.force = true;
@@ -90,7 +91,10 @@ async function ask(flags: TargetFlags, path: string, method: 'GET' | 'POST', bod
     });
   } catch (err) {
     if (err instanceof AnswerTooLargeError) return { error: `the answer from ${at} ${err.message}`, code: EXIT.failure };
-    return { error: `cannot reach the agent at ${at} (${describeError(err)}); is \`goavail monitor\` running there with that status_addr?`, code: EXIT.failure };
+    return {
+      error: `cannot reach the agent at ${at} (${describeError(err)}); is \`goavail monitor\` running there with that status_addr?`,
+      code: EXIT.failure,
+    };
   }
   let doc: Record<string, unknown> | undefined;
   try {

@@ -106,7 +106,7 @@ export function buildProgram(): Command {
     .command('status')
     .description('show what a running agent sees: verdicts, peer votes, DNS, peers, self-check (exit 1 when it cannot be reached)')
     .option('--addr <host:port>', `the agent's status_addr (default: the config's, else ${DEFAULT_STATUS_ADDR})`)
-    .option('-f, --config-file <path>', 'the agent\'s config file: its status_addr')
+    .option('-f, --config-file <path>', "the agent's config file: its status_addr")
     .option('--json', 'print the raw /status JSON', false)
     .exitOverride()
     .action(async (opts: { addr?: string; configFile?: string; json: boolean }) => {
@@ -129,7 +129,7 @@ export function buildProgram(): Command {
   agentOptions(
     program
       .command('drain')
-      .description("take an IP out of DNS on purpose, on every agent of the cluster, until undrained or for a while (it is still probed)")
+      .description('take an IP out of DNS on purpose, on every agent of the cluster, until undrained or for a while (it is still probed)')
       .argument('<ip>', 'the IP address to drain')
       .option('--for <duration>', 'how long: 90s, 30m, 2h, 1d, 1h30m (default: until undrained)')
       .option('--reason <text>', 'why (shown in `goavail drains` and the status)')

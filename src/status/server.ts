@@ -196,19 +196,15 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
   const sendJson = (res: ServerResponse, status: number, doc: unknown, extra: Record<string, string> = {}): void =>
     send(res, status, json, `${JSON.stringify(doc, nullForUndefined)}\n`, extra);
   let controlLoggedAt = -Infinity;
-  const refuse = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    why: ControlRefusal,
-    status: number,
-    error: string,
-    extra: Record<string, string> = {},
-  ): void => {
+  const refuse = (req: IncomingMessage, res: ServerResponse, why: ControlRefusal, status: number, error: string, extra: Record<string, string> = {}): void => {
     opts.metrics.controlRefused?.(why);
     // Refusals of a wrong token are worth a line (someone tries), but at most one a minute.
     if (why === 'unauthorized' && now() - controlLoggedAt >= 60_000) {
       controlLoggedAt = now();
-      log.warn({ remote: req.socket.remoteAddress, path: req.url }, 'control request without the right token refused (further ones are not logged for a minute)');
+      log.warn(
+        { remote: req.socket.remoteAddress, path: req.url },
+        'control request without the right token refused (further ones are not logged for a minute)',
+      );
     }
     // A body the server did not read would be taken for the next request: close the connection.
     const close: Record<string, string> = req.method === 'POST' && !req.readableEnded ? { connection: 'close' } : {};
@@ -237,7 +233,13 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     if (path === '/drains') return sendJson(res, 200, { now: now(), drains: control.list(now()) });
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') {
-      return refuse(req, res, 'unsupported-type', 415, `content-type must be application/json, got ${type === '' ? 'none' : JSON.stringify(type.slice(0, 60))}`);
+      return refuse(
+        req,
+        res,
+        'unsupported-type',
+        415,
+        `content-type must be application/json, got ${type === '' ? 'none' : JSON.stringify(type.slice(0, 60))}`,
+      );
     }
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > MAX_CONTROL_BODY_BYTES) {

@@ -52,7 +52,6 @@ describe('control endpoint and drain CLI (built CLI, 3 agents, namespaces)', () 
       .filter((r) => r.name === WWW)
       .map((r) => r.content)
       .sort();
-  const calls = (method: string): number => cf.mutatingCalls().filter((c) => c.method === method || (method === 'POST' && c.path.endsWith('/batch'))).length;
   const statusAddr = (n: Name): string => (n === 'a' ? `${linkAddr}:${statusPorts.a}` : `127.0.0.1:${statusPorts[n]}`);
   const configFile = (n: Name): string => join(dirs[n], 'goavail.toml');
 
@@ -135,7 +134,12 @@ ip_addresses = ["${ip(0)}", "${ip(1)}", "${ip(2)}"]
 
   it('a user who cannot read the token file cannot drain: refused, non-zero, and it says which file', async () => {
     // What nobody runs must be readable by nobody: node, the built CLI, the config.
-    const check = await run(NOBODY[0]!, [...NOBODY.slice(1), process.execPath, '-e', `require('node:fs').accessSync(${JSON.stringify(join(ROOT, 'dist/src/cli/main.js'))}, 4)`]);
+    const check = await run(NOBODY[0]!, [
+      ...NOBODY.slice(1),
+      process.execPath,
+      '-e',
+      `require('node:fs').accessSync(${JSON.stringify(join(ROOT, 'dist/src/cli/main.js'))}, 4)`,
+    ]);
     expect(check.stderr).toBe('');
     const token = join(dirs.b, 'goavail.control-token');
     const r = await cli(['drain', ip(1), '-f', configFile('b')], { command: [...NOBODY, process.execPath] });
@@ -165,7 +169,8 @@ ip_addresses = ["${ip(0)}", "${ip(1)}", "${ip(2)}"]
 
   it('from a non-loopback address (inside a namespace) a request without the token, or with a wrong one, gets 401; /status stays open', async () => {
     const url = `http://${statusAddr('a')}`;
-    const curl = (...args: string[]) => run('ip', ['netns', 'exec', lab.hosts[0]!.ns, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', ...args]);
+    const curl = (...args: string[]) =>
+      run('ip', ['netns', 'exec', lab.hosts[0]!.ns, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', ...args]);
     const body = ['-H', 'content-type: application/json', '--data', JSON.stringify({ ip: ip(1) })];
     expect((await curl('-X', 'POST', ...body, `${url}/drain`)).stdout).toBe('401');
     expect((await curl('-X', 'POST', '-H', 'authorization: Bearer not-the-token-but-long-enough', ...body, `${url}/drain`)).stdout).toBe('401');
@@ -183,7 +188,9 @@ ip_addresses = ["${ip(0)}", "${ip(1)}", "${ip(2)}"]
     const drained = await cli(['drain', ip(1), '--for', '45s', '--reason', 'kernel update', '-f', configFile('c')]);
     expect(drained.stderr).toBe('');
     expect(drained.code).toBe(0);
-    expect(drained.stdout).toMatch(new RegExp(`^drained ${ip(1).replace(/\./g, '\\.')} until \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\(reason: kernel update\\)\\n$`));
+    expect(drained.stdout).toMatch(
+      new RegExp(`^drained ${ip(1).replace(/\./g, '\\.')} until \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\(reason: kernel update\\)\\n$`),
+    );
     const setAt = Date.now();
 
     await waitFor('the drained record removed', () => !contents().includes(ip(1)), { timeoutMs: 15_000 });

@@ -91,7 +91,7 @@ describe('goavail drain', () => {
     expect(control.seen).toEqual([{ ip: IP, forMs: 7_200_000, reason: 'kernel update', by: expect.stringMatching(/^[^@]+@.+$/) as unknown }]);
   });
 
-  it('without --for: until undrained; --force is sent; the agent\'s note is printed', async () => {
+  it("without --for: until undrained; --force is sent; the agent's note is printed", async () => {
     control.next = {
       ok: true,
       entry: { ip: IP, drained: true, at: NOW, origin: 'self', until: undefined, by: 'x', reason: '', source: 'operator' },
@@ -179,8 +179,7 @@ describe('goavail undrain and drains', () => {
 });
 
 describe('-f: the agent from its config file', () => {
-  const config = (extra: string) =>
-    `${extra}\n[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["${IP}"]\n`;
+  const config = (extra: string) => `${extra}\n[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["${IP}"]\n`;
 
   it("reads status_addr and control_token_file (relative to the config's folder)", async () => {
     const file = await dir.write('goavail.toml', config(`status_addr = "${server.address}"\ncontrol_token_file = "goavail.control-token"`));

@@ -93,7 +93,9 @@ afterEach(async () => {
   await Promise.all(closers.splice(0).map((c) => c()));
 });
 
-async function server(over: { control?: DrainControl | null; token?: string | null } = {}): Promise<{ s: StatusServer; control: FakeControl; metrics: Metrics }> {
+async function server(
+  over: { control?: DrainControl | null; token?: string | null } = {},
+): Promise<{ s: StatusServer; control: FakeControl; metrics: Metrics }> {
   const control = new FakeControl();
   const metrics = new Metrics();
   const s = await startStatusServer({
@@ -138,7 +140,10 @@ describe('control endpoint: the bearer token', () => {
     ['GET', '/drains'],
   ])('%s %s without the token → 401', async (method, path) => {
     const { s, control } = await server();
-    const r = await send(s.address, method, path, { headers: { 'content-type': 'application/json' }, body: method === 'POST' ? JSON.stringify({ ip: IP }) : undefined });
+    const r = await send(s.address, method, path, {
+      headers: { 'content-type': 'application/json' },
+      body: method === 'POST' ? JSON.stringify({ ip: IP }) : undefined,
+    });
     expect(r.status).toBe(401);
     expect(control.undrains).toEqual([]);
   });
