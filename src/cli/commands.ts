@@ -226,8 +226,10 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
         token.created ? `control token created in ${token.source} (mode 0600)` : `control token from ${token.source}`,
       );
     } catch (err) {
-      if (err instanceof ControlTokenError && err.code === 'TOKEN_WRITE_FAILED') {
-        // A read-only config folder (systemd's ProtectSystem, a read-only mount) must not stop the failover agent.
+      if (err instanceof ControlTokenError && (err.code === 'TOKEN_WRITE_FAILED' || err.code === 'TOKEN_UNREADABLE')) {
+        // A read-only config folder (systemd's ProtectSystem, a read-only mount), or a token file of another
+        // user, must not stop the failover agent: only drains need it. A bad token (empty, short, readable by
+        // others) is refused below: someone wrote it, and it would be weak.
         logger.warn(
           { controlTokenFile: config.controlTokenFile, err: errorLine(err) },
           `${errorLine(err)}: running without the control endpoint (drain, undrain and drains are refused with 503); set control_token_file to a writable path, or GOAVAIL_CONTROL_TOKEN`,

@@ -18,7 +18,7 @@ import { createPrivateFile, privateFileProblem } from '../secret-file.js';
 export const TOKEN_ENV = 'GOAVAIL_CONTROL_TOKEN';
 
 /** Shortest token accepted (a generated one has 43 characters). */
-export const MIN_TOKEN_LENGTH = 16;
+const MIN_TOKEN_LENGTH = 16;
 /** Longest token accepted: it travels in a header. */
 const MAX_TOKEN_LENGTH = 1024;
 

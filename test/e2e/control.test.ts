@@ -132,6 +132,24 @@ ip_addresses = ["${ip(0)}", "${ip(1)}", "${ip(2)}"]
     }
   });
 
+  it.each([
+    ['too short', 'short-token\n', 0o600, 'is too short (11 characters; at least 16)'],
+    ['empty', '', 0o600, 'is empty'],
+    ['readable by others', 'a-token-that-is-long-enough-0123\n', 0o644, 'has mode 0644: group/others may read it'],
+  ])('an agent whose token file is %s does not start: exit 2, saying why', async (_what, content, mode, message) => {
+    const sub = join(dir.dir, `bad-${mode}-${content.length}`);
+    await mkdir(sub);
+    const token = await dir.write(`${sub.slice(dir.dir.length + 1)}/t`, content);
+    await chmod(token, mode);
+    const file = await dir.write(
+      `${sub.slice(dir.dir.length + 1)}/goavail.toml`,
+      `status_addr = "127.0.0.1:${await freePort()}"\ncontrol_token_file = "t"\n[Cloudflare]\ndns_domain = "example.com"\nhostnames = ["www"]\nip_addresses = ["127.0.0.1"]\n`,
+    );
+    const r = await runCli(['monitor', '-f', file], { env: { CLOUDFLARE_API_TOKEN: '', GOAVAIL_CONTROL_TOKEN: undefined } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`goavail: control token file ${token} ${message}`);
+  });
+
   it('a user who cannot read the token file cannot drain: refused, non-zero, and it says which file', async () => {
     // What nobody runs must be readable by nobody: node, the built CLI, the config.
     const check = await run(NOBODY[0]!, [
