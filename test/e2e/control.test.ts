@@ -252,6 +252,10 @@ ip_addresses = ["${ip(0)}", "${ip(1)}", "${ip(2)}"]
   }, 150_000);
 
   it('undrain ends a drain at once; draining the last up IPs is refused without --force, and with it the note says the record stays', async () => {
+    // `goavail status -f` finds the agent by its config too.
+    const st = await cli(['status', '-f', configFile('b')]);
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stdout).toContain(ip(0));
     expect((await cli(['drain', ip(0), '-f', configFile('a')])).code).toBe(0);
     expect((await cli(['drain', ip(1), '-f', configFile('b')])).code).toBe(0);
     await waitFor('two records removed', () => contents().length === 1, { timeoutMs: 15_000 });
