@@ -280,28 +280,49 @@ export class Agent {
     this.scheduleDrainExpiry();
   }
 
-  /** A timer for the next drain to end by itself: then DNS follows the verdict again. */
+  /**
+   * A timer for the next drain to end by itself: then DNS follows the
+   * verdict again. With maintenance windows it also looks every
+   * {@link MAINTENANCE_LOOK_MS}, since a window may begin at any time.
+   */
   private scheduleDrainExpiry(): void {
     this.scheduler.clearTimer(this.drainTimer);
     this.drainTimer = undefined;
     if (this.stopped) return;
     const now = this.scheduler.now();
     const next = this.keeper.nextExpiry(now);
-    if (next === undefined) return;
+    const poll = this.opts.maintenance ? MAINTENANCE_LOOK_MS : undefined;
+    if (next === undefined && poll === undefined) return;
+    // A timer longer than 2³¹ − 1 ms fires at once in Node: wake at least daily and look again.
+    const ms = Math.min(next === undefined ? DAY_MS : Math.max(0, next - now), poll ?? DAY_MS, DAY_MS);
     this.drainTimer = this.scheduler.setTimer(() => {
       this.drainTimer = undefined;
-      const at = this.scheduler.now();
-      const still = this.keeper.active(at);
-      for (const [ip, entry] of this.drainedAtLastLook) {
-        if (still.has(ip)) continue;
-        this.opts.logger.info({ ip, by: entry.by, source: entry.source }, `drain of ${ip} expired`);
-        this.events.drainChange?.({ entry, change: 'expired', local: false, at });
-      }
-      this.drainedAtLastLook = still;
-      this.requestReconcile('drain expired');
+      this.lookAtDrains();
       this.scheduleDrainExpiry();
-      // A timer longer than 2³¹ − 1 ms fires at once in Node: wake at least daily and look again.
-    }, Math.min(Math.max(0, next - now), DAY_MS));
+    }, ms);
+  }
+
+  /** Drains that ended (or maintenance windows that began) since the last look: events, and a reconcile. */
+  private lookAtDrains(): void {
+    const at = this.scheduler.now();
+    const now = this.keeper.active(at);
+    let changed = false;
+    for (const [ip, entry] of this.drainedAtLastLook) {
+      if (sameDrain(now.get(ip), entry)) continue;
+      changed = true;
+      if (now.has(ip)) continue;
+      this.opts.logger.info({ ip, by: entry.by, source: entry.source }, `drain of ${ip} ended`);
+      this.events.drainChange?.({ entry, change: 'expired', local: false, at });
+    }
+    for (const [ip, entry] of now) {
+      if (sameDrain(this.drainedAtLastLook.get(ip), entry)) continue;
+      changed = true;
+      if (entry.source !== 'maintenance') continue;
+      this.opts.logger.info({ ip, reason: entry.reason }, `maintenance window drains ${ip}`);
+      this.events.drainChange?.({ entry, change: 'drained', local: false, at });
+    }
+    this.drainedAtLastLook = now;
+    if (changed) this.requestReconcile('drain ended or maintenance window');
   }
 
   /** A written change became live everywhere (Route 53 INSYNC): for /status and the event watchers. */
@@ -317,11 +338,19 @@ export class Agent {
 
 const DAY_MS = 24 * 3_600_000;
 
+/** How often the agent looks whether a maintenance window began or ended (a pure function of the config and the time). */
+const MAINTENANCE_LOOK_MS = 1_000;
+
 /**
  * How long after a peer joins the drains are announced to it: libp2p drops
  * a publish made before the subscriptions are exchanged (FIELD-NOTES).
  */
 const ANNOUNCE_DELAY_MS = 1_000;
+
+/** The same drain (a maintenance window's entries are made afresh at each look). */
+function sameDrain(a: DrainEntry | undefined, b: DrainEntry): boolean {
+  return a !== undefined && a.at === b.at && a.origin === b.origin && a.until === b.until && a.drained === b.drained;
+}
 
 function membersChanged(a: Config, b: Config): boolean {
   const x = a.members;

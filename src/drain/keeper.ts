@@ -1,19 +1,7 @@
 import type { Logger } from '../log.js';
 import type { Verdict } from '../model.js';
 import { canonicalIp, ipFamily } from '../net/ip.js';
-import {
-  active,
-  chars,
-  EMPTY_DRAINS,
-  isActive,
-  listed,
-  MAX_BY_CHARS,
-  MAX_REASON_CHARS,
-  merge,
-  nextExpiry,
-  prune,
-  type DrainState,
-} from './state.js';
+import { active, chars, EMPTY_DRAINS, isActive, listed, MAX_BY_CHARS, MAX_REASON_CHARS, merge, nextExpiry, prune, byIp, type DrainState } from './state.js';
 import { loadDrains, saveDrains } from './store.js';
 import type { DrainAnswer, DrainControl, DrainEntry, DrainRequest, UndrainRequest } from './types.js';
 
@@ -68,7 +56,11 @@ export class DrainKeeper implements DrainControl {
     const bad = this.checkIp(req.ip) ?? checkText(req.by, 'by', MAX_BY_CHARS) ?? checkText(req.reason, 'reason', MAX_REASON_CHARS);
     if (bad) return bad;
     if (req.forMs !== undefined && (!Number.isSafeInteger(req.forMs) || req.forMs <= 0 || req.forMs > MAX_DRAIN_MS)) {
-      return { ok: false, status: 400, error: `for: must be a whole number of ms above 0 and at most ${MAX_DRAIN_MS} (366 days); leave it out to drain until undrained` };
+      return {
+        ok: false,
+        status: 400,
+        error: `for: must be a whole number of ms above 0 and at most ${MAX_DRAIN_MS} (366 days); leave it out to drain until undrained`,
+      };
     }
     const last = this.lastUp(req.ip, now);
     if (last && !req.force) {
@@ -90,8 +82,17 @@ export class DrainKeeper implements DrainControl {
       source: 'operator',
     };
     this.set(entry, now);
-    this.o.logger.info({ ip: entry.ip, by: entry.by, reason: entry.reason, until: entry.until && new Date(entry.until).toISOString(), force: req.force }, `drained ${entry.ip}`);
-    return last ? { ok: true, entry, note: `${req.ip} was the last up ${last.type} record of ${last.names}: it is drained, but keep-last keeps its record until another IP of it is up` } : { ok: true, entry };
+    this.o.logger.info(
+      { ip: entry.ip, by: entry.by, reason: entry.reason, until: entry.until && new Date(entry.until).toISOString(), force: req.force },
+      `drained ${entry.ip}`,
+    );
+    return last
+      ? {
+          ok: true,
+          entry,
+          note: `${req.ip} was the last up ${last.type} record of ${last.names}: it is drained, but keep-last keeps its record until another IP of it is up`,
+        }
+      : { ok: true, entry };
   }
 
   undrain(request: UndrainRequest, now: number): DrainAnswer {
@@ -101,7 +102,8 @@ export class DrainKeeper implements DrainControl {
     const prev = this.state.get(req.ip);
     if (!prev || !isActive(prev, now)) {
       const m = this.maintenanceOf(req.ip, now);
-      if (m) return { ok: false, status: 409, error: `${req.ip} is drained by a maintenance window (${m.reason || m.origin}): change the window in the config` };
+      if (m)
+        return { ok: false, status: 409, error: `${req.ip} is drained by a maintenance window (${m.reason || m.origin}): change the window in the config` };
       return { ok: false, status: 409, error: `${req.ip} is not drained` };
     }
     const at = this.stamp(req.ip, now);
@@ -125,7 +127,7 @@ export class DrainKeeper implements DrainControl {
     const own = listed(this.state, now);
     const seen = new Set(own.filter((e) => e.drained).map((e) => e.ip));
     const windows = (this.o.maintenance?.(now) ?? []).filter((e) => isActive(e, now) && !seen.has(e.ip));
-    return [...own, ...windows].sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
+    return [...own, ...windows].sort(byIp);
   }
 
   /** The drains in force now (operator and maintenance), by IP: these IPs count as down for DNS. */
@@ -166,7 +168,8 @@ export class DrainKeeper implements DrainControl {
     if (r.changed.length === 0) return;
     this.state = r.state;
     this.save();
-    for (const e of r.changed) this.o.logger.info({ ip: e.ip, origin: e.origin, by: e.by, drained: e.drained }, `${e.drained ? 'drain' : 'undrain'} of ${e.ip} heard from the cluster`);
+    for (const e of r.changed)
+      this.o.logger.info({ ip: e.ip, origin: e.origin, by: e.by, drained: e.drained }, `${e.drained ? 'drain' : 'undrain'} of ${e.ip} heard from the cluster`);
     this.o.changed(r.changed, false);
   }
 
@@ -212,7 +215,8 @@ export class DrainKeeper implements DrainControl {
 
   private checkIp(ip: string): DrainAnswer | undefined {
     if (ip === '') return { ok: false, status: 400, error: 'ip: required' };
-    if (!this.isConfigured(ip)) return { ok: false, status: 404, error: `ip: ${ip} is not a configured IP of this agent (its configured IPs are in the config's ip_addresses)` };
+    if (!this.isConfigured(ip))
+      return { ok: false, status: 404, error: `ip: ${ip} is not a configured IP of this agent (its configured IPs are in the config's ip_addresses)` };
     return undefined;
   }
 

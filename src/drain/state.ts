@@ -40,10 +40,10 @@ export const RETAIN_ENDED_MS = 60 * 60_000;
 export const MAX_BY_CHARS = 64;
 export const MAX_REASON_CHARS = 200;
 /** A libp2p peer id is ~52 characters; a maintenance origin names its window. */
-export const MAX_ORIGIN_CHARS = 128;
+const MAX_ORIGIN_CHARS = 128;
 
 /** Whether `a` wins over `b` (last writer wins, ties by origin). */
-export function newer(a: Pick<DrainEntry, 'at' | 'origin'>, b: Pick<DrainEntry, 'at' | 'origin'>): boolean {
+function newer(a: Pick<DrainEntry, 'at' | 'origin'>, b: Pick<DrainEntry, 'at' | 'origin'>): boolean {
   return a.at > b.at || (a.at === b.at && a.origin > b.origin);
 }
 
@@ -53,7 +53,7 @@ export function isActive(e: DrainEntry, now: number): boolean {
 }
 
 /** An active drain, or a tombstone whose drain would still be in force: what `list` shows. */
-export function isLive(e: DrainEntry, now: number): boolean {
+function isLive(e: DrainEntry, now: number): boolean {
   return e.until === undefined || now < e.until;
 }
 

@@ -43,12 +43,17 @@ export function loadDrains(file: string): LoadedDrains {
   } catch (err) {
     return { entries: [], problems: [`${file}: not valid JSON (${(err as Error).message}); starting without the drain state`] };
   }
-  if (typeof doc !== 'object' || doc === null || (doc as { version?: unknown }).version !== FILE_VERSION || !Array.isArray((doc as { entries?: unknown }).entries)) {
+  if (
+    typeof doc !== 'object' ||
+    doc === null ||
+    (doc as { version?: unknown }).version !== FILE_VERSION ||
+    !Array.isArray((doc as { entries?: unknown }).entries)
+  ) {
     return { entries: [], problems: [`${file}: not a drain state file (expected {"version": ${FILE_VERSION}, "entries": [...]}); starting without it`] };
   }
   const entries: DrainEntry[] = [];
   const problems: string[] = [];
-  ((doc as { entries: unknown[] }).entries).forEach((raw, i) => {
+  (doc as { entries: unknown[] }).entries.forEach((raw, i) => {
     const e = fromJson(raw);
     const problem = entryProblem(e);
     if (problem === undefined) entries.push(cleanEntry(e as DrainEntry));

@@ -22,13 +22,7 @@ import type { DrainEntry } from './types.js';
  * | ended at t                     | since > t (verdict changed)  | base: the verdict's writer decides       |
  * | none                           | any                          | base                                     |
  */
-export function drainStanding(
-  entry: DrainEntry | undefined,
-  base: WriterStanding,
-  self: string,
-  connected: readonly string[],
-  now: number,
-): WriterStanding {
+export function drainStanding(entry: DrainEntry | undefined, base: WriterStanding, self: string, connected: readonly string[], now: number): WriterStanding {
   if (!entry) return base;
   let since: number;
   if (isActive(entry, now)) since = entry.at;

@@ -233,7 +233,8 @@ function decodeDrainBody(r: Reader): Signal | undefined {
 /** Drain signals for entries, {@link DRAIN_ENTRIES_PER_SIGNAL} at most each (none for no entries). */
 export function drainSignals(entries: readonly DrainEntry[], relay: boolean): Signal[] {
   const out: Signal[] = [];
-  for (let i = 0; i < entries.length; i += DRAIN_ENTRIES_PER_SIGNAL) out.push({ kind: 'drain', relay, entries: entries.slice(i, i + DRAIN_ENTRIES_PER_SIGNAL) });
+  for (let i = 0; i < entries.length; i += DRAIN_ENTRIES_PER_SIGNAL)
+    out.push({ kind: 'drain', relay, entries: entries.slice(i, i + DRAIN_ENTRIES_PER_SIGNAL) });
   return out;
 }
 

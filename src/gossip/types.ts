@@ -37,8 +37,7 @@ export interface ObservationBatch {
  * so a restarted agent learns drains whose origin is gone.
  */
 export type Signal =
-  | { readonly kind: 'suspect'; readonly ips: readonly string[] }
-  | { readonly kind: 'drain'; readonly relay: boolean; readonly entries: readonly DrainEntry[] };
+  { readonly kind: 'suspect'; readonly ips: readonly string[] } | { readonly kind: 'drain'; readonly relay: boolean; readonly entries: readonly DrainEntry[] };
 export type SignalKind = Signal['kind'];
 
 export type SignalHandler = (from: string, signal: Signal, receivedAt: number) => void;

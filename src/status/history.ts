@@ -1,4 +1,4 @@
-import type { AgentEvents, ClusterVerdictEvent, DnsChangeEvent, HeldRemovalsEvent, SelfCheckEvent, VerdictEvent } from '../events.js';
+import type { AgentEvents, ClusterVerdictEvent, DnsChangeEvent, DrainChangeEvent, HeldRemovalsEvent, SelfCheckEvent, VerdictEvent } from '../events.js';
 import type { ProbeResult } from '../probe/types.js';
 import { Ring } from './ring.js';
 
@@ -23,7 +23,7 @@ export const EVENT_CAPACITY = 200;
 /** Probe rounds of RTT kept: 2 minutes at the default 2 s interval, 5 at 5 s. */
 export const RTT_ROUNDS = 60;
 
-export type HistoryKind = 'local-verdict' | 'cluster-verdict' | 'dns-change' | 'held' | 'self-check' | 'reload';
+export type HistoryKind = 'local-verdict' | 'cluster-verdict' | 'dns-change' | 'held' | 'self-check' | 'reload' | 'drain';
 
 /** One entry of `GET /events`. `text` is an English sentence, shown as it is. */
 export interface HistoryEvent {
@@ -120,6 +120,20 @@ export class History implements AgentEvents {
         ? 'no removal is held back any more'
         : `removal held back (last record of a hostname is never removed): ${e.held.map((h) => `${h.type} ${h.hostname} ${h.ip}`).join('; ')}`,
     );
+  }
+
+  drainChange(e: DrainChangeEvent): void {
+    const d = e.entry;
+    const by = d.by ? ` by ${d.by}` : '';
+    const heard = e.local ? '' : ` (set on ${d.origin})`;
+    let text: string;
+    if (e.change === 'expired') text = `drain of ${d.ip} ended (its time was up)`;
+    else if (e.change === 'undrained') text = `undrained ${d.ip}${by}${heard}`;
+    else {
+      const until = d.until === undefined ? 'until undrained' : `until ${new Date(d.until).toISOString()}`;
+      text = `drained ${d.ip}${by} ${until}${d.reason ? `: ${d.reason}` : ''}${heard}`;
+    }
+    this.add(e.at, 'drain', text, d.ip);
   }
 
   selfCheck(e: SelfCheckEvent): void {

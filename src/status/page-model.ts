@@ -205,6 +205,7 @@ export function pageView(doc: StatusDocument, hist: HistoryDocument | null): Pag
     held: 'held',
     'self-check': 'self-check',
     reload: 'reload',
+    drain: 'drain',
   };
   const events = (hist?.events ?? [])
     .slice()

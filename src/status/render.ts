@@ -119,7 +119,9 @@ function localCell(t: TargetStatus): string {
 
 function clusterCell(now: number, t: TargetStatus): string {
   const c = t.cluster;
-  return c.since == null ? c.verdict : `${c.verdict} ${formatDuration(now - c.since)}`;
+  const cell = c.since == null ? c.verdict : `${c.verdict} ${formatDuration(now - c.since)}`;
+  // Drained: down for DNS whatever the cluster verdict (the WHY column says by whom and until when).
+  return t.drained ? `${cell} drained` : cell;
 }
 
 function dnsCell(v: boolean | null | undefined): string {

@@ -239,16 +239,20 @@ export function agentStatus(meta: AgentMeta, o: ObserverState, c: ControllerStat
  * | yes               | down            | down by agreement of …, since …              |
  * | yes               | up              | up: the record will be (re)created …         |
  * | yes               | unknown         | not seen in DNS; verdict unknown …           |
- * | yes, and drained  | any             | drained by …, since …, until …               |
+ * | yes, drained      | any             | drained by …, since …, until … (reason)      |
+ * | no, drained       | any             | the same; still in DNS (keep-last, or the    |
+ * |                   |                 | next reconcile removes it)                   |
  */
 export function whyOut(inDns: Readonly<Record<string, boolean | undefined>>, cluster: ClusterVerdict, now: number, drained?: DrainEntry): string | undefined {
   const out = Object.values(inDns).some((v) => v === false);
-  if (!out) return undefined;
   if (drained) {
     const who = drained.source === 'maintenance' ? 'a maintenance window' : drained.by || drained.origin;
     const until = drained.until === undefined ? 'until undrained' : `until ${new Date(drained.until).toISOString()}`;
-    return `drained by ${who} since ${new Date(drained.at).toISOString()}, ${until}${drained.reason ? ` (${drained.reason})` : ''}`;
+    const line = `drained by ${who} since ${new Date(drained.at).toISOString()}, ${until}${drained.reason ? ` (${drained.reason})` : ''}`;
+    const read = Object.values(inDns).some((v) => v !== undefined);
+    return out || !read ? line : `${line}; still in DNS (keep-last keeps the last record, or the next reconcile removes it)`;
   }
+  if (!out) return undefined;
   if (cluster.verdict === 'down') return `down by agreement of ${cluster.agreed.join(', ')} since ${new Date(cluster.since ?? now).toISOString()}`;
   if (cluster.verdict === 'up') return 'up: the record will be (re)created on the next reconcile';
   return 'not seen in DNS; verdict unknown so goavail leaves it as it is';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Agent } from '../../../src/agent.js';
 import type { Config } from '../../../src/config/schema.js';
+import type { DrainEntry } from '../../../src/drain/types.js';
 import type { DrainChangeEvent } from '../../../src/events.js';
 import { Keyring } from '../../../src/gossip/keyring.js';
 import { createMemoryNetwork, type MemoryNetwork } from '../../../src/gossip/memory.js';
@@ -51,7 +52,7 @@ async function stop(m: Member): Promise<void> {
   await m.gossip.stop();
 }
 
-function setup() {
+function setup(maintenance?: (now: number) => readonly DrainEntry[]) {
   const net: MemoryNetwork = createMemoryNetwork();
   const dns = new FakeDns([A, B].map(rec));
   const keyring = Keyring.fromSecrets(['drain-cluster-test-secret-0123456789']);
@@ -69,6 +70,7 @@ function setup() {
       gossip,
       selfId: id,
       drainStateFile: join(dir, `${id}.drains.json`),
+      ...(maintenance ? { maintenance } : {}),
       events: { drainChange: (e) => events.push(e) },
     });
     const m = { id, agent, prober, gossip, events };
@@ -79,7 +81,7 @@ function setup() {
     await m.gossip.start();
     m.agent.start();
   };
-  return { dns, make, start, members: IDS.map(make) };
+  return { net, keyring, dns, make, start, members: IDS.map(make) };
 }
 
 async function agreeUp(members: readonly Member[]): Promise<void> {
@@ -145,6 +147,49 @@ describe('drains in a cluster', () => {
     expect(count(dns, 'create', A)).toBe(1);
   });
 
+  it('an agent back without its state file hears the drain within seconds of joining, before the next full-state round', async () => {
+    const { dns, members, start, make } = setup();
+    for (const m of members) await start(m);
+    await agreeUp(members);
+    const [a, , c] = members as [Member, Member, Member];
+    expect(a.agent.drains.drain({ ip: A }, Date.now()).ok).toBe(true);
+    await until(() => dns.contents(WWW).join() === B, 'A removed');
+    await advance(SETTLED_MS);
+    await stopInFakeTime(stop(c));
+    running.splice(running.indexOf(c), 1);
+    rmSync(join(dir, 'agent-c.drains.json'));
+    await advance(4_000); // off the full-state grid: the next round is ~6 s away
+    const c2 = make('agent-c');
+    expect(drainedOn(c2, A)).toBeNull();
+    await start(c2);
+    await until(() => drainedOn(c2, A), 'c hears the drain', 2_500);
+    await advance(SETTLED_MS);
+    expect(count(dns, 'delete', A)).toBe(1);
+    expect(count(dns, 'create', A)).toBe(0);
+  });
+
+  it('every agent re-announces the drains it knows at each full-state round (relayed, other origins included)', async () => {
+    const { net, keyring, dns, members, start } = setup();
+    const heard: Array<{ from: string; relay: boolean; ips: string[] }> = [];
+    const spy = net.join('spy', { keyring, isKnownIp: (ip) => ip === A || ip === B });
+    spy.onSignals?.((from, s) => {
+      if (s.kind === 'drain') console.log('HEARD', from, s.relay, Date.now() % 100000, new Error().stack?.split('\n').slice(1, 9).join(' | '));
+      if (s.kind === 'drain') heard.push({ from, relay: s.relay, ips: s.entries.map((e) => e.ip) });
+    });
+    await spy.start();
+    for (const m of members) await start(m);
+    await agreeUp(members);
+    expect(members[1]!.agent.drains.drain({ ip: A }, Date.now()).ok).toBe(true);
+    await until(() => dns.contents(WWW).join() === B, 'A removed');
+    expect(heard).toEqual([{ from: 'agent-b', relay: false, ips: [A] }]);
+    await advance(1_500); // the announcements to the peers that joined at start
+    heard.length = 0;
+    await advance(10_000);
+    expect([...new Set(heard.filter((h) => h.relay).map((h) => h.from))].sort()).toEqual(IDS);
+    expect(heard.every((h) => h.ips.join() === A)).toBe(true);
+    await spy.stop();
+  });
+
   it('a drain with a duration ends by itself and the record comes back once', async () => {
     const { dns, members, start } = setup();
     for (const m of members) await start(m);
@@ -161,6 +206,30 @@ describe('drains in a cluster', () => {
     expect(count(dns, 'create', B)).toBe(1);
     for (const m of members) expect(drainedOn(m, B)).toBeNull();
     expect(c.events.map((e) => e.change)).toEqual(['drained', 'expired']);
+  });
+
+  it('a maintenance window (the seam) drains its IP while it is open, on every agent, and DNS follows once each way', async () => {
+    const t0 = Date.now();
+    const window = { from: t0 + 5_000, to: t0 + 20_000 };
+    // Made afresh at each call, as a pure maintenanceDrains(windows, now) would.
+    const maintenance = (now: number): DrainEntry[] =>
+      now >= window.from && now < window.to
+        ? [{ ip: B, drained: true, at: window.from, origin: 'maintenance:db', until: window.to, by: '', reason: 'db upgrade', source: 'maintenance' }]
+        : [];
+    const { dns, members, start } = setup(maintenance);
+    for (const m of members) await start(m);
+    await agreeUp(members);
+    expect(dns.contents(WWW)).toEqual([A, B]);
+    await until(() => dns.contents(WWW).join() === A, 'B removed when the window opens', 8_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(window.from);
+    for (const m of members) expect(drainedOn(m, B)).toMatchObject({ source: 'maintenance', reason: 'db upgrade', until: window.to });
+    expect(members[0]!.agent.drains.list(Date.now()).map((e) => e.source)).toEqual(['maintenance']);
+    await until(() => dns.contents(WWW).join() === [A, B].join(), 'B back when it closes', 20_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(window.to);
+    await advance(SETTLED_MS);
+    expect(count(dns, 'delete', B)).toBe(1);
+    expect(count(dns, 'create', B)).toBe(1);
+    expect(members[0]!.events.map((e) => e.change)).toEqual(['drained', 'expired']);
   });
 
   it('keep-last: draining the last up IP is refused (409 naming the hostname), and with force the record stays', async () => {

@@ -62,7 +62,10 @@ describe('drain state file', () => {
   });
 
   it('entries of wrong types are skipped one by one, naming the field; the good ones are kept', () => {
-    writeFileSync(file, JSON.stringify({ version: 1, entries: [{ ...E1, at: 'soon' }, { ...E1, ip: '2001:DB8::1' }, 7, { ...E2, until: null }, { ...E1, extra: 1 }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({ version: 1, entries: [{ ...E1, at: 'soon' }, { ...E1, ip: '2001:DB8::1' }, 7, { ...E2, until: null }, { ...E1, extra: 1 }] }),
+    );
     const r = loadDrains(file);
     expect(r.entries).toEqual([{ ...E2, until: undefined }, E1]);
     expect(r.problems).toEqual([
@@ -84,7 +87,20 @@ describe('drain state file', () => {
     const errors: string[] = [];
     const logger = { ...silentLogger(), error: (_o: unknown, msg: string) => errors.push(msg) } as unknown as ReturnType<typeof silentLogger>;
     const k = new DrainKeeper(
-      { selfId: 'agent-a', logger, file, ips: () => [A, B], hostnames: () => ['www.example.com'], verdicts: () => new Map([[A, 'up'], [B, 'up']]), publish: () => undefined, changed: () => undefined },
+      {
+        selfId: 'agent-a',
+        logger,
+        file,
+        ips: () => [A, B],
+        hostnames: () => ['www.example.com'],
+        verdicts: () =>
+          new Map([
+            [A, 'up'],
+            [B, 'up'],
+          ]),
+        publish: () => undefined,
+        changed: () => undefined,
+      },
       NOW,
     );
     expect(errors[0]).toMatch(/not valid JSON/);
@@ -97,7 +113,20 @@ describe('drain state file', () => {
     const errors: string[] = [];
     const logger = { ...silentLogger(), error: (_o: unknown, msg: string) => errors.push(msg) } as unknown as ReturnType<typeof silentLogger>;
     const k = new DrainKeeper(
-      { selfId: 'agent-a', logger, file: join(dir, 'missing', 'x.json'), ips: () => [A, B], hostnames: () => ['w'], verdicts: () => new Map([[A, 'up'], [B, 'up']]), publish: () => undefined, changed: () => undefined },
+      {
+        selfId: 'agent-a',
+        logger,
+        file: join(dir, 'missing', 'x.json'),
+        ips: () => [A, B],
+        hostnames: () => ['w'],
+        verdicts: () =>
+          new Map([
+            [A, 'up'],
+            [B, 'up'],
+          ]),
+        publish: () => undefined,
+        changed: () => undefined,
+      },
       NOW,
     );
     expect(k.drain({ ip: A }, NOW).ok).toBe(true);

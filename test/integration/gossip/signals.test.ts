@@ -11,8 +11,8 @@ import { freePort } from '../../support/net.js';
  * A rolling upgrade over real libp2p on 127.0.0.1: two nodes that speak
  * signals and one of the version before them (signals: false: only the
  * observation topic allowed and subscribed, as that version did). The new
- * nodes exchange suspects; the old one keeps receiving every verdict batch
- * from them and drops nothing. No timing assertions.
+ * nodes exchange suspects and drains; the old one keeps receiving every
+ * verdict batch from them and drops nothing. No timing assertions.
  */
 const SECRET = 'rolling-upgrade-secret-0123456789';
 const IP = '198.18.7.1';
@@ -72,10 +72,37 @@ describe('signals during a rolling upgrade (libp2p)', () => {
       },
       { timeoutMs: 20_000, everyMs: 200 },
     );
+    // A drain set by a (its origin is a's signed peer id) reaches b; one claiming another origin is rejected, not delivered.
+    const drain = {
+      ip: IP,
+      drained: true,
+      at: Date.now(),
+      origin: a.gossip.selfId,
+      until: undefined,
+      by: 'alice',
+      reason: 'kernel',
+      source: 'operator' as const,
+    };
+    await waitFor(
+      'b hears a drain from a',
+      async () => {
+        await a.gossip.publishSignal!({ kind: 'drain', relay: false, entries: [drain] });
+        return b.signals.some((s) => s.from === a.gossip.selfId && s.signal.kind === 'drain' && s.signal.entries[0]?.by === 'alice');
+      },
+      { timeoutMs: 20_000, everyMs: 200 },
+    );
+    await a.gossip.publishSignal!({ kind: 'drain', relay: false, entries: [{ ...drain, origin: b.gossip.selfId }] });
+    await waitFor('b rejects a drain whose origin is not its sender', () => b.gossip.drops().malformed === 1, { timeoutMs: 20_000, everyMs: 100 });
+    expect(b.signals.filter((s) => s.signal.kind === 'drain' && s.signal.entries[0]?.origin === b.gossip.selfId)).toEqual([]);
     expect(old.signals).toEqual([]);
     for (const n of nodes) {
       const d = n.gossip.drops();
-      expect({ malformed: d.malformed, 'bad-version': d['bad-version'], 'bad-tag': d['bad-tag'], 'unknown-kind': d['unknown-kind'] }).toEqual({
+      expect({
+        malformed: n === b ? d.malformed - 1 : d.malformed,
+        'bad-version': d['bad-version'],
+        'bad-tag': d['bad-tag'],
+        'unknown-kind': d['unknown-kind'],
+      }).toEqual({
         malformed: 0,
         'bad-version': 0,
         'bad-tag': 0,

@@ -132,7 +132,17 @@ describe('DrainKeeper.undrain', () => {
 });
 
 describe('DrainKeeper.receive and announce', () => {
-  const peer = (over: Partial<DrainEntry> = {}): DrainEntry => ({ ip: A, drained: true, at: NOW, origin: 'agent-b', until: undefined, by: 'x', reason: '', source: 'operator', ...over });
+  const peer = (over: Partial<DrainEntry> = {}): DrainEntry => ({
+    ip: A,
+    drained: true,
+    at: NOW,
+    origin: 'agent-b',
+    until: undefined,
+    by: 'x',
+    reason: '',
+    source: 'operator',
+    ...over,
+  });
 
   it('a newer entry from a peer is taken and reported; an older or equal one changes nothing', () => {
     const { k, changed } = keeper();

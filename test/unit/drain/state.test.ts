@@ -1,16 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  active,
-  EMPTY_DRAINS,
-  endedAt,
-  entryProblem,
-  listed,
-  merge,
-  nextExpiry,
-  prune,
-  RETAIN_ENDED_MS,
-  type DrainState,
-} from '../../../src/drain/state.js';
+import { active, EMPTY_DRAINS, endedAt, entryProblem, listed, merge, nextExpiry, prune, RETAIN_ENDED_MS, type DrainState } from '../../../src/drain/state.js';
 import type { DrainEntry } from '../../../src/drain/types.js';
 
 const A = '198.18.0.1';

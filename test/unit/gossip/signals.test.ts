@@ -161,7 +161,10 @@ describe('drain signals (kind 2)', () => {
     ['count beyond the bytes', patched(19, 9)],
     ['family 5', patched(20, 5)],
     ['reserved entry flag', patched(25, 1 | 2 | 8)],
-    ['until flag without room for it', Uint8Array.from([...encodeSignal(SEQ, NOW, drainOf([entry({ until: undefined })])).subarray(0, 26 + 8)].map((v, i) => (i === 25 ? v | 2 : v)))],
+    [
+      'until flag without room for it',
+      Uint8Array.from([...encodeSignal(SEQ, NOW, drainOf([entry({ until: undefined })])).subarray(0, 26 + 8)].map((v, i) => (i === 25 ? v | 2 : v))),
+    ],
     ['until before at', patched(34, 0, 0, 0, 0, 0, 0, 0, 0)],
     ['at beyond 2^53', patched(26, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)],
     ['origin of length 0', encodeWith({ origin: '' })],
@@ -173,7 +176,11 @@ describe('drain signals (kind 2)', () => {
   });
 
   /** Hand-encodes one entry with the given texts (so bad ones reach the decoder), then lets `poke` spoil the first byte of `field`'s text. */
-  function encodeWith(texts: Partial<Pick<DrainEntry, 'origin' | 'by' | 'reason'>>, poke?: (b: Uint8Array, i: number) => void, field: 'by' | 'reason' = 'by'): Uint8Array {
+  function encodeWith(
+    texts: Partial<Pick<DrainEntry, 'origin' | 'by' | 'reason'>>,
+    poke?: (b: Uint8Array, i: number) => void,
+    field: 'by' | 'reason' = 'by',
+  ): Uint8Array {
     const e = { origin: A, by: 'b', reason: 'r', ...texts };
     const enc = new TextEncoder();
     const parts = [e.origin, e.by, e.reason].map((t) => enc.encode(t));
@@ -220,7 +227,12 @@ describe('drain signals (kind 2)', () => {
   });
 
   it('unknown IPs and future entries are left out of a signal that also has good ones', () => {
-    const r = validateSignal(A, sealed(drainOf([entry(), entry({ ip: '198.18.9.9' }), entry({ ip: '198.18.0.2', at: NOW + 120_000, until: undefined })])), NOW, ctx());
+    const r = validateSignal(
+      A,
+      sealed(drainOf([entry(), entry({ ip: '198.18.9.9' }), entry({ ip: '198.18.0.2', at: NOW + 120_000, until: undefined })])),
+      NOW,
+      ctx(),
+    );
     expect(r.ok && r.signal.kind === 'drain' && r.signal.entries.map((e) => e.ip)).toEqual(['198.18.0.1']);
   });
 

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { DrainEntry } from '../../../src/drain/types.js';
 import type { ProbeResult } from '../../../src/probe/types.js';
 import { EVENT_CAPACITY, History, RTT_ROUNDS } from '../../../src/status/history.js';
 
 const T = 1_700_000_000_000;
+const DRAIN: DrainEntry = { ip: '198.18.0.1', drained: true, at: T, origin: 'agent-b', until: undefined, by: 'alice', reason: 'kernel', source: 'operator' };
 
 describe('History: events', () => {
   it.each([
@@ -82,6 +84,34 @@ describe('History: events', () => {
       'self-check: healthy → canaries-failing (2 of 2 canaries down)',
     ],
     ['reload', (h: History) => h.configReload({ ok: true, at: T }), 'reload', undefined, 'config reloaded'],
+    [
+      'drain set here',
+      (h: History) => h.drainChange({ entry: { ...DRAIN, until: T + 3_600_000 }, change: 'drained', local: true, at: T }),
+      'drain',
+      '198.18.0.1',
+      'drained 198.18.0.1 by alice until 2023-11-14T23:13:20.000Z: kernel',
+    ],
+    [
+      'drain heard from a peer, open-ended',
+      (h: History) => h.drainChange({ entry: DRAIN, change: 'drained', local: false, at: T }),
+      'drain',
+      '198.18.0.1',
+      'drained 198.18.0.1 by alice until undrained: kernel (set on agent-b)',
+    ],
+    [
+      'undrain',
+      (h: History) => h.drainChange({ entry: { ...DRAIN, drained: false, by: 'bob', reason: '' }, change: 'undrained', local: true, at: T }),
+      'drain',
+      '198.18.0.1',
+      'undrained 198.18.0.1 by bob',
+    ],
+    [
+      'drain ended',
+      (h: History) => h.drainChange({ entry: DRAIN, change: 'expired', local: false, at: T }),
+      'drain',
+      '198.18.0.1',
+      'drain of 198.18.0.1 ended (its time was up)',
+    ],
     [
       'failed reload',
       (h: History) => h.configReload({ ok: false, error: 'x.toml: interval: must be > 0', at: T }),

@@ -186,6 +186,30 @@ describe('renderStatus variants', () => {
     expect(lines).toContain('held back (last record of a hostname is never removed): A www.example.com 203.0.113.1');
   });
 
+  it('a drained IP: "drained" beside its real cluster verdict, the drain in WHY', () => {
+    const why = 'drained by alice since 2025-01-01T11:59:00.000Z, until undrained';
+    const doc = viaJson({
+      ...FIXTURE,
+      targets: [
+        target({
+          ip: '198.18.0.1',
+          inDns: { 'www.example.com': false },
+          why,
+          drained: { by: 'alice', at: NOW - 60_000, until: null, reason: '', source: 'operator' },
+        }),
+        target({ ip: '198.18.0.2', inDns: { 'www.example.com': true }, drained: null }),
+      ],
+    });
+    const lines = renderStatus(doc).split('\n');
+    expect(
+      lines
+        .find((l) => l.startsWith('198.18.0.1 '))
+        ?.split(/ {2,}/)
+        .slice(4),
+    ).toEqual(['up 1m00s drained', '✗', why]);
+    expect(lines.find((l) => l.startsWith('198.18.0.2 '))?.split(/ {2,}/)[4]).toBe('up 1m00s');
+  });
+
   it('a stopped agent that has not probed or reconciled yet', () => {
     const doc = viaJson({
       ...FIXTURE,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { INITIAL } from '../../../src/detect/detector.js';
 import { initialQuorum, step, type ClusterVerdict } from '../../../src/quorum/quorum.js';
+import type { DrainEntry } from '../../../src/drain/types.js';
 import { agentStatus, whyOut } from '../../../src/status/view.js';
 
 describe('status view: why an IP is out of DNS', () => {
@@ -18,6 +19,33 @@ describe('status view: why an IP is out of DNS', () => {
   ];
   for (const [name, inDns, cluster, why] of cases) {
     it(name, () => expect(whyOut(inDns, cluster, T + 1000)).toBe(why));
+  }
+
+  const drain: DrainEntry = {
+    ip: '198.18.0.1',
+    drained: true,
+    at: T,
+    origin: 'agent-b',
+    until: T + 3_600_000,
+    by: 'alice@host',
+    reason: 'kernel',
+    source: 'operator',
+  };
+  const DRAINED = 'drained by alice@host since 2026-01-02T03:04:05.000Z, until 2026-01-02T04:04:05.000Z (kernel)';
+  const drainCases: Array<[string, Record<string, boolean | undefined>, DrainEntry, string]> = [
+    ['drained, out (the cluster says up)', { www: false }, drain, DRAINED],
+    ['drained, still in DNS', { www: true }, drain, `${DRAINED}; still in DNS (keep-last keeps the last record, or the next reconcile removes it)`],
+    ['drained, not read yet', { www: undefined }, drain, DRAINED],
+    [
+      'drained until undrained, no reason, no by',
+      { www: false },
+      { ...drain, until: undefined, reason: '', by: '' },
+      'drained by agent-b since 2026-01-02T03:04:05.000Z, until undrained',
+    ],
+    ['a maintenance window', { www: false }, { ...drain, source: 'maintenance', by: '' }, DRAINED.replace('alice@host', 'a maintenance window')],
+  ];
+  for (const [name, inDns, d, why] of drainCases) {
+    it(name, () => expect(whyOut(inDns, up, T + 1000, d)).toBe(why));
   }
 });
 
@@ -117,5 +145,38 @@ describe('status view: a suspect IP', () => {
     );
     expect(s.targets[0]?.suspect).toEqual({ direction: 'down', cause: 'suspect', sinceMs: 500, rechecksSent: 2, inFlight: 2, streak: 2 });
     expect(s.targets[1]).not.toHaveProperty('suspect');
+  });
+});
+
+describe('status view: drains', () => {
+  it('each target shows its drain (or null), /status lists them, and the real cluster verdict stays', () => {
+    const d: DrainEntry = { ip: '198.18.0.1', drained: true, at: 1_000, origin: 'agent-b', until: undefined, by: 'alice', reason: 'r', source: 'operator' };
+    const tomb: DrainEntry = { ...d, ip: '198.18.0.2', drained: false, until: 90_000 };
+    const quorum = initialQuorum('self', ['198.18.0.1', '198.18.0.2']);
+    const s = agentStatus(
+      { dryRun: false, startedAt: 1, configFile: '/etc/goavail.toml', running: true },
+      {
+        id: 'self',
+        lastRoundAt: undefined,
+        intervalMs: 1000,
+        minPeersAgree: 0,
+        freshnessMs: 30_000,
+        selfCheck: { state: 'healthy', since: undefined, detail: 'ok' },
+        targets: new Map([
+          ['198.18.0.1', INITIAL],
+          ['198.18.0.2', INITIAL],
+        ]),
+        votes: new Map(),
+        canaries: new Map(),
+        quorum,
+        peers: [],
+      },
+      { hostnames: ['www.example.com'], lastRead: undefined, lastActions: new Map(), lastReconcile: undefined, consecutiveReconcileFailures: 0, held: [] },
+      2_000,
+      { active: new Map([[d.ip, d]]), list: [d, tomb] },
+    );
+    expect(s.targets.map((t) => t.drained)).toEqual([{ by: 'alice', at: 1_000, until: null, reason: 'r', source: 'operator' }, null]);
+    expect(s.targets[0]!.cluster.verdict).toBe('unknown');
+    expect(s.drains).toEqual([d, tomb]);
   });
 });
