@@ -131,8 +131,12 @@ function statusDocument(agent: { status(): AgentStatus }, gossip: Pick<Gossip, '
 }
 
 /** The body as UTF-8 text, read to at most `max` bytes (then 'too-large', the rest left unread). */
-function readBody(req: IncomingMessage, max: number): Promise<string | 'too-large' | 'not-utf8'> {
+function readBody(req: IncomingMessage, max: number): Promise<string | 'too-large' | 'not-utf8' | 'aborted'> {
   return new Promise((resolve, reject) => {
+    // A client that goes away mid-body: nothing to answer (resolving twice is a no-op).
+    req.once('close', () => {
+      if (!req.complete) resolve('aborted');
+    });
     const chunks: Buffer[] = [];
     let total = 0;
     const onData = (chunk: Buffer): void => {
@@ -246,6 +250,7 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
       return refuse(req, res, 'too-large', 413, `body too large: ${declared} bytes, at most ${MAX_CONTROL_BODY_BYTES}`);
     }
     const body = await readBody(req, MAX_CONTROL_BODY_BYTES);
+    if (body === 'aborted') return void res.destroy();
     if (body === 'too-large') return refuse(req, res, 'too-large', 413, `body too large: more than ${MAX_CONTROL_BODY_BYTES} bytes`);
     if (body === 'not-utf8') return refuse(req, res, 'bad-request', 400, 'body: not valid UTF-8');
     let answer: DrainAnswer;

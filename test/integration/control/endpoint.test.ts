@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DrainAnswer, DrainControl, DrainEntry, DrainRequest, UndrainRequest } from '../../../src/drain/types.js';
 import { silentLogger } from '../../../src/log.js';
@@ -226,6 +227,20 @@ describe('control endpoint: bad requests', () => {
     const streamed = await send(s.address, 'POST', '/drain', { headers: { ...jsonHeaders(), 'transfer-encoding': 'chunked' }, body: big });
     expect(streamed.status).toBe(413);
     expect(control.drains).toEqual([]);
+  });
+
+  it('a client that goes away mid-body drains nothing, and the server goes on answering', async () => {
+    const { s, control } = await server();
+    const [host, port] = [s.address.split(':')[0]!, Number(s.address.split(':')[1])];
+    const sock = connect({ host, port });
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    sock.write(`POST /drain HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${TOKEN}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"ip":`);
+    await new Promise((r) => setTimeout(r, 50));
+    sock.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(control.drains).toEqual([]);
+    const r = await send(s.address, 'POST', '/drain', { headers: jsonHeaders(), body: JSON.stringify({ ip: IP }) });
+    expect(r.status).toBe(200);
   });
 
   it('a body that is not UTF-8 → 400', async () => {
