@@ -270,8 +270,11 @@ export function validateSignal(from: string, data: Uint8Array, now: number, ctx:
     if (d.signal.kind === 'drain') {
       // Just set: the sender vouches with its own id. Relayed (full state): any member's entries, as the sender knows them.
       if (!d.signal.relay && d.signal.entries.some((e) => e.origin !== from)) return { ok: false, reason: 'malformed' };
-      const entries = d.signal.entries.filter((e) => ctx.isKnownIp(e.ip) && e.at <= now + skew);
-      if (entries.length === 0 && d.signal.entries.length > 0) return { ok: false, reason: 'unknown-ip' };
+      const known = d.signal.entries.filter((e) => ctx.isKnownIp(e.ip));
+      if (known.length === 0 && d.signal.entries.length > 0) return { ok: false, reason: 'unknown-ip' };
+      // An entry stamped beyond the clock allowance would win every merge until that time: left out.
+      const entries = known.filter((e) => e.at <= now + skew);
+      if (entries.length === 0 && known.length > 0) return { ok: false, reason: 'too-new' };
       return { ok: true, signal: { ...d.signal, entries }, sentAt: d.sentAt };
     }
     const ips = d.signal.ips.filter((ip) => ctx.isKnownIp(ip));

@@ -57,6 +57,8 @@ function setup(maintenance?: (now: number) => readonly DrainEntry[]) {
   const dns = new FakeDns([A, B].map(rec));
   const keyring = Keyring.fromSecrets(['drain-cluster-test-secret-0123456789']);
   const config: Config = testConfig({ ips: [A, B], minPeersAgree: 1, peers: ['127.0.0.1:7001', '127.0.0.1:7002'] });
+  /** Which agent made each apply, in order. */
+  const writers: string[] = [];
   const make = (id: string): Member => {
     const gossip = net.join(id, { keyring, isKnownIp: (ip) => ip === A || ip === B });
     const prober = new FakeProber();
@@ -66,7 +68,14 @@ function setup(maintenance?: (now: number) => readonly DrainEntry[]) {
       logger: silentLogger(),
       dryRun: false,
       createProber: () => prober,
-      createProvider: () => dns,
+      createProvider: () => ({
+        name: dns.name,
+        listRecords: (names) => dns.listRecords(names),
+        apply: (changes) => {
+          writers.push(id);
+          return dns.apply(changes);
+        },
+      }),
       gossip,
       selfId: id,
       drainStateFile: join(dir, `${id}.drains.json`),
@@ -81,7 +90,7 @@ function setup(maintenance?: (now: number) => readonly DrainEntry[]) {
     await m.gossip.start();
     m.agent.start();
   };
-  return { net, keyring, dns, make, start, members: IDS.map(make) };
+  return { net, keyring, dns, writers, make, start, members: IDS.map(make) };
 }
 
 async function agreeUp(members: readonly Member[]): Promise<void> {
@@ -93,7 +102,7 @@ const drainedOn = (m: Member, ip: string) => m.agent.status().targets.find((t) =
 
 describe('drains in a cluster', () => {
   it('a drain on one of three agents removes the record once; every agent shows it; the real health stays visible', async () => {
-    const { dns, members, start } = setup();
+    const { dns, writers, members, start } = setup();
     for (const m of members) await start(m);
     await agreeUp(members);
     const [a, b, c] = members as [Member, Member, Member];
@@ -102,6 +111,7 @@ describe('drains in a cluster', () => {
     await until(() => dns.contents(WWW).join() === B, 'A removed');
     await advance(SETTLED_MS);
     expect(count(dns, 'delete', A)).toBe(1);
+    expect(writers).toEqual(['agent-b']); // the agent that set the drain
     for (const m of [a, b, c]) {
       expect(drainedOn(m, A)).toMatchObject({ by: 'alice@host', reason: 'kernel upgrade', until: null, source: 'operator' });
       expect(m.agent.status().targets.find((t) => t.ip === A)?.cluster.verdict).toBe('up');
@@ -216,7 +226,7 @@ describe('drains in a cluster', () => {
       now >= window.from && now < window.to
         ? [{ ip: B, drained: true, at: window.from, origin: 'maintenance:db', until: window.to, by: '', reason: 'db upgrade', source: 'maintenance' }]
         : [];
-    const { dns, members, start } = setup(maintenance);
+    const { dns, writers, members, start } = setup(maintenance);
     for (const m of members) await start(m);
     await agreeUp(members);
     expect(dns.contents(WWW)).toEqual([A, B]);
@@ -230,6 +240,7 @@ describe('drains in a cluster', () => {
     expect(count(dns, 'delete', B)).toBe(1);
     expect(count(dns, 'create', B)).toBe(1);
     expect(members[0]!.events.map((e) => e.change)).toEqual(['drained', 'expired']);
+    expect(writers).toEqual(['agent-a', 'agent-a']); // no agent set a window: the lowest id writes both ways
   });
 
   it('keep-last: draining the last up IP is refused (409 naming the hostname), and with force the record stays', async () => {

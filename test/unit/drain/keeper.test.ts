@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DrainKeeper, MAX_DRAIN_MS } from '../../../src/drain/keeper.js';
+import { RETAIN_ENDED_MS } from '../../../src/drain/state.js';
 import type { DrainEntry } from '../../../src/drain/types.js';
 import { silentLogger } from '../../../src/log.js';
 import type { Verdict } from '../../../src/model.js';
@@ -45,6 +46,18 @@ describe('DrainKeeper.drain: the answers the control endpoint sends', () => {
     expect(r).toMatchObject({ ok: false, status });
     expect(!r.ok && r.error).toMatch(error);
     expect(published).toEqual([]);
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['ip a number', { ip: 7 }, /^ip: required/],
+    ['for a string', { ip: A, forMs: '10m' }, /^for:/],
+    ['reason an object', { ip: A, reason: { x: 1 } }, /^reason:/],
+    ['by a number', { ip: A, by: 5 }, /^by:/],
+  ])('a request of wrong types (%s) is a 400, never a throw', (_name, req, error) => {
+    const { k } = keeper();
+    const r = k.drain(req as Parameters<DrainKeeper['drain']>[0], NOW);
+    expect(r).toMatchObject({ ok: false, status: 400 });
+    expect(!r.ok && r.error).toMatch(error);
   });
 
   it('a drain: origin is this agent, until = at + for, published at once (not as a relay), listed', () => {
@@ -96,6 +109,26 @@ describe('DrainKeeper.drain: the answers the control endpoint sends', () => {
     expect(k.active(NOW).get(B)).toEqual(m);
     expect(k.list(NOW).map((e) => e.ip)).toEqual([B]);
     expect(k.undrain({ ip: B }, NOW)).toMatchObject({ ok: false, status: 409, error: expect.stringMatching(/maintenance window/) });
+  });
+});
+
+describe('DrainKeeper.entryFor: what orders the writer', () => {
+  it('a maintenance window that closed orders the re-add (since its end), until an operator entry ends later', () => {
+    const win: DrainEntry = { ip: B, drained: true, at: NOW, origin: 'maintenance', until: NOW + 1_000, by: '', reason: 'w', source: 'maintenance' };
+    const windows: DrainEntry[] = [win];
+    const { k } = keeper(undefined, windows);
+    expect(k.entryFor(B, NOW + 10)).toBe(win);
+    windows.length = 0; // the window closed: the function no longer returns it
+    expect(k.entryFor(B, NOW + 1_500)).toBe(win);
+    expect(k.entryFor(B, NOW + 1_000 + RETAIN_ENDED_MS)).toBeUndefined();
+  });
+
+  it('a drain in force wins; after it, the entry that ended last', () => {
+    const { k } = keeper();
+    const r = k.drain({ ip: A, forMs: 1_000 }, NOW);
+    expect(k.entryFor(A, NOW + 1)).toEqual(r.ok && r.entry);
+    expect(k.entryFor(A, NOW + 2_000)).toMatchObject({ ip: A, until: NOW + 1_000 });
+    expect(k.entryFor(B, NOW)).toBeUndefined();
   });
 });
 

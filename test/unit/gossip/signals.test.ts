@@ -221,7 +221,7 @@ describe('drain signals (kind 2)', () => {
     ['just set, but an entry names another origin', () => sealed(drainOf([entry({ origin: 'peer-b' })])), A, 'malformed'],
     ['relayed entries of other origins', () => sealed(drainOf([entry({ origin: 'peer-b' })], true)), A, 'ok'],
     ['only unknown IPs', () => sealed(drainOf([entry({ ip: '198.18.9.9' })])), A, 'unknown-ip'],
-    ['an entry set in the future beyond the skew', () => sealed(drainOf([entry({ at: NOW + 120_000, until: undefined })])), A, 'unknown-ip'],
+    ['an entry set in the future beyond the skew', () => sealed(drainOf([entry({ at: NOW + 120_000, until: undefined })])), A, 'too-new'],
   ])('%s → %s', (_name, data, from, want) => {
     expect(reason(validateSignal(from, data(), NOW, ctx()))).toBe(want);
   });
