@@ -1,7 +1,22 @@
 import type { Logger } from '../log.js';
 import type { Verdict } from '../model.js';
 import { canonicalIp, ipFamily } from '../net/ip.js';
-import { active, chars, EMPTY_DRAINS, isActive, listed, MAX_BY_CHARS, MAX_REASON_CHARS, merge, nextExpiry, prune, byIp, type DrainState } from './state.js';
+import {
+  active,
+  byIp,
+  chars,
+  EMPTY_DRAINS,
+  endedAt,
+  isActive,
+  listed,
+  MAX_BY_CHARS,
+  MAX_REASON_CHARS,
+  merge,
+  nextExpiry,
+  prune,
+  RETAIN_ENDED_MS,
+  type DrainState,
+} from './state.js';
 import { loadDrains, saveDrains } from './store.js';
 import type { DrainAnswer, DrainControl, DrainEntry, DrainRequest, UndrainRequest } from './types.js';
 
@@ -37,6 +52,8 @@ export class DrainKeeper implements DrainControl {
   private state: DrainState = EMPTY_DRAINS;
   /** The entries read from the state file, while they are the ones kept: see {@link loadedHoldUntil}. */
   private loaded = new Set<DrainEntry>();
+  /** The last maintenance window seen open per IP: when it closes, it orders the writer of the re-add. */
+  private readonly windows = new Map<string, DrainEntry>();
 
   constructor(
     private readonly o: DrainKeeperOptions,
@@ -133,15 +150,27 @@ export class DrainKeeper implements DrainControl {
   /** The drains in force now (operator and maintenance), by IP: these IPs count as down for DNS. */
   active(now: number): Map<string, DrainEntry> {
     const out = active(this.state, now);
-    for (const e of this.o.maintenance?.(now) ?? []) if (isActive(e, now) && !out.has(e.ip) && this.isConfigured(e.ip)) out.set(e.ip, e);
+    for (const e of this.o.maintenance?.(now) ?? []) {
+      if (!isActive(e, now) || out.has(e.ip) || !this.isConfigured(e.ip)) continue;
+      out.set(e.ip, e);
+      this.windows.set(e.ip, e);
+    }
     return out;
   }
 
-  /** The entry that decides who writes `ip`'s DNS change now (writer election, ./writer.ts). */
+  /**
+   * The entry that decides who writes `ip`'s DNS change now (writer
+   * election, ./writer.ts): the drain in force, else the one whose effect
+   * ended last (an undrain, an expiry, or a maintenance window that closed).
+   */
   entryFor(ip: string, now: number): DrainEntry | undefined {
+    const on = this.active(now).get(ip);
+    if (on) return on;
     const own = this.state.get(ip);
-    if (own && isActive(own, now)) return own;
-    return this.active(now).get(ip) ?? own;
+    const window = this.windows.get(ip);
+    if (window && window.until !== undefined && now >= window.until + RETAIN_ENDED_MS) this.windows.delete(ip);
+    else if (window && (own === undefined || (endedAt(window, now) ?? 0) > (endedAt(own, now) ?? 0))) return window;
+    return own;
   }
 
   /**
