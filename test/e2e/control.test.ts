@@ -274,3 +274,25 @@ ip_addresses = ["${ip(0)}", "${ip(1)}", "${ip(2)}"]
     await waitFor('every record back', () => contents().length === 3, { timeoutMs: 15_000 });
   }, 60_000);
 });
+
+describe('drain commands: command-line errors (built CLI, no agent needed)', () => {
+  it.each([
+    [['drain'], "error: missing required argument 'ip'"],
+    [['undrain'], "error: missing required argument 'ip'"],
+    [['drain', '198.18.111.5', '--for'], "error: option '--for <duration>' argument missing"],
+    [['drain', '198.18.111.5', '--reason'], "error: option '--reason <text>' argument missing"],
+    [['drains', '--frobnicate'], "error: unknown option '--frobnicate'"],
+    [['drain', '198.18.111', '--addr', '127.0.0.1:1'], 'goavail: "198.18.111" is not an IPv4 or IPv6 address'],
+    [['drain', '198.18.111.5', '--for', '30', '--addr', '127.0.0.1:1'], 'goavail: --for: expected a duration like 90s, 30m, 2h, 1d or 1h30m'],
+    [['drain', '198.18.111.5', '--for', '1.5h', '--addr', '127.0.0.1:1'], 'goavail: --for: expected a duration like 90s'],
+    [['undrain', '198.18.111.5', '--addr', 'localhost'], 'goavail: --addr "localhost": must be "host:port"'],
+    [['drains', '-f', '/nonexistent/goavail.toml'], '/nonexistent/goavail.toml: (file):'],
+    [['status', '-f', '/nonexistent/goavail.toml'], '/nonexistent/goavail.toml: (file):'],
+  ])('goavail %j → exit 2: %s', async (args, message) => {
+    assertBuilt();
+    const r = await runCli(args, { env: { GOAVAIL_CONTROL_TOKEN: 'a-token-long-enough-for-the-cli-0123' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stdout).toBe('');
+  });
+});
