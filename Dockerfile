@@ -30,5 +30,7 @@ COPY --from=build /app/dist ./dist
 COPY goavail.toml /etc/goavail/goavail.toml
 # The identity key (key_file, default beside the config) must be writable:
 # mount /etc/goavail read-write, or set key_file to a path on a volume.
+# The control token (control_token_file, beside key_file) too, or the
+# agent runs without the control endpoint (goavail drain gets 503).
 USER root
 ENTRYPOINT ["node", "/app/dist/src/cli/main.js", "monitor", "-f", "/etc/goavail/goavail.toml"]

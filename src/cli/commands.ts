@@ -29,6 +29,7 @@ import { ProberSetupError } from '../probe/types.js';
 import { History } from '../status/history.js';
 import { Metrics } from '../status/metrics.js';
 import { startStatusServer, type StatusServer } from '../status/server.js';
+import { agentToken, ControlTokenError, tokenProblem, TOKEN_ENV, type ControlToken } from '../control/token.js';
 import { auditSigningKey } from './audit.js';
 import { tuneHeap } from './heap.js';
 import { EXIT } from './exit.js';
@@ -218,6 +219,31 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
     );
   }
 
+  // The control endpoint's token: read or created before anything starts, so a bad one stops nothing running.
+  let token: ControlToken | undefined;
+  if (config.statusAddr !== undefined) {
+    try {
+      token = await agentToken(config.controlTokenFile);
+      logger.info(
+        { controlToken: token.source, created: token.created },
+        token.created ? `control token created in ${token.source} (mode 0600)` : `control token from ${token.source}`,
+      );
+    } catch (err) {
+      if (err instanceof ControlTokenError && (err.code === 'TOKEN_WRITE_FAILED' || err.code === 'TOKEN_UNREADABLE')) {
+        // A read-only config folder (systemd's ProtectSystem, a read-only mount), or a token file of another
+        // user, must not stop the failover agent: only drains need it. A bad token (empty, short, readable by
+        // others) is refused below: someone wrote it, and it would be weak.
+        logger.warn(
+          { controlTokenFile: config.controlTokenFile, err: errorLine(err) },
+          `${errorLine(err)}: running without the control endpoint (drain, undrain and drains are refused with 503); set control_token_file to a writable path, or GOAVAIL_CONTROL_TOKEN`,
+        );
+      } else {
+        process.stderr.write(`goavail: ${errorLine(err)}\n`);
+        return err instanceof ControlTokenError ? EXIT.usage : EXIT.failure;
+      }
+    }
+  }
+
   let agent: Agent;
   let gossip: Libp2pGossip | undefined;
   let metrics: Metrics;
@@ -295,7 +321,16 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
   let statusServer: StatusServer | undefined;
   if (config.statusAddr !== undefined) {
     try {
-      statusServer = await startStatusServer({ addr: config.statusAddr, agent, metrics, logger: logger.child({ component: 'status' }), gossip, history });
+      statusServer = await startStatusServer({
+        addr: config.statusAddr,
+        agent,
+        metrics,
+        logger: logger.child({ component: 'status' }),
+        gossip,
+        history,
+        control: agent.drains,
+        controlToken: token?.value,
+      });
     } catch (err) {
       if (!config.statusAddrExplicit) {
         // Only the default may be skipped: a second agent on this machine, or
@@ -326,6 +361,9 @@ export async function monitor(flags: MonitorFlags, signals: SignalGate): Promise
         throw new Error(`dns_provider changed from "${current.dnsProvider}" to "${next.dnsProvider}": a provider change needs a restart`);
       }
       if (next.statusAddr !== current.statusAddr) logger.warn({ statusAddr: current.statusAddr ?? '' }, 'status_addr changes take effect after a restart');
+      if (next.controlTokenFile !== current.controlTokenFile) {
+        logger.warn({ controlTokenFile: current.controlTokenFile }, 'control_token_file changes take effect after a restart');
+      }
       if (next.auditFile !== current.auditFile) logger.warn({ auditFile: current.auditFile ?? '' }, 'audit_file changes take effect after a restart');
       managed = new Set(managedRecords(next).ipAddresses);
       current = next;
@@ -396,6 +434,16 @@ export async function checkConfig(flags: CheckConfigFlags): Promise<number> {
     const { config, warnings } = await within(loadConfig(path, overrides), RELOAD_TIMEOUT_MS, `reading ${path}`);
     for (const w of warnings) process.stderr.write(`warning: ${config.file}: ${w.key}: ${w.message}\n`);
     process.stdout.write(`${JSON.stringify(printableConfig(config), null, 2)}\n`);
+    // The token itself is never printed: only where it comes from, and whether the env one is usable.
+    const envToken = process.env[TOKEN_ENV];
+    if (envToken !== undefined) {
+      const problem = tokenProblem(envToken.trim());
+      if (problem !== undefined) {
+        process.stderr.write(`${TOKEN_ENV} ${problem}; unset it to use control_token_file\n`);
+        return EXIT.usage;
+      }
+      process.stderr.write(`control token: from ${TOKEN_ENV} (********), not from control_token_file\n`);
+    }
     process.stderr.write(`${failoverSentence(config)}\n`);
     for (const line of maintenanceSummary(config.maintenance, Date.now())) process.stderr.write(`${line}\n`);
     process.stderr.write(`${config.file}: valid\n`);

@@ -1,9 +1,13 @@
 /** Process exit codes. Only src/cli sets them. */
 export const EXIT = {
   ok: 0,
-  /** Runtime failure (e.g. no permission for raw sockets, gossip or status address in use, cluster transport failed to start). */
+  /**
+   * Runtime failure (e.g. no permission for raw sockets, gossip or status address in use, cluster transport failed to
+   * start); for the commands that talk to an agent: it cannot be reached, it refused (drain), or the control token file
+   * cannot be read.
+   */
   failure: 1,
-  /** Bad usage or bad config: unknown flag, invalid file, missing credentials for --no-dry-run. */
+  /** Bad usage or bad config: unknown flag, invalid file, missing credentials for --no-dry-run, a bad control token. */
   usage: 2,
   /** A second SIGINT/SIGTERM while stopping. */
   forced: 130,

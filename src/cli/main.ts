@@ -10,6 +10,8 @@ import type { ProbeType } from '../model.js';
 import { endProcess, EXIT } from './exit.js';
 import { catchSignals } from './signals.js';
 import { DEFAULT_STATUS_ADDR, status } from './status.js';
+import { agentTarget, isTargetError } from './target.js';
+import { TOKEN_ENV } from '../control/token.js';
 
 function version(): string {
   // dist/src/cli/main.js and src/cli/main.ts both sit two levels below the package root's parent folder layout.
@@ -103,12 +105,53 @@ export function buildProgram(): Command {
   program
     .command('status')
     .description('show what a running agent sees: verdicts, peer votes, DNS, peers, self-check (exit 1 when it cannot be reached)')
-    .option('--addr <host:port>', "the agent's status_addr", DEFAULT_STATUS_ADDR)
+    .option('--addr <host:port>', `the agent's status_addr (default: the config's, else ${DEFAULT_STATUS_ADDR})`)
+    .option('-f, --config-file <path>', "the agent's config file: its status_addr")
     .option('--json', 'print the raw /status JSON', false)
     .exitOverride()
-    .action(async (opts: { addr: string; json: boolean }) => {
-      process.exitCode = await status({ addr: opts.addr, json: opts.json });
+    .action(async (opts: { addr?: string; configFile?: string; json: boolean }) => {
+      const target = await agentTarget(opts);
+      if (isTargetError(target)) {
+        process.stderr.write(`goavail: ${target.error}\n`);
+        process.exitCode = target.code;
+        return;
+      }
+      process.exitCode = await status({ addr: target.addr, json: opts.json });
     });
+
+  const agentOptions = (c: Command): Command =>
+    c
+      .option('--addr <host:port>', `the agent's status_addr (default: the config's, else ${DEFAULT_STATUS_ADDR})`)
+      .option('-f, --config-file <path>', "the agent's config file: its status_addr and control_token_file")
+      .option('--token-file <path>', `the control token file (default: the config's control_token_file, else ./goavail.control-token; env ${TOKEN_ENV} wins)`)
+      .exitOverride();
+
+  agentOptions(
+    program
+      .command('drain')
+      .description('take an IP out of DNS on purpose, on every agent of the cluster, until undrained or for a while (it is still probed)')
+      .argument('<ip>', 'the IP address to drain')
+      .option('--for <duration>', 'how long: 90s, 30m, 2h, 1d, 1h30m (default: until undrained)')
+      .option('--reason <text>', 'why (shown in `goavail drains` and the status)')
+      .option('--force', 'drain even the last up IP of a hostname (its record still stays)', false),
+  ).action(async (ip: string, opts: { for?: string; reason?: string; force: boolean; addr?: string; configFile?: string; tokenFile?: string }) => {
+    const { drain } = await import('./drain.js');
+    process.exitCode = await drain({ ip, ...opts });
+  });
+
+  agentOptions(program.command('undrain').description('end a drain: the IP counts by its probes again').argument('<ip>', 'the drained IP address')).action(
+    async (ip: string, opts: { addr?: string; configFile?: string; tokenFile?: string }) => {
+      const { undrain } = await import('./drain.js');
+      process.exitCode = await undrain({ ip, ...opts });
+    },
+  );
+
+  agentOptions(program.command('drains').description('list the drains: who, when, until, why').option('--json', 'print the raw JSON', false)).action(
+    async (opts: { json: boolean; addr?: string; configFile?: string; tokenFile?: string }) => {
+      const { drains } = await import('./drain.js');
+      process.exitCode = await drains(opts);
+    },
+  );
 
   return program;
 }

@@ -1,5 +1,4 @@
-import { request } from 'node:http';
-import { splitHostPort } from '../net/hostport.js';
+import { agentRequest, agentUrl, AnswerTooLargeError, describeError } from './http.js';
 import { DEFAULTS } from '../config/schema.js';
 import { renderStatus, type StatusDocument } from '../status/render.js';
 import { EXIT } from './exit.js';
@@ -24,31 +23,11 @@ export const DEFAULT_STATUS_ADDR = DEFAULTS.statusAddr;
 
 /** `http://host:port/status` for a status_addr, or the reason it is not one. */
 export function statusUrl(addr: string): URL | string {
-  const hp = splitHostPort(addr);
-  if (typeof hp === 'string') return hp;
-  const host = hp.host.includes(':') ? `[${hp.host}]` : hp.host;
-  return new URL(`http://${host}:${hp.port}/status`);
+  return agentUrl(addr, '/status');
 }
 
 /** The /status answer is read to at most this much (16 MiB; a real one is a few KiB per IP). */
 export const MAX_STATUS_BYTES = 16 * 1024 * 1024;
-
-/** The answer is larger than the client reads. */
-class StatusTooLargeError extends Error {}
-
-/** The whole request (connect, headers, body) took longer than the timeout. */
-class StatusTimeoutError extends Error {
-  override readonly name = 'TimeoutError';
-}
-
-function describeError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return 'no answer in time';
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host name not found';
-  const message = err instanceof Error ? err.message : String(err);
-  return (code && !message.includes(code) ? `${message} (${code})` : message).split('\n')[0]!;
-}
 
 /**
  * ANSI escape sequences (CSI `ESC [ … final`, OSC `ESC ] … BEL|ST`, the
@@ -91,59 +70,9 @@ function terminalSafeJson(body: string): string {
 }
 
 /** One line of server text for an error message: safe, and not a screenful. */
-function excerpt(text: string, max = 200): string {
+export function excerpt(text: string, max = 200): string {
   const line = stripControls(text.trim().split('\n')[0] ?? '').replace(/\t/g, ' ');
   return line.length > max ? `${line.slice(0, max)}…` : line;
-}
-
-/**
- * GET over node:http (not fetch: fetch refuses the "bad ports" of the
- * WHATWG list, e.g. 6000 or 6666, which are fine for a status listener).
- *
- * One timer covers the whole request (connect, headers and body: a server
- * that sends headers and then stalls fails in time too), and the body is
- * read to at most `maxBytes` (a larger Content-Length is refused before
- * reading; a body that goes past it is cut off and fails).
- */
-function httpGet(url: URL, timeoutMs: number, maxBytes: number): Promise<{ status: number; statusText: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const settle = (fn: () => void): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      req.destroy();
-      fn();
-    };
-    const fail = (err: unknown): void => settle(() => reject(err));
-    const tooLarge = (what: string) =>
-      new StatusTooLargeError(`${what}, more than the ${maxBytes} bytes (${maxBytes / 1024 / 1024} MiB) a status document may be; stopped reading`);
-    const timer = setTimeout(() => fail(new StatusTimeoutError(`no complete answer within ${timeoutMs} ms`)), timeoutMs);
-    const req = request(url, { method: 'GET', headers: { accept: 'application/json' }, agent: false }, (res) => {
-      const declared = Number(res.headers['content-length']);
-      if (Number.isFinite(declared) && declared > maxBytes) {
-        fail(tooLarge(`declares ${declared} bytes`));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let total = 0;
-      res.on('data', (chunk: Buffer) => {
-        total += chunk.length;
-        if (total > maxBytes) {
-          fail(tooLarge(`went past ${maxBytes} bytes`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      res.on('end', () =>
-        settle(() => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: Buffer.concat(chunks, total).toString('utf8') })),
-      );
-      res.on('error', fail);
-      res.on('aborted', () => fail(new Error('the agent closed the connection before the answer was complete')));
-    });
-    req.on('error', fail);
-    req.end();
-  });
 }
 
 /**
@@ -159,14 +88,19 @@ export async function status(flags: StatusFlags, io: StatusIo = { stdout: proces
   }
   let body: string;
   try {
-    const res = await httpGet(url, flags.timeoutMs ?? 5_000, flags.maxBytes ?? MAX_STATUS_BYTES);
+    const res = await agentRequest(url, {
+      method: 'GET',
+      timeoutMs: flags.timeoutMs ?? 5_000,
+      maxBytes: flags.maxBytes ?? MAX_STATUS_BYTES,
+      what: 'a status document',
+    });
     body = res.body;
     if (res.status !== 200) {
       io.stderr.write(`goavail: the agent at ${flags.addr} answered ${res.status} ${excerpt(res.statusText)}: ${excerpt(body)}\n`);
       return EXIT.failure;
     }
   } catch (err) {
-    if (err instanceof StatusTooLargeError) {
+    if (err instanceof AnswerTooLargeError) {
       io.stderr.write(`goavail: the answer from ${flags.addr} ${err.message}\n`);
       return EXIT.failure;
     }

@@ -1345,6 +1345,17 @@ const telegramChatId = field({
 const telegramApiUrl = field({ key: 'telegram_api_url', table: '', read: httpUrl(false), target: 'telegramApiUrl', default: DEFAULTS.telegramApiUrl });
 
 const auditFile = field({ key: 'audit_file', table: '', read: auditFilePath, target: 'auditFile' });
+/**
+ * `control_token_file`: the bearer token of the control endpoint (POST /drain…), created by the agent on first
+ * start; default beside the key file (which defaults to beside the config file).
+ */
+const controlTokenFile = field({
+  key: 'control_token_file',
+  table: '',
+  read: keyFilePath,
+  target: 'controlTokenFile',
+  toConfig: (v, c) => v ?? resolve(dirname(c.value(keyFile) ?? resolve(dirname(c.file), DEFAULTS.keyFileName)), DEFAULTS.controlTokenFileName),
+});
 const canaries = field({ key: 'canaries', table: '', read: ipList, target: 'canaries', default: [] });
 const freezeMinTargets = field({
   key: 'freeze_min_targets',
@@ -1632,6 +1643,7 @@ export const TABLES: readonly TableSpec[] = [
       telegramChatId,
       telegramApiUrl,
       auditFile,
+      controlTokenFile,
       canaries,
       freezeMinTargets,
       freezeShare,

@@ -72,6 +72,11 @@ export interface Config {
   readonly telegramApiUrl: string;
   /** `audit_file`: where every DNS write is appended as a signed, chained JSON line (absolute path); none by default. */
   readonly auditFile: string | undefined;
+  /**
+   * The control endpoint's bearer token file (`control_token_file`, absolute path; default
+   * `goavail.control-token` beside the key file): created with mode 0600 on first start, read by the CLI.
+   */
+  readonly controlTokenFile: string;
   /** Addresses this agent should always reach (`canaries`); while they all fail, its down votes abstain. */
   readonly canaries: readonly string[];
   /** The share rule applies from this many configured IPs (`freeze_min_targets`, default 4). */
@@ -295,6 +300,7 @@ export const DEFAULTS = {
   route53Ttl: 60,
   minPeersAgree: 0,
   keyFileName: 'goavail.key',
+  controlTokenFileName: 'goavail.control-token',
   statusAddr: '127.0.0.1:9470',
   pagerdutyUrl: 'https://events.pagerduty.com/v2/enqueue',
   opsgenieUrl: 'https://api.opsgenie.com',

@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
+import { createPrivateFile, privateFileProblem } from '../secret-file.js';
 
 export type IdentityErrorCode = 'IDENTITY_INSECURE' | 'IDENTITY_UNREADABLE' | 'IDENTITY_CORRUPT' | 'IDENTITY_WRITE_FAILED';
 
@@ -52,11 +51,8 @@ async function loadIdentity(path: string): Promise<PrivateKey | undefined> {
     if (errno(err) === 'ENOENT') return undefined;
     throw new IdentityError('IDENTITY_UNREADABLE', `identity key file ${path} cannot be accessed: ${String(err)}`, { cause: err });
   }
-  if (!st.isFile()) throw new IdentityError('IDENTITY_UNREADABLE', `identity key file ${path} is not a regular file`);
-  if ((st.mode & 0o077) !== 0) {
-    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-    throw new IdentityError('IDENTITY_INSECURE', `identity key file ${path} has mode ${mode}: group/others may read it; run \`chmod 600 ${path}\``);
-  }
+  const problem = privateFileProblem(path, st);
+  if (problem !== undefined) throw new IdentityError(st.isFile() ? 'IDENTITY_INSECURE' : 'IDENTITY_UNREADABLE', `identity key file ${problem}`);
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -76,49 +72,15 @@ async function loadIdentity(path: string): Promise<PrivateKey | undefined> {
 
 async function createIdentity(path: string): Promise<PrivateKey> {
   const key = await generateKeyPair('Ed25519');
-  const bytes = privateKeyToProtobuf(key);
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  let made: 'created' | 'exists';
   try {
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.chmod(0o600); // whatever the umask
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await link(tmp, path); // fails with EEXIST instead of replacing a file
-    } catch (err) {
-      const code = errno(err);
-      if (code === 'EEXIST') {
-        // Someone else created it meanwhile: theirs is the identity.
-        const theirs = await loadIdentity(path);
-        if (theirs !== undefined) return theirs;
-      }
-      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
-      // A filesystem without hard links: fall back to rename.
-      await rename(tmp, path);
-    }
-    await syncDir(dirname(path));
-    return key;
+    made = await createPrivateFile(path, privateKeyToProtobuf(key));
   } catch (err) {
-    if (err instanceof IdentityError) throw err;
     throw new IdentityError('IDENTITY_WRITE_FAILED', `cannot create identity key file ${path}: ${String(err)}`, { cause: err });
-  } finally {
-    await unlink(tmp).catch(() => undefined);
   }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // best effort: not every platform can fsync a directory
-  }
+  if (made === 'created') return key;
+  // Someone else created it meanwhile: theirs is the identity.
+  const theirs = await loadIdentity(path);
+  if (theirs !== undefined) return theirs;
+  throw new IdentityError('IDENTITY_UNREADABLE', `identity key file ${path} vanished while it was being created`);
 }

@@ -45,6 +45,10 @@ const SELF_CHECK_STATES: readonly SelfCheckState[] = ['healthy', 'no-observation
 /** Every reason a probe result can be no observation; each series exists from the start at 0, so rate() sees the first one. */
 const NO_OBSERVATION_REASONS: readonly NoObservationReason[] = [...LOCAL_ERROR_CODES, 'round-failed'];
 
+/** Why the control endpoint refused a request (goavail_control_refused_total). */
+export type ControlRefusal = 'unauthorized' | 'method' | 'unsupported-type' | 'too-large' | 'bad-request' | 'unavailable' | 'refused';
+const CONTROL_REFUSALS: readonly ControlRefusal[] = ['unauthorized', 'method', 'unsupported-type', 'too-large', 'bad-request', 'unavailable', 'refused'];
+
 /** Loopback RTTs are ~0.1 ms, LAN ~0.5 ms, far hosts ~100 ms; probe timeouts are at most a few seconds. */
 const RTT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2];
 /** A reconcile is one list and maybe one apply, each possibly retried with backoff. */
@@ -93,6 +97,7 @@ const EVENT_LOOP_SAMPLE_MS = 100;
  * | goavail_recheck_probes_total                   | counter   |                 | recheck: extra probes sent by rapid rechecks (rate() = extra probes/s) |
  * | goavail_recheck_capped_total                   | counter   |                 | recheck: rechecks held back by the global cap |
  * | goavail_recheck_max_rate                       | gauge     |                 | recheck: the cap, rechecks per second (max_recheck_rate) |
+ * | goavail_control_refused_total                  | counter   | reason          | the status server: control requests refused (see ControlRefusal) |
  *
  * The gossip series exist only in cluster mode (a gossip was given), the
  * pnet ones only with a crypto_key (a pnet protector).
@@ -125,6 +130,7 @@ export class Metrics implements AgentEvents {
   private readonly standbyFailover: Gauge;
   private readonly reloads: Counter<'result'>;
   private readonly audit: Counter<'result'>;
+  private readonly controlRefusals: Counter<'reason'>;
   /** Verdicts by IP, turned into the gauge at scrape time. */
   private readonly local = new Map<string, Verdict>();
   private readonly cluster = new Map<string, Verdict>();
@@ -259,6 +265,13 @@ export class Metrics implements AgentEvents {
       labelNames: ['result'],
       registers,
     });
+    this.controlRefusals = new Counter({
+      name: 'goavail_control_refused_total',
+      help: 'Control requests (POST /drain, /undrain, GET /drains) refused, by reason: unauthorized (no or wrong token), method, unsupported-type, too-large, bad-request, unavailable (no drain control), refused (by the agent: unknown IP, last up IP...)',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of CONTROL_REFUSALS) this.controlRefusals.inc({ reason }, 0);
     this.reconcileFailures.set(0);
     this.lastReconcileOk.set(0);
 
@@ -449,6 +462,11 @@ export class Metrics implements AgentEvents {
   /** One audit log append: written or failed. */
   auditWrite(ok: boolean): void {
     this.audit.inc({ result: ok ? 'written' : 'failed' });
+  }
+
+  /** The status server refused a control request. */
+  controlRefused(reason: ControlRefusal): void {
+    this.controlRefusals.inc({ reason });
   }
 
   configReload(e: { ok: boolean; at: number }): void {

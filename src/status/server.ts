@@ -4,7 +4,9 @@ import type { AgentStatus } from './view.js';
 import { splitHostPort } from '../net/hostport.js';
 import type { Gossip } from '../gossip/types.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from './metrics.js';
+import type { ControlRefusal, Metrics } from './metrics.js';
+import type { DrainAnswer, DrainControl } from '../drain/types.js';
+import { BearerCheck, CONTROL_ROUTES, isControlPath, MAX_CONTROL_BODY_BYTES, parseDrainBody, parseUndrainBody, type ControlPath } from '../control/request.js';
 import type { History } from './history.js';
 import { statusPage } from './page.js';
 import { nullForUndefined, type StatusDocument } from './render.js';
@@ -13,12 +15,19 @@ export interface StatusServerOptions {
   /** `host:port` or `[IPv6]:port`; port 0 picks a free one (see the returned `address`). */
   readonly addr: string;
   readonly agent: { status(): AgentStatus };
-  readonly metrics: Pick<Metrics, 'metrics' | 'contentType'>;
+  readonly metrics: Pick<Metrics, 'metrics' | 'contentType'> & Partial<Pick<Metrics, 'controlRefused'>>;
   readonly logger: Logger;
   /** For the drop counters in /status (cluster mode). */
   readonly gossip?: Pick<Gossip, 'drops'>;
   /** Recent events and RTTs for `GET /events` and the page (absent: an empty history). */
   readonly history?: Pick<History, 'document'>;
+  /**
+   * The agent's drains, for the control routes (`POST /drain`, `POST /undrain`, `GET /drains`).
+   * Absent (or no `controlToken`): those routes answer 503.
+   */
+  readonly control?: DrainControl;
+  /** The bearer token every control request must carry (src/control/token.ts); never logged. */
+  readonly controlToken?: string;
   readonly now?: () => number;
   /** Overrides {@link SOCKET_IDLE_TIMEOUT_MS} (tests: a stalled reader in a second, not in ten). */
   readonly socketIdleTimeoutMs?: number;
@@ -121,6 +130,37 @@ function statusDocument(agent: { status(): AgentStatus }, gossip: Pick<Gossip, '
   return { ...agent.status(), now, gossipDrops: gossip?.drops() };
 }
 
+/** The body as UTF-8 text, read to at most `max` bytes (then 'too-large', the rest left unread). */
+function readBody(req: IncomingMessage, max: number): Promise<string | 'too-large' | 'not-utf8' | 'aborted'> {
+  return new Promise((resolve, reject) => {
+    // A client that goes away mid-body: nothing to answer (resolving twice is a no-op).
+    req.once('close', () => {
+      if (!req.complete) resolve('aborted');
+    });
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const onData = (chunk: Buffer): void => {
+      total += chunk.length;
+      if (total > max) {
+        req.off('data', onData);
+        req.pause();
+        resolve('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.on('end', () => {
+      try {
+        resolve(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks, total)));
+      } catch {
+        resolve('not-utf8');
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
 function formatAddress(a: AddressInfo): string {
   return a.family === 'IPv6' || a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }
@@ -129,6 +169,8 @@ function formatAddress(a: AddressInfo): string {
  * The local HTTP listener: `GET /` (the status page, ./page.ts),
  * `GET /status` (JSON, see {@link StatusDocument}), `GET /events` (JSON,
  * the recent events and RTTs, see ./history.ts),
+ * the control routes `POST /drain`, `POST /undrain`, `GET /drains` (each
+ * with `Authorization: Bearer <token>`, see src/control/request.ts),
  * `GET /metrics` (Prometheus text), `GET /healthz` (200 `ok`, or 503 and
  * the reason). HEAD is answered like GET without a body; other methods get
  * 405, other paths 404. A handler error is a 500 for that request only.
@@ -154,10 +196,83 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
   const json = 'application/json; charset=utf-8';
   const page = statusPage();
   const paths = new Set(['/', '/status', '/events', '/metrics', '/healthz']);
+  const bearer = opts.controlToken !== undefined ? new BearerCheck(opts.controlToken) : undefined;
+  const sendJson = (res: ServerResponse, status: number, doc: unknown, extra: Record<string, string> = {}): void =>
+    send(res, status, json, `${JSON.stringify(doc, nullForUndefined)}\n`, extra);
+  let controlLoggedAt = -Infinity;
+  const refuse = (req: IncomingMessage, res: ServerResponse, why: ControlRefusal, status: number, error: string, extra: Record<string, string> = {}): void => {
+    opts.metrics.controlRefused?.(why);
+    // Refusals of a wrong token are worth a line (someone tries), but at most one a minute.
+    if (why === 'unauthorized' && now() - controlLoggedAt >= 60_000) {
+      controlLoggedAt = now();
+      log.warn(
+        { remote: req.socket.remoteAddress, path: req.url },
+        'control request without the right token refused (further ones are not logged for a minute)',
+      );
+    }
+    // A body the server did not read would be taken for the next request: close the connection.
+    const close: Record<string, string> = req.method === 'POST' && !req.readableEnded ? { connection: 'close' } : {};
+    sendJson(res, status, { error }, { ...close, ...extra });
+  };
+
+  /**
+   * The control routes, in this order: method (405), a control to talk to
+   * (503), the bearer token (401, loopback included), then the body:
+   * JSON (415), at most MAX_CONTROL_BODY_BYTES (413), its fields (400);
+   * then the agent's answer (200, or its refusal's status).
+   */
+  const handleControl = async (path: ControlPath, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const allowed = CONTROL_ROUTES[path];
+    if (req.method !== allowed) return refuse(req, res, 'method', 405, `method not allowed: ${path} takes ${allowed}`, { allow: allowed });
+    const control = opts.control;
+    if (control === undefined) return refuse(req, res, 'unavailable', 503, 'this agent has no drain control: drains cannot be changed or listed here');
+    if (bearer === undefined) {
+      return refuse(req, res, 'unavailable', 503, 'the control endpoint is off on this agent: it has no control token (see its log for why)');
+    }
+    if (!bearer.accepts(req.headers.authorization)) {
+      return refuse(req, res, 'unauthorized', 401, 'missing or wrong control token: send "Authorization: Bearer <the token in control_token_file>"', {
+        'www-authenticate': 'Bearer realm="goavail"',
+      });
+    }
+    if (path === '/drains') return sendJson(res, 200, { now: now(), drains: control.list(now()) });
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json') {
+      return refuse(
+        req,
+        res,
+        'unsupported-type',
+        415,
+        `content-type must be application/json, got ${type === '' ? 'none' : JSON.stringify(type.slice(0, 60))}`,
+      );
+    }
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > MAX_CONTROL_BODY_BYTES) {
+      return refuse(req, res, 'too-large', 413, `body too large: ${declared} bytes, at most ${MAX_CONTROL_BODY_BYTES}`);
+    }
+    const body = await readBody(req, MAX_CONTROL_BODY_BYTES);
+    if (body === 'aborted') return void res.destroy();
+    if (body === 'too-large') return refuse(req, res, 'too-large', 413, `body too large: more than ${MAX_CONTROL_BODY_BYTES} bytes`);
+    if (body === 'not-utf8') return refuse(req, res, 'bad-request', 400, 'body: not valid UTF-8');
+    let answer: DrainAnswer;
+    if (path === '/drain') {
+      const r = parseDrainBody(body);
+      if (!r.ok) return refuse(req, res, 'bad-request', 400, r.error);
+      answer = control.drain(r.value, now());
+    } else {
+      const r = parseUndrainBody(body);
+      if (!r.ok) return refuse(req, res, 'bad-request', 400, r.error);
+      answer = control.undrain(r.value, now());
+    }
+    if (!answer.ok) return refuse(req, res, 'refused', answer.status, answer.error);
+    return sendJson(res, 200, { ok: true, entry: answer.entry, note: answer.note });
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (!paths.has(path ?? '')) return send(res, 404, text, 'not found: try /, /status, /events, /metrics or /healthz\n');
+    const path = (req.url ?? '/').split('?')[0] ?? '';
+    if (isControlPath(path)) return handleControl(path, req, res);
+    // Bodies of the read-only routes are never read; drain them so the connection can be reused.
+    req.resume();
+    if (!paths.has(path)) return send(res, 404, text, 'not found: try /, /status, /events, /metrics or /healthz\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, text, 'method not allowed\n', { allow: 'GET, HEAD' });
     if (path === '/metrics') return send(res, 200, opts.metrics.contentType, await opts.metrics.metrics());
     if (path === '/status') {
@@ -186,8 +301,6 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
       connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
     },
     (req, res) => {
-      // Request bodies are never read; drain them so the connection can be reused.
-      req.resume();
       req.on('error', () => undefined);
       res.on('error', () => undefined);
       handle(req, res).catch((err: unknown) => {

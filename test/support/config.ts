@@ -72,6 +72,7 @@ export function testConfig(
     telegramChatId: undefined,
     telegramApiUrl: DEFAULTS.telegramApiUrl,
     auditFile: undefined,
+    controlTokenFile: '/nonexistent/goavail.control-token',
     webhooks: [],
     canaries: over.canaries ?? [],
     freezeMinTargets: over.freezeMinTargets ?? 4,

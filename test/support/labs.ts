@@ -28,6 +28,8 @@ export const LABS = {
   /** HTTP(S) servers inside the namespaces, one behaviour per host. */
   'e2e/http': { prefix: 'ght', subnetIndex: 51 },
   'e2e/recheck': { prefix: 'grk', subnetIndex: 61 },
+  /** The control endpoint reached from a namespace (non-loopback), and the drain cluster. */
+  'e2e/control': { prefix: 'gct', subnetIndex: 111 },
   /** The status page in a real browser. */
   'e2e/page': { prefix: 'gpg', subnetIndex: 81 },
   /** Two primaries and a standby. */

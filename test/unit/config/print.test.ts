@@ -75,6 +75,7 @@ describe('printableConfig', () => {
       pagerduty_url: 'https://events.pagerduty.com/v2/enqueue',
       opsgenie_url: 'https://api.opsgenie.com',
       telegram_api_url: 'https://api.telegram.org',
+      control_token_file: join(FIXTURES, 'goavail.control-token'),
       canaries: [],
       freeze_min_targets: 4,
       freeze_share: 0.5,

@@ -70,11 +70,23 @@ describe('defaults', () => {
       telegramChatId: undefined,
       telegramApiUrl: 'https://api.telegram.org',
       auditFile: undefined,
+      controlTokenFile: '/etc/goavail/goavail.control-token',
       canaries: [],
       freezeMinTargets: 4,
       freezeShare: 0.5,
       maintenance: [],
     });
+  });
+
+  it.each([
+    ['no key_file: beside the config file', '', '/etc/goavail/goavail.control-token'],
+    ['beside a key_file elsewhere', '[Members]\nkey_file = "/var/lib/goavail/id.key"\n', '/var/lib/goavail/goavail.control-token'],
+    ['beside a relative key_file', '[Members]\nkey_file = "state/id.key"\n', '/etc/goavail/state/goavail.control-token'],
+    ['set, relative to the config file', 'control_token_file = "secret/ctl"\n', '/etc/goavail/secret/ctl'],
+    ['set, absolute', 'control_token_file = "/run/goavail/ctl"\n', '/run/goavail/ctl'],
+  ])('control_token_file %s', (_what, extra, want) => {
+    const { config } = ok(`${extra.startsWith('[') ? '' : extra}${CF}\n${extra.startsWith('[') ? extra : ''}`);
+    expect(config.controlTokenFile).toBe(want);
   });
 
   it('recovery_threshold defaults to failure_threshold', () => {
