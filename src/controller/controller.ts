@@ -1,5 +1,5 @@
 import { managedRecords, type Config, type ManagedRecords } from '../config/schema.js';
-import { describeChange, plan, recordTypeOf, type HeldRemoval } from '../dns/plan.js';
+import { describeChange, keepLastRecord, plan, recordTypeOf, type HeldRemoval } from '../dns/plan.js';
 import { electWriter, writerGraceMs, writerSettleMs } from '../dns/policies.js';
 import { decideStandby, presenceVerdicts, trackTurns, type StandbyDecision, type Turn } from '../dns/standby.js';
 import { APPLIED, DnsError, type Applied, type Change, type DnsProvider, type DnsRecord } from '../dns/types.js';
@@ -112,7 +112,6 @@ export class Controller implements Reconciler {
       const p = plan({
         hostnames: cf.hostnames,
         ips: cf.ipAddresses,
-        standbyIps: cf.standby.standbyIps,
         verdicts: presenceVerdicts(verdicts, sb),
         current,
         proxied: cf.proxied,
@@ -130,7 +129,15 @@ export class Controller implements Reconciler {
           return t ? { ...writer.standing(t.ip, at0), since: t.at } : writer.standing(ip, at0);
         });
       const elected = electWriter(p.changes, standingOf, { now: at0, settleMs, graceMs: writerGraceMs(config) });
-      const { writable, settling, deferred: others } = elected;
+      // Keep-last again over what is written now: a removal the plan allowed
+      // because of a create that waits (for another writer, or this one's
+      // settle) waits with it, or the name would be empty in between (the
+      // standby that replaces the last dead primaries, an IP back up while
+      // the last other goes down).
+      const safe = keepLastRecord(elected.writable, { current, ips: cf.ipAddresses, hostnames: cf.hostnames });
+      const writable = safe.changes;
+      const { settling } = elected;
+      const others = [...elected.deferred, ...safe.held.map((h): Change => ({ op: 'delete', record: h.record }))];
       // A standby in DNS waiting for its failback: look again when it is due, not at the next interval.
       const standbyIn = cf.standby.standbyIps.some((ip) => cf.hostnames.some((h) => read.get(h)?.has(ip)));
       const failbackInMs = sb.failbackAt !== undefined && standbyIn ? Math.max(1, sb.failbackAt - at0) : undefined;

@@ -13,8 +13,6 @@ export interface PlanInput {
    * For a standby IP: its wanted presence (src/dns/standby.ts presenceVerdicts).
    */
   readonly verdicts: ReadonlyMap<string, Verdict>;
-  /** Which of `ips` are standbys (`standby_ips`); none when absent. */
-  readonly standbyIps?: readonly string[];
   /** Records DNS holds now (any name, any content: the planner filters). */
   readonly current: readonly DnsRecord[];
   readonly proxied: boolean;
@@ -85,61 +83,36 @@ export function calculate(input: PlanInput): Change[] {
  * the IPs it has (fail open, as Route 53 and Cloudflare Load Balancing do).
  * Creates in the same plan count as records that remain.
  *
- * Standby records never release a primary's hold: the removal of a
- * primary is weighed over primary records only, so a standby coming in
- * does not make the last primaries go (a standby is never the reason a
- * primary is removed). The removal of a standby is weighed over every
- * record, so neither kind leaves the name empty.
- *
- * | removal of | held when, after every planned removal, (name, type) has no record of | counting creates of |
- * |------------|-----------------------------------------------------------------------|---------------------|
- * | a primary  | a primary                                                             | primaries           |
- * | a standby  | any managed IP                                                        | any managed IP      |
- *
- * So when everything is down (primaries and standbys) every record that
- * exists stays, as without standbys.
+ * With standbys (src/dns/standby.ts): a standby's create counts like any
+ * other, so when the last primaries go down the plan adds the standby and
+ * removes the dead primaries in one batch, the create first (see
+ * {@link plan}): the name points at the standby instead of at dead IPs,
+ * and is never empty in between. A primary is only ever removed because
+ * its own verdict is down, never because a standby is in. When every IP
+ * (primaries and standbys) is down, every record that exists stays.
  */
-export function keepLastRecord(changes: readonly Change[], input: Pick<PlanInput, 'current' | 'ips' | 'hostnames' | 'standbyIps'>): Plan {
+export function keepLastRecord(changes: readonly Change[], input: Pick<PlanInput, 'current' | 'ips' | 'hostnames'>): Plan {
   const managedIps = new Set(input.ips);
-  const standby = new Set(input.standbyIps ?? []);
   const names = new Set(input.hostnames);
   const key = (name: string, type: RecordType): string => `${type} ${name}`;
-  // Per (name, type): the ids of every managed record, and of the primaries' only.
-  const remaining = { all: new Map<string, Set<string>>(), primary: new Map<string, Set<string>>() };
-  const add = (m: Map<string, Set<string>>, k: string, id: string): void => {
-    if (!m.has(k)) m.set(k, new Set());
-    m.get(k)!.add(id);
-  };
+  const remaining = new Map<string, Set<string>>();
   for (const r of input.current) {
     if (!names.has(r.name) || !managedIps.has(r.content)) continue;
     const k = key(r.name, r.type);
-    add(remaining.all, k, r.id);
-    if (!standby.has(r.content)) add(remaining.primary, k, r.id);
+    if (!remaining.has(k)) remaining.set(k, new Set());
+    remaining.get(k)!.add(r.id);
   }
-  const created = { all: new Set<string>(), primary: new Set<string>() };
+  const created = new Set<string>();
   for (const c of changes) {
-    const k = key(c.record.name, c.record.type);
-    if (c.op === 'create') {
-      created.all.add(k);
-      if (!standby.has(c.record.content)) created.primary.add(k);
-    } else {
-      remaining.all.get(k)?.delete(c.record.id);
-      remaining.primary.get(k)?.delete(c.record.id);
-    }
+    if (c.op === 'create') created.add(key(c.record.name, c.record.type));
+    else remaining.get(key(c.record.name, c.record.type))?.delete(c.record.id);
   }
-  const emptied = (which: 'all' | 'primary'): Set<string> => {
-    const out = new Set<string>();
-    for (const [k, ids] of remaining[which]) if (ids.size === 0 && !created[which].has(k)) out.add(k);
-    return out;
-  };
-  const emptiedAll = emptied('all');
-  const emptiedPrimary = emptied('primary');
+  const emptied = new Set<string>();
+  for (const [k, ids] of remaining) if (ids.size === 0 && !created.has(k)) emptied.add(k);
   const kept: Change[] = [];
   const held: HeldRemoval[] = [];
   for (const c of changes) {
-    const k = key(c.record.name, c.record.type);
-    const hold = c.op === 'delete' && (standby.has(c.record.content) ? emptiedAll.has(k) : emptiedPrimary.has(k));
-    if (hold) held.push({ record: c.record, reason: 'last-record' });
+    if (c.op === 'delete' && emptied.has(key(c.record.name, c.record.type))) held.push({ record: c.record, reason: 'last-record' });
     else kept.push(c);
   }
   return { changes: kept, held };

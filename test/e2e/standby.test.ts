@@ -10,7 +10,8 @@ import { createNsLab, type NsLab } from '../support/netns.js';
 /**
  * Standby IPs with the built CLI, --no-dry-run, real ICMP to namespace
  * hosts: two primaries and one standby. Both primaries stop answering →
- * the standby's record appears (the primaries' last records are held);
+ * the standby's record replaces the last primary's (in one apply, the
+ * create first);
  * they answer again → the standby goes, failback_delay after they came
  * back and not before. Once with the Cloudflare stand-in, once with the
  * Route 53 one; /status shows the roles.
@@ -99,11 +100,12 @@ describe('standby IPs end to end (ICMP, namespaces, both providers)', () => {
     await waitFor('primary 0 removed', () => !contents().includes(P0));
     expect(contents()).toEqual([P1]);
 
-    // the last primary down: the standby comes in; the last primary's record is held
+    // the last primary down: the standby comes in and replaces it (never an empty name: the create goes first)
     await lab.hosts[1]!.down();
     await waitFor('the standby in', () => contents().includes(S));
     await agent.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith(`add A ${WWW} ${S}`));
-    expect(contents()).toEqual(sorted(P1, S));
+    await waitFor('the dead primary out', () => !contents().includes(P1));
+    expect(contents()).toEqual([S]);
     const failing = (await statusTargets(addr)).find((t) => t.ip === S)!;
     expect(failing.standby).toMatchObject({ failover: true, presence: 'in' });
 
